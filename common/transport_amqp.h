@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The AMQP edge shared by the server and the SDK: opening a connection from
+ * a URI, translating rabbitmq-c's results into rpcd_status values with a
+ * readable message, and reading AMQP table fields. Nothing outside
+ * transport_amqp.c looks at amqp_rpc_reply_t.reply_type.
+ */
+#ifndef RPCD_TRANSPORT_AMQP_H
+#define RPCD_TRANSPORT_AMQP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/time.h> /* struct timeval, used by rabbitmq-c */
+
+#include "amqp_compat.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rpcd_amqp_options {
+  unsigned connect_timeout_ms; /* 0: 5000 */
+  unsigned heartbeat_s;        /* 0: none */
+  const char *product;         /* client property "product", may be NULL */
+} rpcd_amqp_options;
+
+/*
+ * Parse `uri`, open a TCP connection, log in and open `channels` channels
+ * numbered 1..channels.
+ *
+ * \param out  out: the connection, owned by the caller; close it with
+ *             rpcd__amqp_close()
+ * \return RPCD_OK, RPCD_EINVAL (bad URI), RPCD_ECONNECT (socket, login or
+ *         channel failure) with a message in err
+ */
+int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
+                       int channels, amqp_connection_state_t *out, char *err,
+                       size_t errlen);
+
+/* Close the channels and the connection politely, then destroy it. NULL ok.
+ * Safe on a connection that already failed. */
+void rpcd__amqp_close(amqp_connection_state_t conn, int channels);
+
+/*
+ * Translate a rabbitmq-c RPC result into an rpcd_status.
+ *
+ * \param what  what was being done, for the message ("declaring queue")
+ * \return RPCD_OK for AMQP_RESPONSE_NORMAL. For a server exception:
+ *         RPCD_ENOROUTE for channel.close 404 (NOT_FOUND), otherwise
+ *         RPCD_EBROKER; *closed_channel / *closed_connection (either may be
+ *         NULL) tell what the broker closed, and the close is acknowledged
+ *         (channel.close-ok on `channel`, connection.close-ok) here. For a library
+ *         error: RPCD_ECONNLOST for socket and connection errors,
+ *         RPCD_ETIMEDOUT for AMQP_STATUS_TIMEOUT, RPCD_EBROKER otherwise.
+ *         err gets e.g. "declaring queue: NOT_FOUND - no queue 'x'".
+ */
+int rpcd__amqp_status(amqp_connection_state_t conn, amqp_channel_t channel,
+                      amqp_rpc_reply_t r, const char *what, bool *closed_channel,
+                      bool *closed_connection, char *err, size_t errlen);
+
+/* rpcd__amqp_status(conn, channel, amqp_get_rpc_reply(conn), ...) */
+int rpcd__amqp_last_status(amqp_connection_state_t conn,
+                           amqp_channel_t channel, const char *what,
+                           char *err, size_t errlen);
+
+/* Map a rabbitmq-c library status (AMQP_STATUS_*, a negative int from a
+ * function such as amqp_basic_publish) to an rpcd_status. */
+int rpcd__amqp_lib_status(int amqp_status);
+
+/* Look up `key` in a table. NULL when absent. */
+const amqp_table_entry_t *rpcd__amqp_table_get(const amqp_table_t *t,
+                                               const char *key);
+
+/* Read an integer field of any AMQP integer kind. false when the entry is
+ * not an integer (or a uint64 above INT64_MAX). */
+bool rpcd__amqp_field_int(const amqp_field_value_t *v, int64_t *out);
+
+/* Compare amqp_bytes_t with a C string. */
+bool rpcd__amqp_bytes_eq(amqp_bytes_t b, const char *s);
+
+/* Milliseconds since the Unix epoch, and a monotonic clock in milliseconds. */
+int64_t rpcd__now_unix_ms(void);
+int64_t rpcd__now_mono_ms(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RPCD_TRANSPORT_AMQP_H */

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The dispatcher: runs one decoded request through the method that a plugin
+ * (or the server) registered for it, and collects either the result or the
+ * handler's structured error. It also defines the host API that plugins call
+ * back into, and the built-in methods rpc.ping and rpc.list.
+ */
+#ifndef RPCD_DISPATCHER_H
+#define RPCD_DISPATCHER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <msgpack.h>
+
+#include "registry.h"
+
+typedef struct rpcd_dispatch_result {
+  int error_code;         /* 0, or the wire error code */
+  char *error_message;    /* malloc'd when error_code != 0 */
+  msgpack_sbuffer result; /* one msgpack object when error_code == 0 */
+} rpcd_dispatch_result;
+
+/* Register rpc.ping and rpc.list. */
+int rpcd__dispatcher_add_builtins(rpcd_registry *reg, char *err,
+                                  size_t errlen);
+
+/*
+ * Call `method` with `params` (borrowed). `cid` (may be NULL) is the request's
+ * correlation id, for logs. A result larger than max_result bytes becomes a
+ * "payload too large" error. Always fills `out`; destroy it afterwards.
+ */
+void rpcd__dispatch(const rpcd_registry *reg, const char *method,
+                    size_t method_len, const msgpack_object *params,
+                    const char *cid, size_t cid_len, size_t max_result,
+                    rpcd_dispatch_result *out);
+
+void rpcd__dispatch_result_destroy(rpcd_dispatch_result *r);
+
+#endif /* RPCD_DISPATCHER_H */

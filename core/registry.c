@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The method registry: an open-addressing hash table keyed by method name
+ * (FNV-1a, linear probing), so that dispatch costs one hash and usually one
+ * compare whatever the number of methods.
+ */
+#include "registry.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin_loader.h"
+#include "rpcd_proto.h"
+
+static uint64_t hash_name(const char *s, size_t len)
+{
+  uint64_t h = 1469598103934665603ull;
+  size_t i;
+
+  for (i = 0; i < len; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+void rpcd__registry_init(rpcd_registry *reg)
+{
+  memset(reg, 0, sizeof(*reg));
+}
+
+void rpcd__registry_destroy(rpcd_registry *reg)
+{
+  size_t i;
+
+  while (reg->n_plugins > 0) {
+    rpcd_plugin *p = reg->plugins[--reg->n_plugins];
+
+    rpcd__registry_remove_plugin(reg, p);
+    rpcd__plugin_unload(p);
+  }
+  free(reg->plugins);
+  for (i = 0; i < reg->n_slots; i++)
+    free(reg->slots[i].name);
+  free(reg->slots);
+  memset(reg, 0, sizeof(*reg));
+}
+
+static rpcd_method_entry *find_slot(rpcd_method_entry *slots, size_t n_slots,
+                                    const char *name, size_t len)
+{
+  size_t mask = n_slots - 1;
+  size_t i = (size_t)hash_name(name, len) & mask;
+
+  for (;;) {
+    rpcd_method_entry *e = &slots[i];
+
+    if (!e->name ||
+        (e->name_len == len && memcmp(e->name, name, len) == 0))
+      return e;
+    i = (i + 1) & mask;
+  }
+}
+
+static int grow(rpcd_registry *reg)
+{
+  size_t n = reg->n_slots ? reg->n_slots * 2 : 16;
+  rpcd_method_entry *slots = calloc(n, sizeof(*slots));
+  size_t i;
+
+  if (!slots)
+    return RPCD_ENOMEM;
+  for (i = 0; i < reg->n_slots; i++) {
+    rpcd_method_entry *e = &reg->slots[i];
+
+    if (e->name)
+      *find_slot(slots, n, e->name, e->name_len) = *e;
+  }
+  free(reg->slots);
+  reg->slots = slots;
+  reg->n_slots = n;
+  return RPCD_OK;
+}
+
+int rpcd__registry_add(rpcd_registry *reg, const char *name, rpcd_method_fn fn,
+                       void *state, const rpcd_plugin *plugin, char *err,
+                       size_t errlen)
+{
+  size_t len = name ? strlen(name) : 0;
+  rpcd_method_entry *e;
+
+  if (!rpcd__method_name_valid(name, len) || !fn) {
+    rpcd__set_err(err, errlen,
+                  "invalid method name \"%.255s\": must be 1 to %d "
+                  "characters of [A-Za-z0-9_.-] with a handler",
+                  name ? name : "(null)", RPCD_MAX_METHOD_LEN);
+    return RPCD_EINVAL;
+  }
+  /* Keep the load factor under 1/2 so probes stay short. */
+  if ((reg->n_methods + 1) * 2 > reg->n_slots && grow(reg) != RPCD_OK)
+    return RPCD_ENOMEM;
+  e = find_slot(reg->slots, reg->n_slots, name, len);
+  if (e->name) {
+    rpcd__set_err(err, errlen, "method \"%s\" is already registered by %s%s%s",
+                  name, e->plugin ? "plugin \"" : "the server",
+                  e->plugin ? e->plugin->name : "", e->plugin ? "\"" : "");
+    return RPCD_EEXIST;
+  }
+  e->name = strdup(name);
+  if (!e->name)
+    return RPCD_ENOMEM;
+  e->name_len = len;
+  e->fn = fn;
+  e->state = state;
+  e->plugin = plugin;
+  reg->n_methods++;
+  return RPCD_OK;
+}
+
+void rpcd__registry_remove_plugin(rpcd_registry *reg,
+                                  const rpcd_plugin *plugin)
+{
+  rpcd_method_entry *old = reg->slots;
+  size_t n = reg->n_slots;
+  size_t i;
+
+  if (!old)
+    return;
+  /* Rebuild rather than delete in place: linear probing has no tombstones
+   * here, and this runs only when a plugin fails to load or unloads. */
+  reg->slots = calloc(n, sizeof(*reg->slots));
+  if (!reg->slots) {
+    /* Keep the old table but disable the plugin's entries. */
+    reg->slots = old;
+    for (i = 0; i < n; i++) {
+      if (old[i].name && old[i].plugin == plugin)
+        old[i].fn = NULL;
+    }
+    return;
+  }
+  reg->n_methods = 0;
+  for (i = 0; i < n; i++) {
+    if (!old[i].name)
+      continue;
+    if (old[i].plugin == plugin) {
+      free(old[i].name);
+      continue;
+    }
+    *find_slot(reg->slots, n, old[i].name, old[i].name_len) = old[i];
+    reg->n_methods++;
+  }
+  free(old);
+}
+
+const rpcd_method_entry *rpcd__registry_lookup(const rpcd_registry *reg,
+                                               const char *name, size_t len)
+{
+  const rpcd_method_entry *e;
+
+  if (!reg->n_slots)
+    return NULL;
+  e = find_slot(reg->slots, reg->n_slots, name, len);
+  return e->name && e->fn ? e : NULL;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+  const rpcd_method_entry *x = *(const rpcd_method_entry *const *)a;
+  const rpcd_method_entry *y = *(const rpcd_method_entry *const *)b;
+
+  return strcmp(x->name, y->name);
+}
+
+void rpcd__registry_sorted(const rpcd_registry *reg,
+                           const rpcd_method_entry **out)
+{
+  size_t i;
+  size_t n = 0;
+
+  for (i = 0; i < reg->n_slots; i++) {
+    if (reg->slots[i].name && reg->slots[i].fn)
+      out[n++] = &reg->slots[i];
+  }
+  qsort(out, n, sizeof(*out), cmp_entry);
+}
+
+const rpcd_plugin *rpcd__registry_find_plugin(const rpcd_registry *reg,
+                                              const char *name)
+{
+  size_t i;
+
+  for (i = 0; i < reg->n_plugins; i++) {
+    if (strcmp(reg->plugins[i]->name, name) == 0)
+      return reg->plugins[i];
+  }
+  return NULL;
+}

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One message in, one reply (or none) out. The checks run in the order
+ * docs/PROTOCOL.md gives, and the first failure is the answer; a malformed
+ * request never reaches a handler. Every failure is answered when the
+ * message has a reply_to; notifications are never answered.
+ */
+#include "request_handler.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dispatcher.h"
+#include "log.h"
+#include "rpcd_proto.h"
+
+static const char *const msgpack_types[] = {
+    "application/vnd.msgpack",
+    "application/msgpack",
+    "application/x-msgpack",
+};
+
+/* The media type without parameters or surrounding blanks. */
+static rpcd_span media_type(rpcd_span ct)
+{
+  size_t n = 0;
+
+  while (n < ct.len && ct.ptr[n] != ';')
+    n++;
+  while (n > 0 && (ct.ptr[n - 1] == ' ' || ct.ptr[n - 1] == '\t'))
+    n--;
+  ct.len = n;
+  return ct;
+}
+
+static bool span_eq_ci(rpcd_span s, const char *lit)
+{
+  size_t n = strlen(lit);
+
+  return s.ptr && s.len == n && strncasecmp(s.ptr, lit, n) == 0;
+}
+
+/* The msgpack content type to answer with, or NULL if `ct` is not one. */
+static const char *msgpack_content_type(rpcd_span ct)
+{
+  size_t i;
+
+  ct = media_type(ct);
+  for (i = 0; i < sizeof(msgpack_types) / sizeof(msgpack_types[0]); i++) {
+    if (span_eq_ci(ct, msgpack_types[i]))
+      return msgpack_types[i];
+  }
+  return NULL;
+}
+
+static bool is_text_content_type(rpcd_span ct)
+{
+  return !ct.ptr || ct.len == 0 || span_eq_ci(media_type(ct), "text/plain");
+}
+
+static void set_method(rpcd_message_out *out, const char *m, size_t len)
+{
+  if (len >= sizeof(out->method))
+    len = sizeof(out->method) - 1;
+  memcpy(out->method, m, len);
+  out->method[len] = '\0';
+}
+
+/* Answer with an error reply (when there is someone to answer). */
+static void reply_error(const rpcd_message_in *in, rpcd_message_out *out,
+                        bool has_msgid, uint32_t msgid, int code,
+                        const char *message)
+{
+  out->outcome = RPCD_OUTCOME_ERROR;
+  out->status = code;
+  snprintf(out->error, sizeof(out->error), "%s", message ? message : "");
+  if (!out->content_type)
+    out->content_type = RPCD_CONTENT_TYPE;
+  if (!in->has_reply_to)
+    return;
+  msgpack_sbuffer_clear(&out->body);
+  if (rpcd__reply_encode_error(&out->body, has_msgid, msgid, code, message) ==
+      RPCD_OK)
+    out->send_reply = true;
+}
+
+/* The header checks that come before decoding: content type and x-rpc-v. */
+static bool check_envelope(const rpcd_handler_config *cfg,
+                           const rpcd_message_in *in, rpcd_message_out *out)
+{
+  bool is_msgpack = out->content_type != NULL;
+  char msg[320];
+
+  if (in->body_len > cfg->max_body) {
+    snprintf(msg, sizeof(msg),
+             "request body of %zu bytes exceeds the limit of %zu bytes",
+             in->body_len, cfg->max_body);
+    reply_error(in, out, false, 0, RPCD_ERR_PAYLOAD_TOO_LARGE, msg);
+    return false;
+  }
+  if (!is_msgpack) {
+    snprintf(msg, sizeof(msg),
+             "unsupported content type \"%.*s\": send "
+             "application/vnd.msgpack%s",
+             in->content_type.ptr ? (int)(in->content_type.len > 200
+                                              ? 200
+                                              : in->content_type.len)
+                                  : 0,
+             in->content_type.ptr ? in->content_type.ptr : "",
+             is_text_content_type(in->content_type)
+                 ? " (the server runs without --text-method)"
+                 : "");
+    reply_error(in, out, false, 0, RPCD_ERR_UNSUPPORTED, msg);
+    return false;
+  }
+  if (in->has_version && (!in->version_valid || in->version != 1)) {
+    if (in->version_valid)
+      snprintf(msg, sizeof(msg),
+               "unsupported protocol version %lld in x-rpc-v: this server "
+               "speaks version 1",
+               (long long)in->version);
+    else
+      snprintf(msg, sizeof(msg), "x-rpc-v must be an integer");
+    reply_error(in, out, false, 0, RPCD_ERR_UNSUPPORTED, msg);
+    return false;
+  }
+  return true;
+}
+
+void rpcd__handle_message(const rpcd_handler_config *cfg,
+                          const rpcd_message_in *in, rpcd_message_out *out)
+{
+  rpcd_dispatch_result res;
+  rpcd_request req;
+  char msg[320];
+  int code;
+
+  memset(out, 0, sizeof(*out));
+  msgpack_sbuffer_init(&out->body);
+
+  /* The caller stopped waiting: running it would be wasted work, and the
+   * reply would go to nobody. */
+  if (in->has_deadline && in->now_ms > in->deadline_ms) {
+    out->outcome = RPCD_OUTCOME_EXPIRED;
+    return;
+  }
+  out->content_type = msgpack_content_type(in->content_type);
+  if (!out->content_type && cfg->text_method &&
+      is_text_content_type(in->content_type)) {
+    rpcd__handle_text(cfg, in, out);
+    return;
+  }
+  if (!check_envelope(cfg, in, out))
+    return;
+
+  code = rpcd__request_decode(in->body, in->body_len, cfg->max_body, &req,
+                              msg, sizeof(msg));
+  if (code == 0 && in->has_header_method &&
+      (!in->header_method_valid || in->header_method.len != req.method_len ||
+       memcmp(in->header_method.ptr, req.method, req.method_len) != 0)) {
+    snprintf(msg, sizeof(msg),
+             "header x-rpc-method does not match the body's method \"%.*s\"",
+             (int)req.method_len, req.method);
+    code = RPCD_ERR_INVALID_REQUEST;
+  }
+  if (code != 0) {
+    if (req.type == RPCD_MSG_NOTIFY) {
+      out->outcome = RPCD_OUTCOME_ERROR;
+      out->status = code;
+      snprintf(out->error, sizeof(out->error), "%s", msg);
+    } else {
+      reply_error(in, out, req.has_msgid, req.msgid, code, msg);
+    }
+    rpcd__request_destroy(&req);
+    return;
+  }
+  set_method(out, req.method, req.method_len);
+
+  rpcd__dispatch(cfg->registry, req.method, req.method_len, req.params,
+                 in->correlation_id.ptr, in->correlation_id.len,
+                 cfg->max_body, &res);
+  if (req.type == RPCD_MSG_NOTIFY) {
+    out->outcome = res.error_code ? RPCD_OUTCOME_ERROR : RPCD_OUTCOME_NOTIFIED;
+    out->status = res.error_code;
+    if (res.error_code)
+      snprintf(out->error, sizeof(out->error), "%s",
+               res.error_message ? res.error_message : "");
+  } else if (res.error_code != 0) {
+    reply_error(in, out, true, req.msgid, res.error_code, res.error_message);
+  } else {
+    out->outcome = RPCD_OUTCOME_OK;
+    if (in->has_reply_to) {
+      if (rpcd__reply_encode_result(&out->body, true, req.msgid,
+                                    res.result.data,
+                                    res.result.size) == RPCD_OK)
+        out->send_reply = true;
+      else
+        reply_error(in, out, true, req.msgid, RPCD_ERR_INTERNAL,
+                    "out of memory encoding the reply");
+    }
+  }
+  rpcd__dispatch_result_destroy(&res);
+  rpcd__request_destroy(&req);
+}
+
+void rpcd__message_out_destroy(rpcd_message_out *out)
+{
+  if (out)
+    msgpack_sbuffer_destroy(&out->body);
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * From one delivered message to the reply to publish, independent of AMQP:
+ * the checks of docs/PROTOCOL.md in their order (size, content type and
+ * version, msgpack limits, request shape and headers, method, params), the
+ * deadline, the plain-text mode, and the encoding of the reply.
+ */
+#ifndef RPCD_REQUEST_HANDLER_H
+#define RPCD_REQUEST_HANDLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "registry.h"
+
+/* A byte string that need not be NUL-terminated; ptr NULL when absent. */
+typedef struct rpcd_span {
+  const char *ptr;
+  size_t len;
+} rpcd_span;
+
+/* What the transport delivered, already read out of the AMQP properties. */
+typedef struct rpcd_message_in {
+  const void *body;
+  size_t body_len;
+  rpcd_span content_type;
+  rpcd_span correlation_id; /* for logs */
+  bool has_reply_to;
+  /* headers */
+  bool has_version;
+  bool version_valid; /* false when x-rpc-v is present but not an integer */
+  int64_t version;
+  bool has_header_method;
+  bool header_method_valid; /* false when present but not a string */
+  rpcd_span header_method;
+  bool has_deadline;
+  int64_t deadline_ms; /* unix ms */
+  int64_t now_ms;      /* unix ms when handling started */
+} rpcd_message_in;
+
+typedef enum rpcd_outcome {
+  RPCD_OUTCOME_OK,       /* the handler ran and returned a result */
+  RPCD_OUTCOME_ERROR,    /* answered with an error (any code) */
+  RPCD_OUTCOME_NOTIFIED, /* a notification ran; nothing to send */
+  RPCD_OUTCOME_EXPIRED   /* deadline passed before it started; not run */
+} rpcd_outcome;
+
+typedef struct rpcd_message_out {
+  rpcd_outcome outcome;
+  bool send_reply;      /* a reply is to be published to reply_to */
+  msgpack_sbuffer body; /* the reply body when send_reply */
+  const char *content_type; /* static string */
+  int32_t status;           /* x-rpc-status: 0 or the error code */
+  char method[256];         /* for logs; "" when unknown */
+  char error[320];          /* for logs; the error message, "" on success */
+} rpcd_message_out;
+
+typedef struct rpcd_handler_config {
+  const rpcd_registry *registry;
+  size_t max_body;         /* request and result limit */
+  const char *text_method; /* --text-method, or NULL */
+} rpcd_handler_config;
+
+/* Handle one message. Always fills `out`; destroy it afterwards. */
+void rpcd__handle_message(const rpcd_handler_config *cfg,
+                          const rpcd_message_in *in, rpcd_message_out *out);
+
+void rpcd__message_out_destroy(rpcd_message_out *out);
+
+/* Plain-text mode (text_mode.c), called for bodies with no content type or
+ * text/plain when cfg->text_method is set. */
+void rpcd__handle_text(const rpcd_handler_config *cfg,
+                       const rpcd_message_in *in, rpcd_message_out *out);
+
+#endif /* RPCD_REQUEST_HANDLER_H */

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rpcd client SDK: call methods served by rpcd over RabbitMQ.
+ *
+ * A client owns one AMQP connection. It is not thread-safe: use one client
+ * per thread (a rabbitmq-c connection belongs to one thread). One client can
+ * carry many calls in flight: rpcd_client_send() starts a call and
+ * rpcd_client_wait() collects its reply, in any order; rpcd_client_call() is
+ * both in one.
+ *
+ * Params and results are msgpack bytes; build params with msgpack-c's
+ * msgpack_packer (an array for positional arguments, a map for named ones).
+ *
+ *   rpcd_client *c;
+ *   rpcd_reply *r;
+ *   rpcd_client_new(&c);
+ *   if (rpcd_client_connect(c, "amqp://guest:guest@127.0.0.1:5672") != 0)
+ *     fprintf(stderr, "%s\n", rpcd_client_last_error(c));
+ *   int rc = rpcd_client_call(c, "fib", params, params_len, 5000, &r, 0);
+ *   ...
+ *   rpcd_reply_free(r);
+ *   rpcd_client_free(c);
+ */
+#ifndef RPCD_CLIENT_H
+#define RPCD_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rpcd/export.h>
+#include <rpcd/status.h>
+#include <rpcd/version.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rpcd_client rpcd_client; /* opaque */
+typedef struct rpcd_reply rpcd_reply;   /* opaque */
+typedef uint64_t rpcd_call_id;          /* handle of a call in flight */
+
+#define RPCD_DEFAULT_QUEUE "rpc_queue"
+#define RPCD_DEFAULT_TIMEOUT_MS 30000u
+
+/**
+ * Allocate a client. No I/O happens until rpcd_client_connect().
+ *
+ * \param out  out: the new client, owned by the caller; free it with
+ *             rpcd_client_free()
+ * \return RPCD_OK or RPCD_ENOMEM
+ * \since 0.1
+ */
+RPCD_EXPORT int rpcd_client_new(rpcd_client **out);
+
+/**
+ * Close the connection (if any), fail the calls in flight and free the
+ * client. Does nothing for NULL.
+ * \since 0.1
+ */
+RPCD_EXPORT void rpcd_client_free(rpcd_client *client);
+
+/**
+ * Set the request queue calls are sent to (default "rpc_queue").
+ *
+ * \param queue  NUL-terminated, 1 to 255 bytes (copied)
+ * \return RPCD_OK, RPCD_EINVAL for a bad name, RPCD_ENOMEM
+ * \since 0.1
+ */
+RPCD_EXPORT int rpcd_client_set_queue(rpcd_client *client, const char *queue);
+
+/**
+ * Set the timeout used by calls that pass timeout_ms = 0 (default 30000).
+ *
+ * \return RPCD_OK, or RPCD_EINVAL for 0
+ * \since 0.1
+ */
+RPCD_EXPORT int rpcd_client_set_timeout(rpcd_client *client,
+                                        unsigned timeout_ms);
+
+/**
+ * Connect to the broker and get ready to receive replies through RabbitMQ's
+ * direct reply-to. A connected client may be connected again after a
+ * failure; the calls in flight are then failed with RPCD_ECONNLOST.
+ *
+ * \param uri  "amqp://user:pass@host:port[/vhost]" (copied). Note that a
+ *             trailing "/" names the empty vhost; leave it out for "/".
+ * \return RPCD_OK, RPCD_EINVAL for a bad URI, RPCD_ECONNECT when the broker
+ *         cannot be reached or refuses the login; the detail is in
+ *         rpcd_client_last_error()
+ * \since 0.1
+ */
+RPCD_EXPORT int rpcd_client_connect(rpcd_client *client, const char *uri);
+
+/**
+ * Close the connection; calls in flight fail with RPCD_ECONNLOST. The client
+ * may be connected again.
+ * \since 0.1
+ */
+RPCD_EXPORT void rpcd_client_close(rpcd_client *client);
+
+/** True while the client has a usable connection. \since 0.1 */
+RPCD_EXPORT bool rpcd_client_is_connected(const rpcd_client *client);
+
+/**
+ * Detail of the client's last failure, e.g. "queue \"rpc_queue\" has no
+ * consumer". Static or client-owned; valid until the next call on the
+ * client. Never NULL ("" when there is none).
+ * \since 0.1
+ */
+RPCD_EXPORT const char *rpcd_client_last_error(const rpcd_client *client);
+
+/**
+ * Call `method` and wait for its reply.
+ *
+ * Before publishing, the client checks (at most once a second per queue)
+ * that the request queue exists and has a consumer, so a call with no
+ * server fails at once instead of at its timeout; while waiting it checks
+ * again every few hundred milliseconds.
+ *
+ * \param method      NUL-terminated name (copied)
+ * \param params      msgpack array or map (borrowed for the call only);
+ *                    NULL with params_len 0 sends an empty array
+ * \param timeout_ms  how long to wait; 0 means the client's default. The
+ *                    request carries it as its expiration and deadline, so
+ *                    a server does not start it after the caller gave up.
+ * \param reply       out: on RPCD_OK and RPCD_EREMOTE the reply, owned by
+ *                    the caller (free with rpcd_reply_free()); NULL on other
+ *                    failures
+ * \param flags       pass 0
+ * \return RPCD_OK (result in the reply); RPCD_EREMOTE (the server answered
+ *         with an error: see rpcd_reply_error_code()); RPCD_ETIMEDOUT;
+ *         RPCD_ENOROUTE (the queue does not exist); RPCD_ENOCONSUMER (it
+ *         exists but nobody serves it); RPCD_ECONNLOST; RPCD_EPROTO (the
+ *         reply could not be decoded); RPCD_EINVAL (bad method or params,
+ *         not sent); RPCD_ESTATE (not connected); RPCD_ENOMEM
+ * \since 0.1
+ */
+RPCD_EXPORT int rpcd_client_call(rpcd_client *client, const char *method,
+                                 const void *params, size_t params_len,
+                                 unsigned timeout_ms, rpcd_reply **reply,
+                                 unsigned flags);
+
+/**
+ * Start a call and return without waiting. Collect the outcome with
+ * rpcd_client_wait(); every started call must be waited for once.
+ *
+ * Same parameters and checks as rpcd_client_call(); on RPCD_OK *id names the
+ * call. The timeout counts from now.
+ * \since 0.1
+ */
+RPCD_EXPORT int rpcd_client_send(rpcd_client *client, const char *method,
+                                 const void *params, size_t params_len,
+                                 unsigned timeout_ms, rpcd_call_id *id,
+                                 unsigned flags);
+
+/**
+ * Wait for the call `id` (from rpcd_client_send()) to complete, and forget
+ * it. Replies to other calls that arrive meanwhile are kept for their own
+ * rpcd_client_wait().
+ *
+ * \return as rpcd_client_call(); RPCD_EINVAL for an unknown id
+ * \since 0.1
+ */
+RPCD_EXPORT int rpcd_client_wait(rpcd_client *client, rpcd_call_id id,
+                                 rpcd_reply **reply);
+
+/**
+ * Send a notification: a request that gets no reply. Success means the
+ * broker accepted the message, not that a server ran it.
+ *
+ * \return RPCD_OK, RPCD_EINVAL, RPCD_ESTATE, RPCD_ECONNLOST, RPCD_ENOMEM
+ * \since 0.1
+ */
+RPCD_EXPORT int rpcd_client_notify(rpcd_client *client, const char *method,
+                                   const void *params, size_t params_len,
+                                   unsigned flags);
+
+/** Free a reply. Does nothing for NULL. \since 0.1 */
+RPCD_EXPORT void rpcd_reply_free(rpcd_reply *reply);
+
+/**
+ * The result as msgpack bytes (exactly one object; nil for an error reply).
+ *
+ * \param data  out: borrowed from the reply, valid until rpcd_reply_free()
+ * \return RPCD_OK
+ * \since 0.1
+ */
+RPCD_EXPORT int rpcd_reply_result(const rpcd_reply *reply, const void **data,
+                                  size_t *len);
+
+/** The reply's error code: 0 on success, else a wire code. \since 0.1 */
+RPCD_EXPORT int rpcd_reply_error_code(const rpcd_reply *reply);
+
+/**
+ * The error message (NUL-terminated, owned by the reply); "" on success.
+ * \since 0.1
+ */
+RPCD_EXPORT const char *rpcd_reply_error_message(const rpcd_reply *reply);
+
+/**
+ * The error's "data" member as msgpack bytes, when the server sent one.
+ *
+ * \param data  out: borrowed from the reply, valid until rpcd_reply_free()
+ * \return true when there is data
+ * \since 0.1
+ */
+RPCD_EXPORT bool rpcd_reply_error_data(const rpcd_reply *reply,
+                                       const void **data, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RPCD_CLIENT_H */
