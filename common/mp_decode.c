@@ -201,7 +201,7 @@ static int scan(const void *data, size_t len, unsigned max_depth,
       return RPCD_EPROTO;
     }
     off += (size_t)h.payload_len;
-    if (!h.is_container || h.children == 0)
+    if (!h.is_container)
       continue;
     /* Every child takes at least one byte: a count above the bytes left
      * can only be a lie, and must not reach an allocator. */
@@ -215,11 +215,15 @@ static int scan(const void *data, size_t len, unsigned max_depth,
                     off - h.head_len, len - off);
       return RPCD_EPROTO;
     }
+    /* An empty container is a level of nesting too, as msgpack-c counts
+     * it. */
     if (depth + 1 > max_depth) {
       rpcd__set_err(err, errlen, "msgpack nesting deeper than %u",
                     max_depth);
       return RPCD_EPROTO;
     }
+    if (h.children == 0)
+      continue;
     if (h.is_map)
       pairs += (size_t)h.children / 2;
     else
@@ -281,8 +285,11 @@ static void build(builder *b, msgpack_object *o)
     if (h.is_map) {
       o->type = MSGPACK_OBJECT_MAP;
       o->via.map.size = n;
-      o->via.map.ptr = n ? b->kvs : NULL;
-      b->kvs += n;
+      o->via.map.ptr = NULL;
+      if (n) { /* b->kvs is NULL when the document has no pairs */
+        o->via.map.ptr = b->kvs;
+        b->kvs += n;
+      }
       for (i = 0; i < n; i++) {
         build(b, &o->via.map.ptr[i].key);
         build(b, &o->via.map.ptr[i].val);
@@ -290,8 +297,11 @@ static void build(builder *b, msgpack_object *o)
     } else {
       o->type = MSGPACK_OBJECT_ARRAY;
       o->via.array.size = n;
-      o->via.array.ptr = n ? b->objs : NULL;
-      b->objs += n;
+      o->via.array.ptr = NULL;
+      if (n) { /* NULL + 0 is undefined behaviour */
+        o->via.array.ptr = b->objs;
+        b->objs += n;
+      }
       for (i = 0; i < n; i++)
         build(b, &o->via.array.ptr[i]);
     }

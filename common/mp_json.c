@@ -1,214 +1,393 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * msgpack → JSON. Written by hand rather than through a JSON library
- * because JSON libraries hold integers as int64 and would print uint64
- * results (fib(93) = 12200160415121876738) wrongly.
+ * msgpack -> JSON text, for rpcctl's output and the server's plain-text
+ * replies. A serializer of our own rather than a JSON library's, so that
+ * every msgpack value prints exactly (uint64 above INT64_MAX, floats that
+ * read back bit for bit) and the output is valid JSON whatever the bytes
+ * (invalid UTF-8, NaN).
  */
 #include "mp_json.h"
 
+#include <inttypes.h>
 #include <math.h>
-#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include <rpcd/status.h>
+/* ------------------------------------------------------------------------ */
+/* Growable buffer                                                           */
 
-static int put(msgpack_sbuffer *out, const char *s, size_t n)
+void rpcd__json_buf_init(rpcd_json_buf *buf)
 {
-  return msgpack_sbuffer_write(out, s, n) == 0 ? RPCD_OK : RPCD_ENOMEM;
+  buf->data = NULL;
+  buf->len = 0;
+  buf->cap = 0;
+  buf->oom = false;
 }
 
-static int puts_(msgpack_sbuffer *out, const char *s)
+void rpcd__json_buf_destroy(rpcd_json_buf *buf)
 {
-  return put(out, s, strlen(s));
+  free(buf->data);
+  rpcd__json_buf_init(buf);
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0 if it is not one. */
-static size_t utf8_len(const unsigned char *p, size_t left)
+/* Make room for n more bytes plus the NUL. */
+static bool buf_reserve(rpcd_json_buf *b, size_t n)
 {
-  unsigned char c = p[0];
-  size_t n;
-  size_t i;
-  uint32_t cp;
+  size_t need;
+  size_t cap;
+  char *p;
 
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xc2 && c <= 0xdf) {
-    n = 2;
-    cp = c & 0x1f;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    n = 3;
-    cp = c & 0x0f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
+  if (b->oom)
+    return false;
+  if (n > SIZE_MAX - b->len - 1) {
+    b->oom = true;
+    return false;
   }
-  if (left < n)
+  need = b->len + n + 1;
+  if (need <= b->cap)
+    return true;
+  cap = b->cap < 64 ? 64 : b->cap;
+  while (cap < need)
+    cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+  p = realloc(b->data, cap);
+  if (!p) {
+    b->oom = true;
+    return false;
+  }
+  b->data = p;
+  b->cap = cap;
+  return true;
+}
+
+static void buf_append(rpcd_json_buf *b, const char *s, size_t n)
+{
+  if (!buf_reserve(b, n))
+    return;
+  if (n > 0) /* s may be NULL then: an empty msgpack str or bin */
+    memcpy(b->data + b->len, s, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+}
+
+static void buf_puts(rpcd_json_buf *b, const char *s)
+{
+  buf_append(b, s, strlen(s));
+}
+
+static void buf_putc(rpcd_json_buf *b, char c)
+{
+  buf_append(b, &c, 1);
+}
+
+
+/* ------------------------------------------------------------------------ */
+/* msgpack -> JSON text                                                      */
+
+/*
+ * Length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0 when it is not one.
+ */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xbf;
+  size_t len;
+  size_t i;
+
+  if (s[0] >= 0xc2 && s[0] <= 0xdf)
+    len = 2;
+  else if (s[0] >= 0xe0 && s[0] <= 0xef)
+    len = 3;
+  else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+    len = 4;
+  else
     return 0;
-  for (i = 1; i < n; i++) {
-    if ((p[i] & 0xc0) != 0x80)
+  if (n < len)
+    return 0;
+  if (s[0] == 0xe0)
+    lo = 0xa0;
+  else if (s[0] == 0xed)
+    hi = 0x9f;
+  else if (s[0] == 0xf0)
+    lo = 0x90;
+  else if (s[0] == 0xf4)
+    hi = 0x8f;
+  if (s[1] < lo || s[1] > hi)
+    return 0;
+  for (i = 2; i < len; i++) {
+    if (s[i] < 0x80 || s[i] > 0xbf)
       return 0;
-    cp = (cp << 6) | (p[i] & 0x3f);
   }
-  /* Overlong forms, surrogates and code points past U+10FFFF. */
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-      (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-    return 0;
-  return n;
+  return len;
 }
 
-static int put_string(msgpack_sbuffer *out, const char *s, size_t len)
+static void dump_string(rpcd_json_buf *b, const char *p, size_t n)
 {
-  const unsigned char *p = (const unsigned char *)s;
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *s = (const unsigned char *)p;
+  size_t run = 0; /* start of the bytes not written yet */
   size_t i = 0;
-  int rc = put(out, "\"", 1);
 
-  while (rc == RPCD_OK && i < len) {
-    unsigned char c = p[i];
-    char esc[8];
-    size_t n;
+  buf_putc(b, '"');
+  while (i < n) {
+    unsigned char c = s[i];
+    size_t len;
 
-    if (c == '"' || c == '\\') {
-      esc[0] = '\\';
-      esc[1] = (char)c;
-      rc = put(out, esc, 2);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
       i++;
-    } else if (c < 0x20) {
-      switch (c) {
-      case '\n':
-        rc = puts_(out, "\\n");
-        break;
-      case '\r':
-        rc = puts_(out, "\\r");
-        break;
-      case '\t':
-        rc = puts_(out, "\\t");
-        break;
-      case '\b':
-        rc = puts_(out, "\\b");
-        break;
-      case '\f':
-        rc = puts_(out, "\\f");
-        break;
-      default:
-        snprintf(esc, sizeof(esc), "\\u%04x", c);
-        rc = puts_(out, esc);
-      }
-      i++;
-    } else {
-      n = utf8_len(p + i, len - i);
-      if (n == 0) {
-        rc = puts_(out, "\\ufffd");
-        i++;
-      } else {
-        rc = put(out, s + i, n);
-        i += n;
-      }
+      continue;
     }
+    buf_append(b, p + run, i - run);
+    if (c >= 0x80) {
+      len = utf8_seq_len(s + i, n - i);
+      if (len > 0) {
+        buf_append(b, p + i, len);
+        i += len;
+      } else {
+        buf_puts(b, "\\ufffd");
+        i++;
+      }
+      run = i;
+      continue;
+    }
+    switch (c) {
+    case '"':
+      buf_puts(b, "\\\"");
+      break;
+    case '\\':
+      buf_puts(b, "\\\\");
+      break;
+    case '\b':
+      buf_puts(b, "\\b");
+      break;
+    case '\f':
+      buf_puts(b, "\\f");
+      break;
+    case '\n':
+      buf_puts(b, "\\n");
+      break;
+    case '\r':
+      buf_puts(b, "\\r");
+      break;
+    case '\t':
+      buf_puts(b, "\\t");
+      break;
+    default: {
+      char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf], '\0'};
+
+      buf_puts(b, esc);
+      break;
+    }
+    }
+    i++;
+    run = i;
   }
-  return rc == RPCD_OK ? put(out, "\"", 1) : rc;
+  buf_append(b, p + run, n - run);
+  buf_putc(b, '"');
 }
 
-static int put_base64(msgpack_sbuffer *out, const char *data, size_t len)
+static void dump_base64(rpcd_json_buf *b, const char *p, size_t n)
 {
-  static const char tbl[] =
+  static const char tab[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const unsigned char *p = (const unsigned char *)data;
+  const unsigned char *s = (const unsigned char *)p;
   size_t i;
-  int rc = put(out, "\"", 1);
 
-  for (i = 0; rc == RPCD_OK && i < len; i += 3) {
-    uint32_t v = (uint32_t)p[i] << 16;
-    char quad[4];
+  buf_putc(b, '"');
+  for (i = 0; i + 2 < n; i += 3) {
+    char q[4];
 
-    if (i + 1 < len)
-      v |= (uint32_t)p[i + 1] << 8;
-    if (i + 2 < len)
-      v |= p[i + 2];
-    quad[0] = tbl[(v >> 18) & 63];
-    quad[1] = tbl[(v >> 12) & 63];
-    quad[2] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-    quad[3] = i + 2 < len ? tbl[v & 63] : '=';
-    rc = put(out, quad, 4);
+    q[0] = tab[s[i] >> 2];
+    q[1] = tab[((s[i] & 0x03) << 4) | (s[i + 1] >> 4)];
+    q[2] = tab[((s[i + 1] & 0x0f) << 2) | (s[i + 2] >> 6)];
+    q[3] = tab[s[i + 2] & 0x3f];
+    buf_append(b, q, 4);
   }
-  return rc == RPCD_OK ? put(out, "\"", 1) : rc;
+  if (n - i == 1) {
+    char q[4];
+
+    q[0] = tab[s[i] >> 2];
+    q[1] = tab[(s[i] & 0x03) << 4];
+    q[2] = '=';
+    q[3] = '=';
+    buf_append(b, q, 4);
+  } else if (n - i == 2) {
+    char q[4];
+
+    q[0] = tab[s[i] >> 2];
+    q[1] = tab[((s[i] & 0x03) << 4) | (s[i + 1] >> 4)];
+    q[2] = tab[(s[i + 1] & 0x0f) << 2];
+    q[3] = '=';
+    buf_append(b, q, 4);
+  }
+  buf_putc(b, '"');
 }
 
-int rpcd__mp_to_json(const msgpack_object *o, msgpack_sbuffer *out)
+/*
+ * The shortest "%.Ng" text that reads back to the same value (17 digits
+ * always do for a double, 9 for a float), with ".0" added when it would
+ * otherwise read as an integer, so a float stays a float on the way back.
+ */
+static void dump_float(rpcd_json_buf *b, double d, bool is_float32)
 {
-  char num[64];
-  uint32_t i;
-  int rc = RPCD_OK;
+  char tmp[48];
+  int prec;
 
+  if (isnan(d) || isinf(d)) {
+    buf_puts(b, "null"); /* JSON has no NaN or infinity */
+    return;
+  }
+  if (is_float32) {
+    float f = (float)d;
+
+    for (prec = 6; prec < 9; prec++) {
+      snprintf(tmp, sizeof(tmp), "%.*g", prec, (double)f);
+      if ((float)strtod(tmp, NULL) == f)
+        break;
+    }
+    snprintf(tmp, sizeof(tmp), "%.*g", prec, (double)f);
+  } else {
+    for (prec = 15; prec < 17; prec++) {
+      snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+      if (strtod(tmp, NULL) == d)
+        break;
+    }
+    snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+  }
+  buf_puts(b, tmp);
+  if (!strpbrk(tmp, ".eE"))
+    buf_puts(b, ".0");
+}
+
+static void newline_indent(rpcd_json_buf *b, unsigned flags, unsigned level)
+{
+  unsigned i;
+
+  if (!(flags & RPCD_JSON_PRETTY))
+    return;
+  buf_putc(b, '\n');
+  for (i = 0; i < level; i++)
+    buf_puts(b, "  ");
+}
+
+static void name_sep(rpcd_json_buf *b, unsigned flags)
+{
+  buf_puts(b, (flags & RPCD_JSON_PRETTY) ? ": " : ":");
+}
+
+static int dump_value(rpcd_json_buf *b, const msgpack_object *o, unsigned flags,
+                      unsigned depth)
+{
+  char num[32];
+  uint32_t i;
+  int rc;
+
+  if (depth > RPCD_JSON_MAX_DEPTH)
+    return RPCD_EINVAL;
   switch (o->type) {
   case MSGPACK_OBJECT_NIL:
-    return puts_(out, "null");
+    buf_puts(b, "null");
+    break;
   case MSGPACK_OBJECT_BOOLEAN:
-    return puts_(out, o->via.boolean ? "true" : "false");
+    buf_puts(b, o->via.boolean ? "true" : "false");
+    break;
   case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    snprintf(num, sizeof(num), "%llu", (unsigned long long)o->via.u64);
-    return puts_(out, num);
+    snprintf(num, sizeof(num), "%" PRIu64, o->via.u64);
+    buf_puts(b, num);
+    break;
   case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-    snprintf(num, sizeof(num), "%lld", (long long)o->via.i64);
-    return puts_(out, num);
+    snprintf(num, sizeof(num), "%" PRId64, o->via.i64);
+    buf_puts(b, num);
+    break;
   case MSGPACK_OBJECT_FLOAT32:
+    dump_float(b, o->via.f64, true);
+    break;
   case MSGPACK_OBJECT_FLOAT64:
-    if (!isfinite(o->via.f64))
-      return puts_(out, "null");
-    snprintf(num, sizeof(num), "%.17g", o->via.f64);
-    rc = puts_(out, num);
-    /* Keep floats recognisable as floats: 1.0 prints as 1.0, not 1. */
-    if (rc == RPCD_OK && !strpbrk(num, ".eEn"))
-      rc = puts_(out, ".0");
-    return rc;
+    dump_float(b, o->via.f64, false);
+    break;
   case MSGPACK_OBJECT_STR:
-    return put_string(out, o->via.str.ptr, o->via.str.size);
+    dump_string(b, o->via.str.ptr, o->via.str.size);
+    break;
   case MSGPACK_OBJECT_BIN:
-    return put_base64(out, o->via.bin.ptr, o->via.bin.size);
+    dump_base64(b, o->via.bin.ptr, o->via.bin.size);
+    break;
   case MSGPACK_OBJECT_EXT:
-    snprintf(num, sizeof(num), "{\"ext\":%d,\"data\":", (int)o->via.ext.type);
-    rc = puts_(out, num);
-    if (rc == RPCD_OK)
-      rc = put_base64(out, o->via.ext.ptr, o->via.ext.size);
-    return rc == RPCD_OK ? puts_(out, "}") : rc;
+    buf_putc(b, '{');
+    newline_indent(b, flags, depth + 1);
+    buf_puts(b, "\"ext\"");
+    name_sep(b, flags);
+    snprintf(num, sizeof(num), "%d", (int)o->via.ext.type);
+    buf_puts(b, num);
+    buf_putc(b, ',');
+    newline_indent(b, flags, depth + 1);
+    buf_puts(b, "\"data\"");
+    name_sep(b, flags);
+    dump_base64(b, o->via.ext.ptr, o->via.ext.size);
+    newline_indent(b, flags, depth);
+    buf_putc(b, '}');
+    break;
   case MSGPACK_OBJECT_ARRAY:
-    rc = puts_(out, "[");
-    for (i = 0; rc == RPCD_OK && i < o->via.array.size; i++) {
+    buf_putc(b, '[');
+    for (i = 0; i < o->via.array.size; i++) {
       if (i > 0)
-        rc = puts_(out, ",");
-      if (rc == RPCD_OK)
-        rc = rpcd__mp_to_json(&o->via.array.ptr[i], out);
-    }
-    return rc == RPCD_OK ? puts_(out, "]") : rc;
-  case MSGPACK_OBJECT_MAP:
-    rc = puts_(out, "{");
-    for (i = 0; rc == RPCD_OK && i < o->via.map.size; i++) {
-      const msgpack_object *k = &o->via.map.ptr[i].key;
-
-      if (i > 0)
-        rc = puts_(out, ",");
+        buf_putc(b, ',');
+      newline_indent(b, flags, depth + 1);
+      rc = dump_value(b, &o->via.array.ptr[i], flags, depth + 1);
       if (rc != RPCD_OK)
-        break;
-      if (k->type == MSGPACK_OBJECT_STR) {
-        rc = put_string(out, k->via.str.ptr, k->via.str.size);
-      } else {
-        msgpack_sbuffer key;
-
-        msgpack_sbuffer_init(&key);
-        rc = rpcd__mp_to_json(k, &key);
-        if (rc == RPCD_OK)
-          rc = put_string(out, key.data ? key.data : "", key.size);
-        msgpack_sbuffer_destroy(&key);
-      }
-      if (rc == RPCD_OK)
-        rc = puts_(out, ":");
-      if (rc == RPCD_OK)
-        rc = rpcd__mp_to_json(&o->via.map.ptr[i].val, out);
+        return rc;
     }
-    return rc == RPCD_OK ? puts_(out, "}") : rc;
+    if (o->via.array.size > 0)
+      newline_indent(b, flags, depth);
+    buf_putc(b, ']');
+    break;
+  case MSGPACK_OBJECT_MAP:
+    buf_putc(b, '{');
+    for (i = 0; i < o->via.map.size; i++) {
+      const msgpack_object_kv *kv = &o->via.map.ptr[i];
+
+      if (i > 0)
+        buf_putc(b, ',');
+      newline_indent(b, flags, depth + 1);
+      if (kv->key.type == MSGPACK_OBJECT_STR) {
+        dump_string(b, kv->key.via.str.ptr, kv->key.via.str.size);
+      } else {
+        /* JSON keys are strings: use the key's own JSON text */
+        rpcd_json_buf key;
+
+        rpcd__json_buf_init(&key);
+        rc = dump_value(&key, &kv->key, 0, depth + 1);
+        if (rc == RPCD_OK && key.oom)
+          rc = RPCD_ENOMEM;
+        if (rc == RPCD_OK)
+          dump_string(b, key.data, key.len);
+        rpcd__json_buf_destroy(&key);
+        if (rc != RPCD_OK)
+          return rc;
+      }
+      name_sep(b, flags);
+      rc = dump_value(b, &kv->val, flags, depth + 1);
+      if (rc != RPCD_OK)
+        return rc;
+    }
+    if (o->via.map.size > 0)
+      newline_indent(b, flags, depth);
+    buf_putc(b, '}');
+    break;
   default:
-    return puts_(out, "null");
+    return RPCD_EINVAL;
   }
+  return b->oom ? RPCD_ENOMEM : RPCD_OK;
+}
+
+int rpcd__json_dump(rpcd_json_buf *out, const msgpack_object *obj,
+                    unsigned flags)
+{
+  int rc;
+
+  rc = dump_value(out, obj, flags, 0);
+  if (rc == RPCD_OK && out->oom)
+    rc = RPCD_ENOMEM;
+  return rc;
 }

@@ -1,22 +1,63 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * msgpack → JSON text, exact for every integer (uint64 above INT64_MAX
- * included), for rpcctl's output and the server's plain-text replies.
+ * msgpack -> JSON text, exact for every value, for rpcctl's output and the
+ * server's plain-text replies. Internal: not installed, not part of the ABI.
  */
 #ifndef RPCD_MP_JSON_H
 #define RPCD_MP_JSON_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <msgpack.h>
+#include <rpcd/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Deepest container nesting rpcd__json_dump() writes. */
+#define RPCD_JSON_MAX_DEPTH 4096
+
+/* rpcd__json_dump() flags */
+#define RPCD_JSON_PRETTY 0x1u /* newlines and two-space indentation */
 
 /*
- * Append the compact JSON text of `o` to `out` (no NUL). Strings are escaped
- * per RFC 8259 with invalid UTF-8 replaced by U+FFFD; NaN and infinities
- * become null; bin becomes a base64 string; ext becomes
- * {"ext": type, "data": "<base64>"}; a map key that is not a string becomes
- * its JSON text as a string.
- *
- * \return RPCD_OK or RPCD_ENOMEM
+ * A growable text buffer. Appends after an allocation failure do nothing and
+ * the failure is remembered in `oom`, so writers check once at the end.
  */
-int rpcd__mp_to_json(const msgpack_object *o, msgpack_sbuffer *out);
+typedef struct rpcd_json_buf {
+  char *data; /* NUL-terminated once anything was written; else NULL */
+  size_t len; /* bytes before the NUL */
+  size_t cap;
+  bool oom;
+} rpcd_json_buf;
 
+void rpcd__json_buf_init(rpcd_json_buf *buf);
+/* Free the storage and leave buf empty (as after init). */
+void rpcd__json_buf_destroy(rpcd_json_buf *buf);
+
+/*
+ * Append `obj` to `out` as JSON text (valid per RFC 8259):
+ *  - integers exact, including uint64 above INT64_MAX;
+ *  - floats as the shortest text that reads back to the same value (at most
+ *    17 significant digits, 9 for float32), with ".0" added when the text
+ *    would otherwise read as an integer; NaN and infinities as null;
+ *  - str as a JSON string: '"', '\\' and control characters escaped, each
+ *    byte that is not part of valid UTF-8 written as \ufffd;
+ *  - bin as a string of its standard base64 (with padding);
+ *  - ext as {"ext": TYPE, "data": "BASE64"};
+ *  - map keys that are not strings as a string holding their JSON text.
+ * Compact (no spaces) unless flags has RPCD_JSON_PRETTY.
+ *
+ * \return RPCD_OK (out->data is NUL-terminated); RPCD_ENOMEM; RPCD_EINVAL
+ *         for an unknown object type or nesting deeper than
+ *         RPCD_JSON_MAX_DEPTH. On failure out holds a partial text.
+ */
+int rpcd__json_dump(rpcd_json_buf *out, const msgpack_object *obj,
+                    unsigned flags);
+
+#ifdef __cplusplus
+}
+#endif
 #endif /* RPCD_MP_JSON_H */

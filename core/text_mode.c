@@ -86,8 +86,15 @@ static int format_result(const void *data, size_t len, msgpack_sbuffer *out)
                                doc.root.via.str.size) == 0
              ? RPCD_OK
              : RPCD_ENOMEM;
-  else
-    rc = rpcd__mp_to_json(&doc.root, out);
+  else {
+    rpcd_json_buf json;
+
+    rpcd__json_buf_init(&json);
+    rc = rpcd__json_dump(&json, &doc.root, 0);
+    if (rc == RPCD_OK && msgpack_sbuffer_write(out, json.data, json.len) != 0)
+      rc = RPCD_ENOMEM;
+    rpcd__json_buf_destroy(&json);
+  }
   rpcd__mp_doc_destroy(&doc);
   return rc;
 }

@@ -7,6 +7,8 @@
 #
 #   tools/broker.sh start [DIR]   start a node in DIR (default: build/broker),
 #                                 wait until it accepts AMQP, print its URI
+#                                 (also written to DIR/uri); a node already
+#                                 running there is reused
 #   tools/broker.sh stop  [DIR]   stop the node started in DIR and its epmd
 #   tools/broker.sh uri   [DIR]   print the URI of the running node
 #   tools/broker.sh status [DIR]  exit 0 when the node accepts AMQP
@@ -18,7 +20,7 @@ RABBITMQ_BIN=${RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}
 START_TIMEOUT=${RPCD_BROKER_START_TIMEOUT:-120}
 
 usage() {
-  sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -99,8 +101,11 @@ cmd_start() {
   [ -x "$RABBITMQ_BIN/rabbitmq-server" ] ||
     die "rabbitmq-server not found in $RABBITMQ_BIN (run tools/install-deps.sh)"
   if cmd_status "$dir" 2>/dev/null; then
-    cmd_uri "$dir"
+    cmd_uri "$dir" | tee "$dir/uri"
     return 0
+  fi
+  if [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] && [ ! -f "$dir/ports.env" ]; then
+    die "refusing to use $dir: not empty and not a broker directory"
   fi
   [ -f "$dir/ports.env" ] && cmd_stop "$dir" >/dev/null 2>&1 || true
   rm -rf "$dir"
@@ -140,7 +145,7 @@ EOF
 
   for ((i = 0; i < START_TIMEOUT * 5; i++)); do
     if amqp_ready "$amqp"; then
-      cmd_uri "$dir"
+      cmd_uri "$dir" | tee "$dir/uri"
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || {

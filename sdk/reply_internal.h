@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Building an rpcd_reply from a decoded reply body. Internal to the SDK:
+ * not installed, not part of the ABI.
+ */
+#ifndef RPCD_SDK_REPLY_INTERNAL_H
+#define RPCD_SDK_REPLY_INTERNAL_H
+
+#include <rpcd/client.h>
+
+#include "rpcd_proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct rpcd_reply {
+  bool has_msgid;
+  uint32_t msgid;
+  int error_code; /* 0 on success, else the wire code */
+  char *message;  /* NUL-terminated, "" on success; owned */
+  void *result;   /* exactly one msgpack object (nil for an error) */
+  size_t result_len;
+  void *error_data; /* msgpack bytes of error.data, or NULL; owned */
+  size_t error_data_len;
+};
+
+/*
+ * Copy everything the reply needs out of `view` (which points into a
+ * message body that will be freed): the result and error data are packed
+ * again into buffers of the reply's own, the message is copied with a NUL.
+ *
+ * \param out  out: the reply, owned by the caller (rpcd_reply_free())
+ * \return RPCD_OK or RPCD_ENOMEM
+ */
+int rpcd__reply_from_view(const rpcd_reply_view *view, rpcd_reply **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RPCD_SDK_REPLY_INTERNAL_H */

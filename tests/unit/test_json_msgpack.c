@@ -1,0 +1,737 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of rpcctl's JSON <-> msgpack conversion (tools/json_msgpack.c):
+ * every JSON type packs to the msgpack type rpcd handlers expect, integers up
+ * to UINT64_MAX survive both ways, and the JSON written for any msgpack value
+ * (floats, control characters, invalid UTF-8, bin, ext, non-string keys) is
+ * exact and valid.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "json_msgpack.h"
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                   */
+
+typedef struct packed {
+  msgpack_sbuffer sbuf;
+  msgpack_unpacked up;
+  int rc;
+  char err[512];
+} packed;
+
+/* Pack `text`; on success unpack it again (exactly one object). */
+static void pack_text(packed *p, const char *text, unsigned flags)
+{
+  msgpack_packer pk;
+  size_t off = 0;
+
+  msgpack_sbuffer_init(&p->sbuf);
+  msgpack_unpacked_init(&p->up);
+  msgpack_packer_init(&pk, &p->sbuf, msgpack_sbuffer_write);
+  p->err[0] = '\0';
+  p->rc =
+      rpcd__json_pack(&pk, text, flags, "argument 1", p->err, sizeof(p->err));
+  if (p->rc != RPCD_OK)
+    return;
+  assert_int_equal(
+      msgpack_unpack_next(&p->up, p->sbuf.data, p->sbuf.size, &off),
+      MSGPACK_UNPACK_SUCCESS);
+  assert_int_equal(off, p->sbuf.size);
+}
+
+static void packed_destroy(packed *p)
+{
+  msgpack_unpacked_destroy(&p->up);
+  msgpack_sbuffer_destroy(&p->sbuf);
+}
+
+/* Pack `text`, which must be valid, and return its object (in p). */
+static const msgpack_object *pack_ok(packed *p, const char *text)
+{
+  pack_text(p, text, 0);
+  if (p->rc != RPCD_OK)
+    fail_msg("packing %s failed: %s", text, p->err);
+  return &p->up.data;
+}
+
+static void assert_str_obj(const msgpack_object *o, const char *s, size_t n)
+{
+  assert_int_equal(o->type, MSGPACK_OBJECT_STR);
+  assert_int_equal(o->via.str.size, n);
+  assert_memory_equal(o->via.str.ptr, s, n);
+}
+
+/* Dump the one object in sbuf; returns malloc'd text. */
+static char *dump_sbuf(const msgpack_sbuffer *sbuf, unsigned flags)
+{
+  msgpack_unpacked up;
+  rpcd_json_buf out;
+  size_t off = 0;
+  char *text;
+
+  msgpack_unpacked_init(&up);
+  assert_int_equal(msgpack_unpack_next(&up, sbuf->data, sbuf->size, &off),
+                   MSGPACK_UNPACK_SUCCESS);
+  rpcd__json_buf_init(&out);
+  assert_int_equal(rpcd__json_dump(&out, &up.data, flags), RPCD_OK);
+  assert_non_null(out.data);
+  assert_int_equal(strlen(out.data), out.len);
+  text = strdup(out.data);
+  assert_non_null(text);
+  rpcd__json_buf_destroy(&out);
+  msgpack_unpacked_destroy(&up);
+  return text;
+}
+
+/* A packer on a fresh buffer, for building msgpack input to dump. */
+typedef struct builder {
+  msgpack_sbuffer sbuf;
+  msgpack_packer pk;
+} builder;
+
+static void builder_init(builder *b)
+{
+  msgpack_sbuffer_init(&b->sbuf);
+  msgpack_packer_init(&b->pk, &b->sbuf, msgpack_sbuffer_write);
+}
+
+/* Dump what b holds, compare with `expected`, and reset b. */
+static void assert_dumps(builder *b, unsigned flags, const char *expected)
+{
+  char *text = dump_sbuf(&b->sbuf, flags);
+
+  assert_string_equal(text, expected);
+  free(text);
+  msgpack_sbuffer_clear(&b->sbuf);
+}
+
+static void pack_str(builder *b, const char *s, size_t n)
+{
+  assert_int_equal(msgpack_pack_str(&b->pk, n), 0);
+  assert_int_equal(msgpack_pack_str_body(&b->pk, s, n), 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* JSON -> msgpack                                                           */
+
+static void test_pack_scalars(void **state)
+{
+  packed p;
+  const msgpack_object *o;
+
+  (void)state;
+  o = pack_ok(&p, "30");
+  assert_int_equal(o->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+  assert_int_equal(o->via.u64, 30);
+  /* the smallest msgpack form: one positive fixint byte */
+  assert_int_equal(p.sbuf.size, 1);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, "-5");
+  assert_int_equal(o->type, MSGPACK_OBJECT_NEGATIVE_INTEGER);
+  assert_true(o->via.i64 == -5);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, "0");
+  assert_int_equal(o->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+  assert_int_equal(o->via.u64, 0);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, "1.5");
+  assert_int_equal(o->type, MSGPACK_OBJECT_FLOAT64);
+  assert_true(o->via.f64 == 1.5);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, "-2.5e-3");
+  assert_int_equal(o->type, MSGPACK_OBJECT_FLOAT64);
+  assert_true(o->via.f64 == -2.5e-3);
+  packed_destroy(&p);
+
+  /* 1.0 is a real in JSON text and stays a float */
+  o = pack_ok(&p, "1.0");
+  assert_int_equal(o->type, MSGPACK_OBJECT_FLOAT64);
+  assert_true(o->via.f64 == 1.0);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, "\"x\"");
+  assert_str_obj(o, "x", 1);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, "\"\"");
+  assert_str_obj(o, "", 0);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, " \"caf\\u00e9 \\n\" ");
+  assert_str_obj(o, "caf\xc3\xa9 \n", 7);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, "\"a\\u0000b\"");
+  assert_str_obj(o, "a\0b", 3);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, "true");
+  assert_int_equal(o->type, MSGPACK_OBJECT_BOOLEAN);
+  assert_true(o->via.boolean);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, "false");
+  assert_int_equal(o->type, MSGPACK_OBJECT_BOOLEAN);
+  assert_false(o->via.boolean);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, "null");
+  assert_int_equal(o->type, MSGPACK_OBJECT_NIL);
+  packed_destroy(&p);
+}
+
+static void test_pack_containers(void **state)
+{
+  packed p;
+  const msgpack_object *o;
+  const msgpack_object *inner;
+  const msgpack_object_kv *kv;
+
+  (void)state;
+  o = pack_ok(&p, "[]");
+  assert_int_equal(o->type, MSGPACK_OBJECT_ARRAY);
+  assert_int_equal(o->via.array.size, 0);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, "{}");
+  assert_int_equal(o->type, MSGPACK_OBJECT_MAP);
+  assert_int_equal(o->via.map.size, 0);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, "[1, [2, {\"a\": [true, null]}], \"s\"]");
+  assert_int_equal(o->type, MSGPACK_OBJECT_ARRAY);
+  assert_int_equal(o->via.array.size, 3);
+  assert_int_equal(o->via.array.ptr[0].via.u64, 1);
+  inner = &o->via.array.ptr[1];
+  assert_int_equal(inner->type, MSGPACK_OBJECT_ARRAY);
+  assert_int_equal(inner->via.array.size, 2);
+  assert_int_equal(inner->via.array.ptr[0].via.u64, 2);
+  inner = &inner->via.array.ptr[1];
+  assert_int_equal(inner->type, MSGPACK_OBJECT_MAP);
+  assert_int_equal(inner->via.map.size, 1);
+  kv = &inner->via.map.ptr[0];
+  assert_str_obj(&kv->key, "a", 1);
+  assert_int_equal(kv->val.type, MSGPACK_OBJECT_ARRAY);
+  assert_int_equal(kv->val.via.array.size, 2);
+  assert_int_equal(kv->val.via.array.ptr[0].type, MSGPACK_OBJECT_BOOLEAN);
+  assert_int_equal(kv->val.via.array.ptr[1].type, MSGPACK_OBJECT_NIL);
+  assert_str_obj(&o->via.array.ptr[2], "s", 1);
+  packed_destroy(&p);
+
+  /* members keep the order of the text */
+  o = pack_ok(&p, "{\"z\": 1, \"a\": 2, \"m\": 3}");
+  assert_int_equal(o->type, MSGPACK_OBJECT_MAP);
+  assert_int_equal(o->via.map.size, 3);
+  assert_str_obj(&o->via.map.ptr[0].key, "z", 1);
+  assert_int_equal(o->via.map.ptr[0].val.via.u64, 1);
+  assert_str_obj(&o->via.map.ptr[1].key, "a", 1);
+  assert_int_equal(o->via.map.ptr[1].val.via.u64, 2);
+  assert_str_obj(&o->via.map.ptr[2].key, "m", 1);
+  assert_int_equal(o->via.map.ptr[2].val.via.u64, 3);
+  packed_destroy(&p);
+}
+
+static void test_pack_int_limits(void **state)
+{
+  packed p;
+  const msgpack_object *o;
+
+  (void)state;
+  o = pack_ok(&p, "18446744073709551615");
+  assert_int_equal(o->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+  assert_true(o->via.u64 == UINT64_MAX);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, "9223372036854775808");
+  assert_int_equal(o->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+  assert_true(o->via.u64 == (uint64_t)INT64_MAX + 1);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, "9223372036854775807");
+  assert_int_equal(o->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+  assert_true(o->via.u64 == (uint64_t)INT64_MAX);
+  packed_destroy(&p);
+
+  o = pack_ok(&p, "-9223372036854775808");
+  assert_int_equal(o->type, MSGPACK_OBJECT_NEGATIVE_INTEGER);
+  assert_true(o->via.i64 == INT64_MIN);
+  packed_destroy(&p);
+
+  /* big integers anywhere in the text, numbers around them unchanged */
+  o = pack_ok(&p, "[1, 18446744073709551615, {\"k\": 12200160415121876738,"
+                  " \"f\": 2.5}, \"18446744073709551615\", -7,"
+                  " [\"q\\\"\", 9223372036854775808]]");
+  assert_int_equal(o->type, MSGPACK_OBJECT_ARRAY);
+  assert_int_equal(o->via.array.size, 6);
+  assert_true(o->via.array.ptr[0].via.u64 == 1);
+  assert_int_equal(o->via.array.ptr[1].type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+  assert_true(o->via.array.ptr[1].via.u64 == UINT64_MAX);
+  assert_int_equal(o->via.array.ptr[2].type, MSGPACK_OBJECT_MAP);
+  assert_true(o->via.array.ptr[2].via.map.ptr[0].val.via.u64 ==
+              UINT64_C(12200160415121876738));
+  assert_int_equal(o->via.array.ptr[2].via.map.ptr[1].val.type,
+                   MSGPACK_OBJECT_FLOAT64);
+  assert_true(o->via.array.ptr[2].via.map.ptr[1].val.via.f64 == 2.5);
+  /* a big number inside a string is left alone */
+  assert_str_obj(&o->via.array.ptr[3], "18446744073709551615", 20);
+  assert_true(o->via.array.ptr[4].via.i64 == -7);
+  assert_str_obj(&o->via.array.ptr[5].via.array.ptr[0], "q\"", 2);
+  assert_true(o->via.array.ptr[5].via.array.ptr[1].via.u64 ==
+              (uint64_t)INT64_MAX + 1);
+  packed_destroy(&p);
+}
+
+static void test_pack_rejects_out_of_range(void **state)
+{
+  packed p;
+
+  (void)state;
+  pack_text(&p, "18446744073709551616", 0);
+  assert_int_equal(p.rc, RPCD_EINVAL);
+  assert_non_null(strstr(p.err, "too big integer"));
+  packed_destroy(&p);
+
+  pack_text(&p, "-9223372036854775809", 0);
+  assert_int_equal(p.rc, RPCD_EINVAL);
+  assert_non_null(strstr(p.err, "too big negative integer"));
+  packed_destroy(&p);
+
+  pack_text(&p, "[1, 99999999999999999999999]", 0);
+  assert_int_equal(p.rc, RPCD_EINVAL);
+  packed_destroy(&p);
+
+  /* a leading zero is not JSON even when the value would fit uint64 */
+  pack_text(&p, "09223372036854775808", 0);
+  assert_int_equal(p.rc, RPCD_EINVAL);
+  packed_destroy(&p);
+}
+
+static void test_pack_bad_literals(void **state)
+{
+  packed p;
+
+  (void)state;
+  pack_text(&p, "hello", 0);
+  assert_int_equal(p.rc, RPCD_EINVAL);
+  assert_int_equal(p.sbuf.size, 0); /* nothing packed */
+  assert_string_equal(p.err,
+                      "invalid JSON in argument 1: invalid token near 'hello' "
+                      "(line 1, column 5); strings need double quotes, e.g. "
+                      "'\"hello\"'");
+  packed_destroy(&p);
+
+  pack_text(&p, "[1,", 0);
+  assert_int_equal(p.rc, RPCD_EINVAL);
+  assert_int_equal(p.sbuf.size, 0);
+  assert_non_null(strstr(p.err, "argument 1"));
+  assert_non_null(strstr(p.err, "expected near end of file"));
+  assert_null(strstr(p.err, "double quotes"));
+  packed_destroy(&p);
+
+  pack_text(&p, "", 0);
+  assert_int_equal(p.rc, RPCD_EINVAL);
+  assert_non_null(strstr(p.err, "invalid JSON in argument 1"));
+  packed_destroy(&p);
+
+  pack_text(&p, "1 2", 0);
+  assert_int_equal(p.rc, RPCD_EINVAL);
+  assert_non_null(strstr(p.err, "column 3"));
+  packed_destroy(&p);
+
+  pack_text(&p, "{\"a\": 1, \"a\": 2}", 0);
+  assert_int_equal(p.rc, RPCD_EINVAL);
+  assert_non_null(strstr(p.err, "duplicate object key"));
+  packed_destroy(&p);
+
+  pack_text(&p, "'single'", 0);
+  assert_int_equal(p.rc, RPCD_EINVAL);
+  packed_destroy(&p);
+
+  pack_text(&p, "\"\\ud800\"", 0);
+  assert_int_equal(p.rc, RPCD_EINVAL);
+  assert_non_null(strstr(p.err, "invalid Unicode"));
+  packed_destroy(&p);
+
+  pack_text(&p, "NaN", 0);
+  assert_int_equal(p.rc, RPCD_EINVAL);
+  packed_destroy(&p);
+
+  /* positions stay those of the original text when a big integer is
+   * replaced before parsing */
+  pack_text(&p, "[18446744073709551615 x]", 0);
+  assert_int_equal(p.rc, RPCD_EINVAL);
+  assert_non_null(strstr(p.err, "column 23"));
+  packed_destroy(&p);
+}
+
+static void test_pack_object_only(void **state)
+{
+  packed p;
+
+  (void)state;
+  pack_text(&p, "{\"n\": 30}", RPCD_JSON_OBJECT_ONLY);
+  assert_int_equal(p.rc, RPCD_OK);
+  assert_int_equal(p.up.data.type, MSGPACK_OBJECT_MAP);
+  packed_destroy(&p);
+
+  pack_text(&p, "[30]", RPCD_JSON_OBJECT_ONLY);
+  assert_int_equal(p.rc, RPCD_EINVAL);
+  assert_int_equal(p.sbuf.size, 0);
+  assert_string_equal(p.err, "argument 1 must be a JSON object, not an array");
+  packed_destroy(&p);
+
+  pack_text(&p, "\"s\"", RPCD_JSON_OBJECT_ONLY);
+  assert_int_equal(p.rc, RPCD_EINVAL);
+  assert_non_null(strstr(p.err, "not a string"));
+  packed_destroy(&p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* msgpack -> JSON                                                           */
+
+static void test_dump_scalars(void **state)
+{
+  builder b;
+
+  (void)state;
+  builder_init(&b);
+  msgpack_pack_nil(&b.pk);
+  assert_dumps(&b, 0, "null");
+  msgpack_pack_true(&b.pk);
+  assert_dumps(&b, 0, "true");
+  msgpack_pack_false(&b.pk);
+  assert_dumps(&b, 0, "false");
+  msgpack_pack_uint64(&b.pk, 0);
+  assert_dumps(&b, 0, "0");
+  msgpack_pack_uint64(&b.pk, 832040);
+  assert_dumps(&b, 0, "832040");
+  msgpack_pack_uint64(&b.pk, UINT64_C(12200160415121876738)); /* fib(93) */
+  assert_dumps(&b, 0, "12200160415121876738");
+  msgpack_pack_uint64(&b.pk, UINT64_MAX);
+  assert_dumps(&b, 0, "18446744073709551615");
+  msgpack_pack_int64(&b.pk, -1);
+  assert_dumps(&b, 0, "-1");
+  msgpack_pack_int64(&b.pk, INT64_MIN);
+  assert_dumps(&b, 0, "-9223372036854775808");
+  msgpack_sbuffer_destroy(&b.sbuf);
+}
+
+static void test_dump_floats(void **state)
+{
+  builder b;
+  char *text;
+
+  (void)state;
+  builder_init(&b);
+  msgpack_pack_double(&b.pk, 1.5);
+  assert_dumps(&b, 0, "1.5");
+  msgpack_pack_double(&b.pk, 0.1);
+  assert_dumps(&b, 0, "0.1");
+  /* a float that looks like an integer keeps a fraction */
+  msgpack_pack_double(&b.pk, 1.0);
+  assert_dumps(&b, 0, "1.0");
+  msgpack_pack_double(&b.pk, -0.0);
+  assert_dumps(&b, 0, "-0.0");
+  msgpack_pack_double(&b.pk, 1e300);
+  assert_dumps(&b, 0, "1e+300");
+  msgpack_pack_double(&b.pk, -2.5e-10);
+  assert_dumps(&b, 0, "-2.5e-10");
+  msgpack_pack_double(&b.pk, 0.1 + 0.2);
+  assert_dumps(&b, 0, "0.30000000000000004");
+  msgpack_pack_double(&b.pk, 1.0 / 3.0);
+  assert_dumps(&b, 0, "0.3333333333333333");
+  /* JSON has no NaN or infinity */
+  msgpack_pack_double(&b.pk, NAN);
+  assert_dumps(&b, 0, "null");
+  msgpack_pack_double(&b.pk, INFINITY);
+  assert_dumps(&b, 0, "null");
+  msgpack_pack_double(&b.pk, -INFINITY);
+  assert_dumps(&b, 0, "null");
+  /* float32 prints its own shortest form, not the double's */
+  msgpack_pack_float(&b.pk, 0.1f);
+  assert_dumps(&b, 0, "0.1");
+  msgpack_pack_float(&b.pk, 3.0f);
+  assert_dumps(&b, 0, "3.0");
+
+  /* extremes read back exactly */
+  msgpack_pack_double(&b.pk, DBL_MAX);
+  text = dump_sbuf(&b.sbuf, 0);
+  assert_true(strtod(text, NULL) == DBL_MAX);
+  free(text);
+  msgpack_sbuffer_clear(&b.sbuf);
+  msgpack_pack_double(&b.pk, DBL_TRUE_MIN);
+  text = dump_sbuf(&b.sbuf, 0);
+  assert_true(strtod(text, NULL) == DBL_TRUE_MIN);
+  free(text);
+  msgpack_sbuffer_destroy(&b.sbuf);
+}
+
+static void test_dump_string_escapes(void **state)
+{
+  builder b;
+
+  (void)state;
+  builder_init(&b);
+  pack_str(&b, "", 0);
+  assert_dumps(&b, 0, "\"\"");
+  pack_str(&b, "pong", 4);
+  assert_dumps(&b, 0, "\"pong\"");
+  pack_str(&b, "a\"b\\c/d", 7);
+  assert_dumps(&b, 0, "\"a\\\"b\\\\c/d\"");
+  pack_str(&b, "\b\f\n\r\t", 5);
+  assert_dumps(&b, 0, "\"\\b\\f\\n\\r\\t\"");
+  pack_str(&b, "\x01\x1f\x00z\x7f", 5);
+  assert_dumps(&b, 0, "\"\\u0001\\u001f\\u0000z\x7f\"");
+  /* valid UTF-8 (2, 3 and 4 byte forms) is written as it is */
+  pack_str(&b, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9);
+  assert_dumps(&b, 0, "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
+  pack_str(&b, "\xef\xbf\xbf\xf4\x8f\xbf\xbf", 7); /* U+FFFF, U+10FFFF */
+  assert_dumps(&b, 0, "\"\xef\xbf\xbf\xf4\x8f\xbf\xbf\"");
+  msgpack_sbuffer_destroy(&b.sbuf);
+}
+
+static void test_dump_invalid_utf8(void **state)
+{
+  builder b;
+
+  (void)state;
+  builder_init(&b);
+  pack_str(&b, "a\377b", 3); /* 0xff */
+  assert_dumps(&b, 0, "\"a\\ufffdb\"");
+  /* a lone continuation byte */
+  pack_str(&b, "\x80", 1);
+  assert_dumps(&b, 0, "\"\\ufffd\"");
+  /* overlong "/" */
+  pack_str(&b, "\xc0\xaf", 2);
+  assert_dumps(&b, 0, "\"\\ufffd\\ufffd\"");
+  /* overlong 3-byte form */
+  pack_str(&b, "\xe0\x80\xaf", 3);
+  assert_dumps(&b, 0, "\"\\ufffd\\ufffd\\ufffd\"");
+  /* UTF-16 surrogate U+D800 */
+  pack_str(&b, "\xed\xa0\x80", 3);
+  assert_dumps(&b, 0, "\"\\ufffd\\ufffd\\ufffd\"");
+  /* above U+10FFFF */
+  pack_str(&b, "\xf4\x90\x80\x80", 4);
+  assert_dumps(&b, 0, "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
+  /* truncated at the end, then a valid sequence after a bad lead */
+  pack_str(&b, "x\xe2\x82", 3);
+  assert_dumps(&b, 0, "\"x\\ufffd\\ufffd\"");
+  pack_str(&b, "\xe2\xc3\xa9", 3);
+  assert_dumps(&b, 0, "\"\\ufffd\xc3\xa9\"");
+  msgpack_sbuffer_destroy(&b.sbuf);
+}
+
+static void test_dump_bin_ext(void **state)
+{
+  builder b;
+
+  (void)state;
+  builder_init(&b);
+  msgpack_pack_bin(&b.pk, 0);
+  assert_dumps(&b, 0, "\"\"");
+  msgpack_pack_bin_with_body(&b.pk, "f", 1);
+  assert_dumps(&b, 0, "\"Zg==\"");
+  msgpack_pack_bin_with_body(&b.pk, "fo", 2);
+  assert_dumps(&b, 0, "\"Zm8=\"");
+  msgpack_pack_bin_with_body(&b.pk, "foo", 3);
+  assert_dumps(&b, 0, "\"Zm9v\"");
+  msgpack_pack_bin_with_body(&b.pk, "foobar", 6);
+  assert_dumps(&b, 0, "\"Zm9vYmFy\"");
+  msgpack_pack_bin_with_body(&b.pk, "\xfb\xff\xfe\x00", 4);
+  assert_dumps(&b, 0, "\"+//+AA==\"");
+
+  msgpack_pack_ext_with_body(&b.pk, "ab", 2, 5);
+  assert_dumps(&b, 0, "{\"ext\":5,\"data\":\"YWI=\"}");
+  msgpack_pack_ext_with_body(&b.pk, "\x00\x00\x00\x01", 4, -1);
+  assert_dumps(&b, 0, "{\"ext\":-1,\"data\":\"AAAAAQ==\"}");
+  msgpack_pack_ext_with_body(&b.pk, "ab", 2, 5);
+  assert_dumps(&b, RPCD_JSON_PRETTY,
+               "{\n  \"ext\": 5,\n  \"data\": \"YWI=\"\n}");
+  msgpack_sbuffer_destroy(&b.sbuf);
+}
+
+static void test_dump_containers(void **state)
+{
+  builder b;
+
+  (void)state;
+  builder_init(&b);
+  msgpack_pack_array(&b.pk, 0);
+  assert_dumps(&b, 0, "[]");
+  msgpack_pack_map(&b.pk, 0);
+  assert_dumps(&b, 0, "{}");
+
+  /* [1, [2, []], {}, "x"] */
+  msgpack_pack_array(&b.pk, 4);
+  msgpack_pack_int(&b.pk, 1);
+  msgpack_pack_array(&b.pk, 2);
+  msgpack_pack_int(&b.pk, 2);
+  msgpack_pack_array(&b.pk, 0);
+  msgpack_pack_map(&b.pk, 0);
+  pack_str(&b, "x", 1);
+  assert_dumps(&b, 0, "[1,[2,[]],{},\"x\"]");
+
+  /* map keys that are not strings become their JSON text */
+  msgpack_pack_map(&b.pk, 5);
+  msgpack_pack_int(&b.pk, 1);
+  pack_str(&b, "a", 1);
+  msgpack_pack_array(&b.pk, 2);
+  pack_str(&b, "x", 1);
+  msgpack_pack_int(&b.pk, -2);
+  msgpack_pack_true(&b.pk);
+  pack_str(&b, "k\n", 2);
+  msgpack_pack_nil(&b.pk);
+  msgpack_pack_nil(&b.pk);
+  msgpack_pack_double(&b.pk, 2.0);
+  msgpack_pack_bin_with_body(&b.pk, "foo", 3);
+  msgpack_pack_int(&b.pk, 0);
+  assert_dumps(&b, 0,
+               "{\"1\":\"a\",\"[\\\"x\\\",-2]\":true,\"k\\n\":null,"
+               "\"null\":2.0,\"\\\"Zm9v\\\"\":0}");
+  msgpack_sbuffer_destroy(&b.sbuf);
+}
+
+static void test_dump_pretty(void **state)
+{
+  builder b;
+
+  (void)state;
+  builder_init(&b);
+  /* {"a": [1, 2], "b": {}, "c": []} */
+  msgpack_pack_map(&b.pk, 3);
+  pack_str(&b, "a", 1);
+  msgpack_pack_array(&b.pk, 2);
+  msgpack_pack_int(&b.pk, 1);
+  msgpack_pack_int(&b.pk, 2);
+  pack_str(&b, "b", 1);
+  msgpack_pack_map(&b.pk, 0);
+  pack_str(&b, "c", 1);
+  msgpack_pack_array(&b.pk, 0);
+  assert_dumps(&b, RPCD_JSON_PRETTY,
+               "{\n"
+               "  \"a\": [\n"
+               "    1,\n"
+               "    2\n"
+               "  ],\n"
+               "  \"b\": {},\n"
+               "  \"c\": []\n"
+               "}");
+  msgpack_pack_int(&b.pk, 7);
+  assert_dumps(&b, RPCD_JSON_PRETTY, "7");
+  msgpack_sbuffer_destroy(&b.sbuf);
+}
+
+/* JSON text -> msgpack -> the same compact JSON text. */
+static void test_round_trip(void **state)
+{
+  static const char *const texts[] = {
+      "832040",
+      "-9223372036854775808",
+      "18446744073709551615",
+      "[12200160415121876738,-1,0.5,\"s\",true,false,null]",
+      "{\"name\":\"fib\",\"plugin\":\"fib\",\"version\":\"1.0.0\"}",
+      "[[[[[[[[1]]]]]]]]",
+      "{\"a\":{\"b\":{\"c\":[{},[],\"\\u0001\\\"\\\\\"]}}}",
+      "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"",
+      "1e+300",
+      "-0.0",
+      "2.0",
+  };
+  size_t i;
+
+  (void)state;
+  for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+    packed p;
+    char *text;
+
+    pack_ok(&p, texts[i]);
+    text = dump_sbuf(&p.sbuf, 0);
+    assert_string_equal(text, texts[i]);
+    free(text);
+    packed_destroy(&p);
+  }
+}
+
+/* A chain of one-element arrays, `levels` deep, ending in nil. */
+static msgpack_object *make_chain(size_t levels)
+{
+  msgpack_object *objs = calloc(levels + 1, sizeof(*objs));
+  size_t i;
+
+  assert_non_null(objs);
+  for (i = 0; i < levels; i++) {
+    objs[i].type = MSGPACK_OBJECT_ARRAY;
+    objs[i].via.array.size = 1;
+    objs[i].via.array.ptr = &objs[i + 1];
+  }
+  objs[levels].type = MSGPACK_OBJECT_NIL;
+  return objs;
+}
+
+static void test_dump_limits(void **state)
+{
+  msgpack_object *objs;
+  msgpack_object bad;
+  rpcd_json_buf out;
+
+  (void)state;
+  /* RPCD_JSON_MAX_DEPTH arrays around nil: the deepest accepted */
+  objs = make_chain(RPCD_JSON_MAX_DEPTH);
+  rpcd__json_buf_init(&out);
+  assert_int_equal(rpcd__json_dump(&out, objs, 0), RPCD_OK);
+  assert_int_equal(out.len, 2 * RPCD_JSON_MAX_DEPTH + 4);
+  rpcd__json_buf_destroy(&out);
+  free(objs);
+
+  objs = make_chain(RPCD_JSON_MAX_DEPTH + 1);
+  assert_int_equal(rpcd__json_dump(&out, objs, 0), RPCD_EINVAL);
+  rpcd__json_buf_destroy(&out);
+  free(objs);
+
+  memset(&bad, 0, sizeof(bad));
+  bad.type = (msgpack_object_type)0x7f;
+  assert_int_equal(rpcd__json_dump(&out, &bad, 0), RPCD_EINVAL);
+  rpcd__json_buf_destroy(&out);
+  assert_null(out.data);
+  assert_int_equal(out.len, 0);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_pack_scalars),
+      cmocka_unit_test(test_pack_containers),
+      cmocka_unit_test(test_pack_int_limits),
+      cmocka_unit_test(test_pack_rejects_out_of_range),
+      cmocka_unit_test(test_pack_bad_literals),
+      cmocka_unit_test(test_pack_object_only),
+      cmocka_unit_test(test_dump_scalars),
+      cmocka_unit_test(test_dump_floats),
+      cmocka_unit_test(test_dump_string_escapes),
+      cmocka_unit_test(test_dump_invalid_utf8),
+      cmocka_unit_test(test_dump_bin_ext),
+      cmocka_unit_test(test_dump_containers),
+      cmocka_unit_test(test_dump_pretty),
+      cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_dump_limits),
+  };
+
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

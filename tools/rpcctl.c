@@ -1,0 +1,1104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rpcctl: the command-line client of rpcd. It calls a method with params
+ * typed as JSON literals and prints the result as JSON (call), lists the
+ * methods the servers offer (list), checks that a server answers (ping) and
+ * measures throughput and latency (bench), all through the client SDK.
+ * Everything it prints on success goes to stdout; every failure is one line
+ * "rpcctl: ..." on stderr and an exit status that says what kind it was:
+ *
+ *   0    success
+ *   1    remote error: the server answered with an error
+ *   2    usage error: bad option, bad JSON argument, unknown command, bad
+ *        URI or queue name, invalid method name, params the SDK refuses
+ *        (RPCD_EINVAL, RPCD_ETOOBIG)
+ *   3    timed out waiting for a reply
+ *   4    no server: the request queue does not exist or nobody consumes it
+ *        (RPCD_ENOROUTE, RPCD_ENOCONSUMER)
+ *   5    connection failure: the broker cannot be reached, refused the login
+ *        or the connection, or dropped it (RPCD_ECONNECT, RPCD_ECONNLOST,
+ *        RPCD_EBROKER, RPCD_ESTATE)
+ *   6    malformed reply or another internal failure (out of memory, stdout
+ *        not writable)
+ *   130  bench interrupted by SIGINT (after printing what it measured)
+ *
+ * bench exits with the status of its first failed call, 0 when none failed.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <msgpack.h>
+#include <rpcd/client.h>
+#include <rpcd/version.h>
+
+#include "json_msgpack.h"
+#include "rpcd_proto.h"
+
+#define EXIT_REMOTE 1
+#define EXIT_USAGE 2
+#define EXIT_TIMEOUT 3
+#define EXIT_NOSERVER 4
+#define EXIT_CONNECT 5
+#define EXIT_INTERNAL 6
+#define EXIT_INTERRUPTED 130
+
+#define DEFAULT_URI "amqp://guest:guest@127.0.0.1:5672"
+#define DEFAULT_TIMEOUT_MS 5000u
+#define BENCH_DEFAULT_CALLS 10000u
+#define BENCH_MAX_CALLS 100000000u /* latencies kept: 800 MB at most */
+#define BENCH_MAX_IN_FLIGHT 100000u
+
+typedef struct options {
+  const char *uri;
+  const char *queue;
+  unsigned timeout_ms;
+  unsigned json_flags; /* RPCD_JSON_PRETTY with --pretty */
+} options;
+
+static const char usage_text[] =
+    "Usage: rpcctl [OPTION...] COMMAND [ARG...]\n"
+    "\n"
+    "Call methods of rpcd servers over RabbitMQ.\n"
+    "\n"
+    "Commands:\n"
+    "  call [--named] METHOD [ARG...]\n"
+    "        call METHOD with the ARGs as positional params and print the\n"
+    "        result as JSON. Each ARG is a JSON literal: 30, '\"text\"',\n"
+    "        '[1,2]', '{\"a\":1}'. With --named, the one ARG is a JSON object\n"
+    "        sent as named params\n"
+    "  list [--json]\n"
+    "        print the methods the servers offer, one per line: name, plugin\n"
+    "        and version separated by tabs (--json: the whole answer)\n"
+    "  ping\n"
+    "        call rpc.ping and print the answer and the round-trip time\n"
+    "  bench [-n CALLS] [-c IN_FLIGHT] [--named] METHOD [ARG...]\n"
+    "        make CALLS calls (default 10000), up to IN_FLIGHT (default 1) at\n"
+    "        a time, and print calls, errors, seconds, calls per second and\n"
+    "        the latency percentiles\n"
+    "  help\n"
+    "        print this help\n"
+    "\n"
+    "Options:\n"
+    "  --uri URI     broker to connect to (default: $RPCD_URI, else\n"
+    "                " DEFAULT_URI ")\n"
+    "  --queue NAME  request queue (default: " RPCD_DEFAULT_QUEUE ")\n"
+    "  --timeout MS  how long to wait for each reply (default: 5000)\n"
+    "  --pretty      indent the JSON that is printed\n"
+    "  -h, --help    print this help and exit\n"
+    "  --version     print the version and exit\n"
+    "Options that take a value also accept the form --uri=URI.\n"
+    "\n"
+    "Exit status:\n"
+    "  0    success\n"
+    "  1    the server answered with an error\n"
+    "  2    usage error: bad option, bad JSON argument, unknown command, bad\n"
+    "       URI, queue or method name\n"
+    "  3    timed out waiting for a reply\n"
+    "  4    no server: the request queue does not exist or has no consumer\n"
+    "  5    connection failure: the broker cannot be reached, refused the\n"
+    "       login, or closed the connection\n"
+    "  6    malformed reply or another internal failure\n"
+    "  130  bench interrupted (it still prints what it measured)\n";
+
+/* ------------------------------------------------------------------------ */
+/* Messages                                                                  */
+
+static void errorf(const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+static void errorf(const char *fmt, ...)
+{
+  va_list ap;
+
+  fputs("rpcctl: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+/* Print a usage error (one line) and return the usage exit status. */
+static int usage_error(const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+static int usage_error(const char *fmt, ...)
+{
+  va_list ap;
+
+  fputs("rpcctl: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputs(" (see \"rpcctl --help\")\n", stderr);
+  return EXIT_USAGE;
+}
+
+/* Print a bad-input error (one line) and return the usage exit status. */
+static int input_error(const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+static int input_error(const char *fmt, ...)
+{
+  va_list ap;
+
+  fputs("rpcctl: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return EXIT_USAGE;
+}
+
+/*
+ * Write s[0..n) so that it stays on one line and keeps tab-separated fields
+ * apart: control characters are written as C escapes.
+ */
+static void put_sanitized(FILE *f, const char *s, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+
+    if (c == '\n')
+      fputs("\\n", f);
+    else if (c == '\t')
+      fputs("\\t", f);
+    else if (c == '\r')
+      fputs("\\r", f);
+    else if (c < 0x20 || c == 0x7f)
+      fprintf(f, "\\x%02x", c);
+    else
+      fputc(c, f);
+  }
+}
+
+/* The URI with its password replaced by "***", for messages. */
+static void redact_uri(const char *uri, char *out, size_t outlen)
+{
+  const char *auth;
+  const char *end;
+  const char *at = NULL;
+  const char *colon;
+  const char *p;
+
+  auth = strstr(uri, "://");
+  if (!auth) {
+    snprintf(out, outlen, "%s", uri);
+    return;
+  }
+  auth += 3;
+  end = auth + strcspn(auth, "/?#");
+  for (p = auth; p < end; p++) {
+    if (*p == '@')
+      at = p;
+  }
+  colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+  if (!colon) {
+    snprintf(out, outlen, "%s", uri);
+    return;
+  }
+  snprintf(out, outlen, "%.*s***%s", (int)(colon + 1 - uri), uri, at);
+}
+
+/* The exit status for an SDK status (see the comment at the top). */
+static int exit_status(int rc)
+{
+  switch (rc) {
+  case RPCD_OK:
+    return 0;
+  case RPCD_EREMOTE:
+    return EXIT_REMOTE;
+  case RPCD_EINVAL:
+  case RPCD_ETOOBIG:
+    return EXIT_USAGE;
+  case RPCD_ETIMEDOUT:
+    return EXIT_TIMEOUT;
+  case RPCD_ENOROUTE:
+  case RPCD_ENOCONSUMER:
+    return EXIT_NOSERVER;
+  case RPCD_ECONNECT:
+  case RPCD_ECONNLOST:
+  case RPCD_EBROKER:
+  case RPCD_ESTATE:
+    return EXIT_CONNECT;
+  default:
+    return EXIT_INTERNAL;
+  }
+}
+
+/*
+ * Report a failed SDK call as "rpcctl: CONTEXT: STATUS TEXT: DETAIL" (the
+ * detail from rpcd_client_last_error() when there is one) and return its
+ * exit status.
+ */
+static int report_failure(const rpcd_client *client, const char *context,
+                          int rc)
+{
+  const char *text = rpcd_strerror(rc);
+  const char *detail = client ? rpcd_client_last_error(client) : "";
+
+  if (detail[0] != '\0' && strcmp(detail, text) != 0)
+    errorf("%s: %s: %s", context, text, detail);
+  else
+    errorf("%s: %s", context, text);
+  return exit_status(rc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Decoding results                                                          */
+
+/*
+ * Decode msgpack bytes (untrusted: they came off the broker) and write them
+ * as JSON into out (initialized by the caller).
+ */
+static int bytes_to_json(const void *data, size_t len, unsigned flags,
+                         rpcd_json_buf *out, char *err, size_t errlen)
+{
+  rpcd_mp_doc doc;
+  int rc;
+
+  rc = rpcd__mp_decode(data, len, RPCD_MAX_DEPTH, &doc, err, errlen);
+  if (rc != RPCD_OK)
+    return rc;
+  rc = rpcd__json_dump(out, &doc.root, flags);
+  if (rc != RPCD_OK)
+    snprintf(err, errlen, "could not write the result as JSON: %s",
+             rpcd_strerror(rc));
+  rpcd__mp_doc_destroy(&doc);
+  return rc;
+}
+
+/* Exit status for a failure to decode or print a reply. */
+static int report_bad_reply(int rc, const char *err)
+{
+  if (rc == RPCD_ENOMEM)
+    errorf("out of memory");
+  else
+    errorf("malformed reply: %s", err);
+  return EXIT_INTERNAL;
+}
+
+/* Print "rpcctl: error CODE (NAME): MESSAGE[ data: JSON]" for an error
+ * reply, and return the remote-error exit status. */
+static int report_remote(const rpcd_reply *reply)
+{
+  int code = rpcd_reply_error_code(reply);
+  const char *message = rpcd_reply_error_message(reply);
+  const void *data;
+  size_t len;
+
+  fprintf(stderr, "rpcctl: error %d (%s): ", code, rpcd_errcode_name(code));
+  put_sanitized(stderr, message, strlen(message));
+  if (rpcd_reply_error_data(reply, &data, &len)) {
+    rpcd_json_buf out;
+    char err[256];
+
+    rpcd__json_buf_init(&out);
+    if (bytes_to_json(data, len, 0, &out, err, sizeof(err)) == RPCD_OK) {
+      fputs(" data: ", stderr);
+      put_sanitized(stderr, out.data, out.len);
+    } else {
+      fputs(" data: (malformed)", stderr);
+    }
+    rpcd__json_buf_destroy(&out);
+  }
+  fputc('\n', stderr);
+  return EXIT_REMOTE;
+}
+
+/* Print the reply's result as JSON and a newline. */
+static int print_result(const rpcd_reply *reply, unsigned flags)
+{
+  const void *data;
+  size_t len;
+  rpcd_json_buf out;
+  char err[256];
+  int rc;
+
+  rpcd_reply_result(reply, &data, &len);
+  rpcd__json_buf_init(&out);
+  rc = bytes_to_json(data, len, flags, &out, err, sizeof(err));
+  if (rc != RPCD_OK) {
+    rpcd__json_buf_destroy(&out);
+    return report_bad_reply(rc, err);
+  }
+  fwrite(out.data, 1, out.len, stdout);
+  fputc('\n', stdout);
+  rpcd__json_buf_destroy(&out);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Arguments                                                                 */
+
+/*
+ * Match option `name` at argv[*i], as "NAME VALUE" or "NAME=VALUE" (and
+ * "-nVALUE" for a one-letter option). Returns 1 with *value set, 0 when
+ * argv[*i] is another option, -1 when the value is missing.
+ */
+static int option_value(int argc, char **argv, int *i, const char *name,
+                        const char **value)
+{
+  const char *arg = argv[*i];
+  size_t n = strlen(name);
+
+  if (strncmp(arg, name, n) != 0)
+    return 0;
+  if (arg[n] == '=') {
+    *value = arg + n + 1;
+    return 1;
+  }
+  if (arg[n] != '\0') {
+    if (n == 2) {
+      *value = arg + n;
+      return 1;
+    }
+    return 0;
+  }
+  if (*i + 1 >= argc)
+    return -1;
+  (*i)++;
+  *value = argv[*i];
+  return 1;
+}
+
+/* Parse a decimal count in [1, max]. */
+static bool parse_count(const char *s, unsigned long max, unsigned long *out)
+{
+  unsigned long v = 0;
+  const char *p;
+
+  if (*s == '\0')
+    return false;
+  for (p = s; *p; p++) {
+    unsigned d;
+
+    if (*p < '0' || *p > '9')
+      return false;
+    d = (unsigned)(*p - '0');
+    if (v > (max - d) / 10)
+      return false;
+    v = v * 10 + d;
+  }
+  if (v == 0)
+    return false;
+  *out = v;
+  return true;
+}
+
+static bool method_valid(const char *method)
+{
+  return rpcd__method_name_valid(method, strlen(method));
+}
+
+static int invalid_method(const char *method)
+{
+  return input_error("invalid method name \"%s\": expected 1 to %d letters, "
+                     "digits, \"_\", \".\" or \"-\"",
+                     method, RPCD_MAX_METHOD_LEN);
+}
+
+/*
+ * Pack the params of call and bench: the JSON literals args[0..n) as an
+ * array, or with `named` the one JSON object args[0] as a map.
+ */
+static int pack_params(msgpack_sbuffer *sbuf, bool named, int n, char **args)
+{
+  msgpack_packer pk;
+  char err[512];
+  char what[32];
+  int rc;
+  int i;
+
+  msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+  if (named) {
+    if (n != 1)
+      return usage_error("--named takes exactly one JSON object after "
+                         "METHOD, got %d arguments",
+                         n);
+    rc = rpcd__json_pack(&pk, args[0], RPCD_JSON_OBJECT_ONLY,
+                         "the named params", err, sizeof(err));
+    goto out;
+  }
+  if (msgpack_pack_array(&pk, (size_t)n) != 0) {
+    rc = RPCD_ENOMEM;
+    snprintf(err, sizeof(err), "out of memory");
+    goto out;
+  }
+  rc = RPCD_OK;
+  for (i = 0; i < n; i++) {
+    snprintf(what, sizeof(what), "argument %d", i + 1);
+    rc = rpcd__json_pack(&pk, args[i], 0, what, err, sizeof(err));
+    if (rc != RPCD_OK)
+      break;
+  }
+
+out:
+  if (rc == RPCD_EINVAL)
+    return input_error("%s", err);
+  if (rc != RPCD_OK) {
+    errorf("%s", err);
+    return EXIT_INTERNAL;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connecting                                                                */
+
+static int client_open(const options *opt, rpcd_client **out)
+{
+  rpcd_client *c;
+  char uri[512];
+  int rc;
+
+  *out = NULL;
+  rc = rpcd_client_new(&c);
+  if (rc != RPCD_OK) {
+    errorf("could not create a client: %s", rpcd_strerror(rc));
+    return exit_status(rc);
+  }
+  rc = rpcd_client_set_queue(c, opt->queue);
+  if (rc == RPCD_EINVAL) {
+    rpcd_client_free(c);
+    return input_error("invalid queue name \"%s\": expected 1 to 255 bytes",
+                       opt->queue);
+  }
+  if (rc == RPCD_OK)
+    rc = rpcd_client_set_timeout(c, opt->timeout_ms);
+  if (rc != RPCD_OK) {
+    rc = report_failure(c, "could not set up the client", rc);
+    goto out_free;
+  }
+  rc = rpcd_client_connect(c, opt->uri);
+  if (rc != RPCD_OK) {
+    redact_uri(opt->uri, uri, sizeof(uri));
+    if (rc == RPCD_EINVAL) {
+      const char *detail = rpcd_client_last_error(c);
+
+      rc = input_error("invalid URI \"%s\"%s%s", uri, detail[0] ? ": " : "",
+                       detail);
+    } else {
+      rc = report_failure(c, uri, rc);
+    }
+    goto out_free;
+  }
+  *out = c;
+  return 0;
+
+out_free:
+  rpcd_client_free(c);
+  return rc;
+}
+
+static double now_ms(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ------------------------------------------------------------------------ */
+/* call                                                                      */
+
+static int cmd_call(const options *opt, int argc, char **argv)
+{
+  msgpack_sbuffer params;
+  rpcd_client *client = NULL;
+  rpcd_reply *reply = NULL;
+  const char *method;
+  char context[300];
+  bool named = false;
+  int i = 0;
+  int rc;
+
+  for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+    if (strcmp(argv[i], "--") == 0) {
+      i++;
+      break;
+    }
+    if (strcmp(argv[i], "--named") == 0)
+      named = true;
+    else
+      return usage_error("unknown option \"%s\" for \"call\"", argv[i]);
+  }
+  if (i >= argc)
+    return usage_error("call: missing METHOD");
+  method = argv[i++];
+  if (!method_valid(method))
+    return invalid_method(method);
+
+  msgpack_sbuffer_init(&params);
+  rc = pack_params(&params, named, argc - i, argv + i);
+  if (rc != 0)
+    goto out_params;
+  rc = client_open(opt, &client);
+  if (rc != 0)
+    goto out_params;
+
+  rc = rpcd_client_call(client, method, params.data, params.size,
+                        opt->timeout_ms, &reply, 0);
+  if (rc == RPCD_OK) {
+    rc = print_result(reply, opt->json_flags);
+  } else if (rc == RPCD_EREMOTE) {
+    rc = report_remote(reply);
+  } else {
+    snprintf(context, sizeof(context), "call \"%s\"", method);
+    rc = report_failure(client, context, rc);
+  }
+  rpcd_reply_free(reply);
+  rpcd_client_free(client);
+out_params:
+  msgpack_sbuffer_destroy(&params);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* list                                                                      */
+
+/* Print one field of a method description: strings as they are (on one
+ * line), anything else as JSON, "-" when it is absent. */
+static int print_field(const msgpack_object *map, const char *key)
+{
+  uint32_t i;
+
+  for (i = 0; i < map->via.map.size; i++) {
+    const msgpack_object_kv *kv = &map->via.map.ptr[i];
+    rpcd_json_buf out;
+    int rc;
+
+    if (!rpcd__mp_str_eq(&kv->key, key))
+      continue;
+    if (kv->val.type == MSGPACK_OBJECT_STR) {
+      put_sanitized(stdout, kv->val.via.str.ptr, kv->val.via.str.size);
+      return RPCD_OK;
+    }
+    rpcd__json_buf_init(&out);
+    rc = rpcd__json_dump(&out, &kv->val, 0);
+    if (rc == RPCD_OK)
+      put_sanitized(stdout, out.data, out.len);
+    rpcd__json_buf_destroy(&out);
+    return rc;
+  }
+  fputc('-', stdout);
+  return RPCD_OK;
+}
+
+static int print_method_table(const rpcd_reply *reply)
+{
+  static const char *const fields[] = {"name", "plugin", "version"};
+  const void *data;
+  size_t len;
+  rpcd_mp_doc doc;
+  char err[256];
+  uint32_t i;
+  size_t f;
+  int rc;
+
+  rpcd_reply_result(reply, &data, &len);
+  rc = rpcd__mp_decode(data, len, RPCD_MAX_DEPTH, &doc, err, sizeof(err));
+  if (rc != RPCD_OK)
+    return report_bad_reply(rc, err);
+  if (doc.root.type != MSGPACK_OBJECT_ARRAY) {
+    rpcd__mp_doc_destroy(&doc);
+    return report_bad_reply(RPCD_EPROTO, "rpc.list did not answer an array");
+  }
+  for (i = 0; i < doc.root.via.array.size; i++) {
+    const msgpack_object *m = &doc.root.via.array.ptr[i];
+
+    if (m->type != MSGPACK_OBJECT_MAP) {
+      rpcd__mp_doc_destroy(&doc);
+      return report_bad_reply(RPCD_EPROTO, "an entry of rpc.list is not a map");
+    }
+    for (f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+      if (f > 0)
+        fputc('\t', stdout);
+      rc = print_field(m, fields[f]);
+      if (rc != RPCD_OK) {
+        rpcd__mp_doc_destroy(&doc);
+        errorf("could not print rpc.list: %s", rpcd_strerror(rc));
+        return EXIT_INTERNAL;
+      }
+    }
+    fputc('\n', stdout);
+  }
+  rpcd__mp_doc_destroy(&doc);
+  return 0;
+}
+
+static int cmd_list(const options *opt, int argc, char **argv)
+{
+  rpcd_client *client = NULL;
+  rpcd_reply *reply = NULL;
+  bool json = false;
+  int i;
+  int rc;
+
+  for (i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0)
+      json = true;
+    else if (argv[i][0] == '-')
+      return usage_error("unknown option \"%s\" for \"list\"", argv[i]);
+    else
+      return usage_error("list: unexpected argument \"%s\"", argv[i]);
+  }
+  rc = client_open(opt, &client);
+  if (rc != 0)
+    return rc;
+  rc =
+      rpcd_client_call(client, "rpc.list", NULL, 0, opt->timeout_ms, &reply, 0);
+  if (rc == RPCD_OK)
+    rc =
+        json ? print_result(reply, opt->json_flags) : print_method_table(reply);
+  else if (rc == RPCD_EREMOTE)
+    rc = report_remote(reply);
+  else
+    rc = report_failure(client, "call \"rpc.list\"", rc);
+  rpcd_reply_free(reply);
+  rpcd_client_free(client);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* ping                                                                      */
+
+static int cmd_ping(const options *opt, int argc, char **argv)
+{
+  rpcd_client *client = NULL;
+  rpcd_reply *reply = NULL;
+  const void *data;
+  size_t len;
+  rpcd_mp_doc doc;
+  char err[256];
+  double t0;
+  double ms;
+  int rc;
+
+  if (argc > 0) {
+    if (argv[0][0] == '-')
+      return usage_error("unknown option \"%s\" for \"ping\"", argv[0]);
+    return usage_error("ping: unexpected argument \"%s\"", argv[0]);
+  }
+  rc = client_open(opt, &client);
+  if (rc != 0)
+    return rc;
+  t0 = now_ms();
+  rc =
+      rpcd_client_call(client, "rpc.ping", NULL, 0, opt->timeout_ms, &reply, 0);
+  ms = now_ms() - t0;
+  if (rc == RPCD_EREMOTE) {
+    rc = report_remote(reply);
+    goto out;
+  }
+  if (rc != RPCD_OK) {
+    rc = report_failure(client, "call \"rpc.ping\"", rc);
+    goto out;
+  }
+  rpcd_reply_result(reply, &data, &len);
+  rc = rpcd__mp_decode(data, len, RPCD_MAX_DEPTH, &doc, err, sizeof(err));
+  if (rc != RPCD_OK) {
+    rc = report_bad_reply(rc, err);
+    goto out;
+  }
+  if (doc.root.type == MSGPACK_OBJECT_STR) {
+    put_sanitized(stdout, doc.root.via.str.ptr, doc.root.via.str.size);
+  } else {
+    rpcd_json_buf out;
+
+    rpcd__json_buf_init(&out);
+    rc = rpcd__json_dump(&out, &doc.root, 0);
+    if (rc == RPCD_OK)
+      fwrite(out.data, 1, out.len, stdout);
+    rpcd__json_buf_destroy(&out);
+    if (rc != RPCD_OK) {
+      rpcd__mp_doc_destroy(&doc);
+      rc = report_bad_reply(rc, "could not write the answer as JSON");
+      goto out;
+    }
+  }
+  rpcd__mp_doc_destroy(&doc);
+  printf(" %.2f ms\n", ms);
+  rc = 0;
+
+out:
+  rpcd_reply_free(reply);
+  rpcd_client_free(client);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* bench                                                                     */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+  (void)sig;
+  interrupted = 1;
+}
+
+typedef struct bench_slot {
+  rpcd_call_id id;
+  double start_ms;
+} bench_slot;
+
+typedef struct bench_state {
+  unsigned long calls;     /* calls to make */
+  unsigned long in_flight; /* most calls in flight at once */
+  unsigned long done;      /* calls finished, failed or not */
+  unsigned long errors;
+  double *latency; /* ms of each call that got a reply */
+  size_t n_latency;
+  int first_rc; /* status of the first failed call */
+  char first_err[512];
+} bench_state;
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a;
+  double y = *(const double *)b;
+
+  return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of the sorted v[0..n), n > 0. */
+static double percentile(const double *v, size_t n, unsigned p)
+{
+  uint64_t rank = ((uint64_t)p * n + 99) / 100;
+
+  if (rank == 0)
+    rank = 1;
+  return v[rank - 1];
+}
+
+/* Remember the first failure, with its text, for the final message. */
+static void bench_failed(bench_state *st, const rpcd_client *client, int rc,
+                         const rpcd_reply *reply)
+{
+  st->errors++;
+  if (st->first_rc != RPCD_OK)
+    return;
+  st->first_rc = rc;
+  if (rc == RPCD_EREMOTE && reply) {
+    int code = rpcd_reply_error_code(reply);
+
+    snprintf(st->first_err, sizeof(st->first_err), "error %d (%s): %s", code,
+             rpcd_errcode_name(code), rpcd_reply_error_message(reply));
+  } else {
+    const char *detail = rpcd_client_last_error(client);
+    const char *text = rpcd_strerror(rc);
+
+    if (detail[0] != '\0' && strcmp(detail, text) != 0)
+      snprintf(st->first_err, sizeof(st->first_err), "%s: %s", text, detail);
+    else
+      snprintf(st->first_err, sizeof(st->first_err), "%s", text);
+  }
+}
+
+/* Failures after which no further call can succeed. */
+static bool bench_fatal(int rc)
+{
+  return rc != RPCD_OK && rc != RPCD_EREMOTE && rc != RPCD_ETIMEDOUT;
+}
+
+static void bench_print(bench_state *st, double seconds)
+{
+  printf("calls: %lu\n", st->done);
+  printf("errors: %lu\n", st->errors);
+  printf("wall_s: %.3f\n", seconds);
+  printf("calls_per_s: %.1f\n", seconds > 0 ? (double)st->done / seconds : 0);
+  if (st->n_latency == 0) {
+    printf("p50_ms: -\np90_ms: -\np99_ms: -\nmax_ms: -\n");
+    return;
+  }
+  qsort(st->latency, st->n_latency, sizeof(*st->latency), cmp_double);
+  printf("p50_ms: %.3f\n", percentile(st->latency, st->n_latency, 50));
+  printf("p90_ms: %.3f\n", percentile(st->latency, st->n_latency, 90));
+  printf("p99_ms: %.3f\n", percentile(st->latency, st->n_latency, 99));
+  printf("max_ms: %.3f\n", st->latency[st->n_latency - 1]);
+}
+
+/*
+ * Keep up to in_flight calls going until `calls` were made. The SDK waits
+ * for one given call, so calls are collected oldest first: a reply that
+ * overtakes an older one is counted when the older one is done, which can
+ * only make its latency look longer, never shorter. Every wait ends by the
+ * per-call timeout at the latest; a failure other than a timeout or an error
+ * reply (connection lost, no server) stops sending.
+ */
+static void bench_run(bench_state *st, rpcd_client *client, const options *opt,
+                      const char *method, const msgpack_sbuffer *params,
+                      bench_slot *ring)
+{
+  unsigned long sent = 0;
+  unsigned long head = 0; /* oldest call in flight */
+  unsigned long count = 0;
+  bool stop = false;
+
+  for (;;) {
+    bench_slot *slot;
+    rpcd_reply *reply = NULL;
+    double end;
+    int rc;
+
+    while (!stop && !interrupted && sent < st->calls && count < st->in_flight) {
+      slot = &ring[(head + count) % st->in_flight];
+      slot->start_ms = now_ms();
+      rc = rpcd_client_send(client, method, params->data, params->size,
+                            opt->timeout_ms, &slot->id, 0);
+      sent++;
+      if (rc != RPCD_OK) {
+        st->done++;
+        bench_failed(st, client, rc, NULL);
+        stop = true;
+        break;
+      }
+      count++;
+    }
+    if (count == 0)
+      break;
+    slot = &ring[head];
+    rc = rpcd_client_wait(client, slot->id, &reply);
+    end = now_ms();
+    head = (head + 1) % st->in_flight;
+    count--;
+    st->done++;
+    if (rc == RPCD_OK || rc == RPCD_EREMOTE)
+      st->latency[st->n_latency++] = end - slot->start_ms;
+    if (rc != RPCD_OK)
+      bench_failed(st, client, rc, reply);
+    if (bench_fatal(rc))
+      stop = true;
+    rpcd_reply_free(reply);
+  }
+}
+
+static int cmd_bench(const options *opt, int argc, char **argv)
+{
+  msgpack_sbuffer params;
+  rpcd_client *client = NULL;
+  bench_slot *ring = NULL;
+  bench_state st;
+  struct sigaction sa;
+  struct sigaction old_sa;
+  const char *method;
+  const char *v;
+  bool named = false;
+  double t0;
+  double seconds;
+  int i;
+  int r;
+  int rc;
+
+  memset(&st, 0, sizeof(st));
+  st.calls = BENCH_DEFAULT_CALLS;
+  st.in_flight = 1;
+  for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+    if (strcmp(argv[i], "--") == 0) {
+      i++;
+      break;
+    }
+    if (strcmp(argv[i], "--named") == 0) {
+      named = true;
+      continue;
+    }
+    r = option_value(argc, argv, &i, "-n", &v);
+    if (r > 0) {
+      if (!parse_count(v, BENCH_MAX_CALLS, &st.calls))
+        return usage_error("bench: -n takes a number of calls from 1 to %u, "
+                           "not \"%s\"",
+                           BENCH_MAX_CALLS, v);
+      continue;
+    }
+    if (r == 0)
+      r = option_value(argc, argv, &i, "-c", &v);
+    if (r > 0) {
+      if (!parse_count(v, BENCH_MAX_IN_FLIGHT, &st.in_flight))
+        return usage_error("bench: -c takes a number of calls in flight "
+                           "from 1 to %u, not \"%s\"",
+                           BENCH_MAX_IN_FLIGHT, v);
+      continue;
+    }
+    if (r < 0)
+      return usage_error("bench: option \"%s\" needs a value", argv[i]);
+    return usage_error("unknown option \"%s\" for \"bench\"", argv[i]);
+  }
+  if (i >= argc)
+    return usage_error("bench: missing METHOD");
+  method = argv[i++];
+  if (!method_valid(method))
+    return invalid_method(method);
+  if (st.in_flight > st.calls)
+    st.in_flight = st.calls;
+
+  msgpack_sbuffer_init(&params);
+  rc = pack_params(&params, named, argc - i, argv + i);
+  if (rc != 0)
+    goto out_params;
+  st.latency = malloc(st.calls * sizeof(*st.latency));
+  ring = malloc(st.in_flight * sizeof(*ring));
+  if (!st.latency || !ring) {
+    errorf("out of memory for %lu calls", st.calls);
+    rc = EXIT_INTERNAL;
+    goto out_mem;
+  }
+  rc = client_open(opt, &client);
+  if (rc != 0)
+    goto out_mem;
+
+  /* SIGINT stops sending; the calls in flight are still collected and the
+   * numbers printed. A second SIGINT kills as usual. An ignored SIGINT (a
+   * background job of a script) stays ignored. */
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_sigint;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, NULL, &old_sa);
+  if (old_sa.sa_handler != SIG_IGN)
+    sigaction(SIGINT, &sa, NULL);
+
+  t0 = now_ms();
+  bench_run(&st, client, opt, method, &params, ring);
+  seconds = (now_ms() - t0) / 1e3;
+  sigaction(SIGINT, &old_sa, NULL);
+
+  /* no numbers when the very first call failed (no server, say) */
+  if (st.n_latency > 0 || st.done > 1 || interrupted)
+    bench_print(&st, seconds);
+  if (st.errors > 0) {
+    fflush(stdout);
+    if (st.errors == 1 && st.done == 1)
+      errorf("bench \"%s\": %s", method, st.first_err);
+    else
+      errorf("bench \"%s\": %lu of %lu calls failed; first error: %s", method,
+             st.errors, st.done, st.first_err);
+    rc = exit_status(st.first_rc);
+  } else {
+    rc = 0;
+  }
+  if (interrupted) {
+    fflush(stdout);
+    errorf("bench \"%s\": interrupted after %lu calls", method, st.done);
+    rc = EXIT_INTERRUPTED;
+  }
+  rpcd_client_free(client);
+out_mem:
+  free(ring);
+  free(st.latency);
+out_params:
+  msgpack_sbuffer_destroy(&params);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* main                                                                      */
+
+int main(int argc, char **argv)
+{
+  options opt;
+  const char *env;
+  const char *v;
+  const char *cmd;
+  unsigned long timeout;
+  int i;
+  int r;
+  int rc;
+
+  env = getenv("RPCD_URI");
+  opt.uri = env && env[0] != '\0' ? env : DEFAULT_URI;
+  opt.queue = RPCD_DEFAULT_QUEUE;
+  opt.timeout_ms = DEFAULT_TIMEOUT_MS;
+  opt.json_flags = 0;
+
+  for (i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+
+    if (strcmp(arg, "--") == 0) {
+      i++;
+      break;
+    }
+    if (arg[0] != '-' || arg[1] == '\0')
+      break;
+    if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+      fputs(usage_text, stdout);
+      return fflush(stdout) == 0 ? 0 : EXIT_INTERNAL;
+    }
+    if (strcmp(arg, "--version") == 0) {
+      printf("rpcctl %s\n", RPCD_VERSION_STRING);
+      return fflush(stdout) == 0 ? 0 : EXIT_INTERNAL;
+    }
+    if (strcmp(arg, "--pretty") == 0) {
+      opt.json_flags |= RPCD_JSON_PRETTY;
+      continue;
+    }
+    r = option_value(argc, argv, &i, "--uri", &v);
+    if (r > 0) {
+      opt.uri = v;
+      continue;
+    }
+    if (r == 0)
+      r = option_value(argc, argv, &i, "--queue", &v);
+    if (r > 0) {
+      opt.queue = v;
+      continue;
+    }
+    if (r == 0)
+      r = option_value(argc, argv, &i, "--timeout", &v);
+    if (r > 0) {
+      if (!parse_count(v, UINT32_MAX, &timeout))
+        return usage_error("--timeout takes milliseconds from 1 to %" PRIu32
+                           ", not \"%s\"",
+                           UINT32_MAX, v);
+      opt.timeout_ms = (unsigned)timeout;
+      continue;
+    }
+    if (r < 0)
+      return usage_error("option \"%s\" needs a value", arg);
+    return usage_error("unknown option \"%s\"", arg);
+  }
+  if (i >= argc)
+    return usage_error("missing command");
+  cmd = argv[i++];
+
+  if (strcmp(cmd, "call") == 0) {
+    rc = cmd_call(&opt, argc - i, argv + i);
+  } else if (strcmp(cmd, "list") == 0) {
+    rc = cmd_list(&opt, argc - i, argv + i);
+  } else if (strcmp(cmd, "ping") == 0) {
+    rc = cmd_ping(&opt, argc - i, argv + i);
+  } else if (strcmp(cmd, "bench") == 0) {
+    rc = cmd_bench(&opt, argc - i, argv + i);
+  } else if (strcmp(cmd, "help") == 0) {
+    fputs(usage_text, stdout);
+    rc = 0;
+  } else {
+    return usage_error("unknown command \"%s\"", cmd);
+  }
+
+  /* output that cannot be written (full disk, closed pipe) is a failure */
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    errorf("could not write to standard output: %s", strerror(errno));
+    if (rc == 0)
+      rc = EXIT_INTERNAL;
+  }
+  return rc;
+}
