@@ -30,13 +30,41 @@ void rpcd__set_err(char *err, size_t errlen, const char *fmt, ...)
 
 static uint64_t load_be(const uint8_t *p, size_t n)
 {
-  uint64_t v = 0;
-  size_t i;
+  uint16_t v16;
+  uint32_t v32;
+  uint64_t v64;
 
-  for (i = 0; i < n; i++)
-    v = (v << 8) | p[i];
-  return v;
+  switch (n) {
+  case 1:
+    return p[0];
+  case 2:
+    memcpy(&v16, p, 2);
+    return __builtin_bswap16(v16);
+  case 4:
+    memcpy(&v32, p, 4);
+    return __builtin_bswap32(v32);
+  default:
+    memcpy(&v64, p, 8);
+    return __builtin_bswap64(v64);
+  }
 }
+
+/* Total size of the objects whose size the type byte alone gives (scalars
+ * with no length field); 0 for the others. The pre-scan skips these without
+ * decoding a header. */
+static const uint8_t fixed_size[256] = {
+    /* positive fixint */
+    [0x00 ... 0x7f] = 1,
+    /* nil, false, true */
+    [0xc0] = 1, [0xc2] = 1, [0xc3] = 1,
+    /* float 32/64, uint 8..64, int 8..64 */
+    [0xca] = 5, [0xcb] = 9, [0xcc] = 2, [0xcd] = 3, [0xce] = 5, [0xcf] = 9,
+    [0xd0] = 2, [0xd1] = 3, [0xd2] = 5, [0xd3] = 9,
+    /* fixext 1/2/4/8/16: type byte and data */
+    [0xd4] = 3, [0xd5] = 4, [0xd6] = 6, [0xd7] = 10, [0xd8] = 18,
+    /* negative fixint */
+    [0xe0 ... 0xff] = 1,
+};
 
 /* What one msgpack header says: how many bytes the header takes, how many
  * payload bytes follow it, and how many child objects it contains. */
@@ -182,6 +210,12 @@ static int scan(const void *data, size_t len, unsigned max_depth,
       depth--;
     if (depth == 0 && remaining[0] == 0)
       break;
+    if (off < len && fixed_size[p[off]] != 0 &&
+        fixed_size[p[off]] <= len - off) {
+      off += fixed_size[p[off]];
+      remaining[depth]--;
+      continue;
+    }
     if (!read_head(p + off, len - off, &h)) {
       rpcd__set_err(err, errlen,
                     off < len && p[off] == 0xc1
@@ -269,7 +303,16 @@ static void build(builder *b, msgpack_object *o)
   uint64_t u;
   uint32_t i;
 
-  read_head(p, SIZE_MAX, &h); /* cannot fail: checked */
+  if (fixed_size[t] != 0 && (t < 0xd4 || t > 0xd8)) {
+    /* A scalar: its type byte gives its size, no header to decode. */
+    h.head_len = fixed_size[t];
+    h.payload_len = 0;
+    h.children = 0;
+    h.is_map = false;
+    h.is_container = false;
+  } else {
+    read_head(p, SIZE_MAX, &h); /* cannot fail: checked */
+  }
   b->off += h.head_len;
   memset(o, 0, sizeof(*o));
 
