@@ -38,8 +38,9 @@ int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
                        int channels, amqp_connection_state_t *out, char *err,
                        size_t errlen);
 
-/* Close the channels and the connection politely, then destroy it. NULL ok.
- * Safe on a connection that already failed. */
+/* Close channels 1..channels and the connection politely, then destroy it.
+ * NULL ok. Safe on a connection that already failed. Pass only channels
+ * still open: closing one the broker already closed is a protocol error. */
 void rpcd__amqp_close(amqp_connection_state_t conn, int channels);
 
 /*
@@ -52,7 +53,12 @@ void rpcd__amqp_close(amqp_connection_state_t conn, int channels);
  *         NULL) tell what the broker closed, and the close is acknowledged
  *         (channel.close-ok on `channel`, connection.close-ok) here. For a library
  *         error: RPCD_ECONNLOST for socket and connection errors,
- *         RPCD_ETIMEDOUT for AMQP_STATUS_TIMEOUT, RPCD_EBROKER otherwise.
+ *         RPCD_ETIMEDOUT for AMQP_STATUS_TIMEOUT, RPCD_EBROKER otherwise
+ *         (AMQP_STATUS_UNEXPECTED_STATE included: a frame other than the
+ *         awaited one arrived, which amqp_consume_message() callers read
+ *         with amqp_simple_wait_frame()). RPCD_ETIMEDOUT is benign after
+ *         amqp_consume_message() (nothing arrived), but after a synchronous
+ *         method rabbitmq-c has closed the connection: treat it as lost.
  *         err gets e.g. "declaring queue: NOT_FOUND - no queue 'x'".
  */
 int rpcd__amqp_status(amqp_connection_state_t conn, amqp_channel_t channel,

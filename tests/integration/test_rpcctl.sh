@@ -86,6 +86,21 @@ expect_err "unknown command: exit 2" 2 'rpcctl' -- "${ctl[@]}" frobnicate
 expect_err "bad flag: exit 2" 2 'rpcctl' -- "${ctl[@]}" --no-such-flag ping
 expect "help: exit 0" 0 'usage' -- "$rpcctl" --help
 
+# rpcd's own failures: clear message and status, never a hang.
+expect_err "rpcd: broker down: exit 1" 1 'could not connect to broker' -- \
+  timeout 30 "$rpcd" --uri amqp://guest:guest@127.0.0.1:1 --plugin "$fib"
+expect_err "rpcd: missing plugin: exit 1" 1 'could not load plugin ".*nope.so"' -- \
+  timeout 30 "$rpcd" --uri "$uri" --plugin "$work/nope.so"
+expect_err "rpcd: not a plugin: exit 1" 1 'rpcd_plugin_entry' -- \
+  timeout 30 "$rpcd" --uri "$uri" --plugin /lib/x86_64-linux-gnu/libuuid.so.1
+expect_err "rpcd: bad flag: exit 2" 2 'unknown argument' -- \
+  timeout 30 "$rpcd" --uri "$uri" --plugin "$fib" --bogus
+expect_err "rpcd: bad prefetch: exit 2" 2 'prefetch' -- \
+  timeout 30 "$rpcd" --uri "$uri" --plugin "$fib" --prefetch 0
+expect_err "rpcd: unknown text method: exit 1" 1 'text-method' -- \
+  timeout 30 "$rpcd" --uri "$uri" --plugin "$fib" --text-method nope
+expect "rpcd: --version" 0 '^rpcd [0-9]+\.[0-9]+\.[0-9]+$' -- "$rpcd" --version
+
 # The server survived all of the above and still answers.
 expect "still serving" 0 '^832040$' -- "${ctl[@]}" call fib 30
 
