@@ -53,7 +53,8 @@ static bool parse_uint(const char *s, unsigned long long min,
   char *end;
   unsigned long long v;
 
-  if (!s || !*s || *s == '-' || *s == '+')
+  /* Digits only: strtoull would also take leading blanks and a sign. */
+  if (!s || *s < '0' || *s > '9')
     return false;
   errno = 0;
   v = strtoull(s, &end, 10);
@@ -92,6 +93,11 @@ static int apply(rpcd_config *cfg, enum opt o, const char *v, char *err,
 
   switch (o) {
   case OPT_URI:
+    /* An empty $RPCD_URI counts as none; so must an empty --uri. */
+    if (*v == '\0') {
+      rpcd__set_err(err, errlen, "--uri: must not be empty");
+      return RPCD_EINVAL;
+    }
     cfg->uri = v;
     break;
   case OPT_QUEUE:

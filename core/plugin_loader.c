@@ -119,6 +119,15 @@ static int check_info(const rpcd_registry *reg, const rpcd_plugin_info *info,
                     MAX_METHODS_PER_PLUGIN);
       return RPCD_EPLUGIN;
     }
+    /* Checked here, not only by rpcd__registry_add(), so that a bad name
+     * is refused before init runs and as RPCD_EPLUGIN. */
+    if (!rpcd__method_name_valid(m->name, strlen(m->name))) {
+      rpcd__set_err(err, errlen,
+                    "invalid method name \"%.255s\": must be 1 to %d "
+                    "characters of [A-Za-z0-9_.-]",
+                    m->name, RPCD_MAX_METHOD_LEN);
+      return RPCD_EPLUGIN;
+    }
     if (!m->fn) {
       rpcd__set_err(err, errlen, "method \"%.255s\" has no handler",
                     m->name);

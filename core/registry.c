@@ -6,6 +6,7 @@
  */
 #include "registry.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,39 +120,41 @@ int rpcd__registry_add(rpcd_registry *reg, const char *name, rpcd_method_fn fn,
   return RPCD_OK;
 }
 
+/* Empty slot i and re-place the rest of its probe cluster, so that lookups
+ * never stop early at the hole (linear probing without tombstones). */
+static void delete_slot(rpcd_registry *reg, size_t i)
+{
+  size_t mask = reg->n_slots - 1;
+  size_t j;
+
+  free(reg->slots[i].name);
+  memset(&reg->slots[i], 0, sizeof(reg->slots[i]));
+  reg->n_methods--;
+  for (j = (i + 1) & mask; reg->slots[j].name; j = (j + 1) & mask) {
+    rpcd_method_entry e = reg->slots[j];
+
+    memset(&reg->slots[j], 0, sizeof(reg->slots[j]));
+    *find_slot(reg->slots, reg->n_slots, e.name, e.name_len) = e;
+  }
+}
+
 void rpcd__registry_remove_plugin(rpcd_registry *reg,
                                   const rpcd_plugin *plugin)
 {
-  rpcd_method_entry *old = reg->slots;
-  size_t n = reg->n_slots;
+  bool removed = true;
   size_t i;
 
-  if (!old)
-    return;
-  /* Rebuild rather than delete in place: linear probing has no tombstones
-   * here, and this runs only when a plugin fails to load or unloads. */
-  reg->slots = calloc(n, sizeof(*reg->slots));
-  if (!reg->slots) {
-    /* Keep the old table but disable the plugin's entries. */
-    reg->slots = old;
-    for (i = 0; i < n; i++) {
-      if (old[i].name && old[i].plugin == plugin)
-        old[i].fn = NULL;
+  /* Re-placing a cluster can move a not yet visited entry of the plugin
+   * behind i, so scan until a pass removes nothing. Allocates nothing. */
+  while (removed) {
+    removed = false;
+    for (i = 0; i < reg->n_slots; i++) {
+      if (reg->slots[i].name && reg->slots[i].plugin == plugin) {
+        delete_slot(reg, i);
+        removed = true;
+      }
     }
-    return;
   }
-  reg->n_methods = 0;
-  for (i = 0; i < n; i++) {
-    if (!old[i].name)
-      continue;
-    if (old[i].plugin == plugin) {
-      free(old[i].name);
-      continue;
-    }
-    *find_slot(reg->slots, n, old[i].name, old[i].name_len) = old[i];
-    reg->n_methods++;
-  }
-  free(old);
 }
 
 const rpcd_method_entry *rpcd__registry_lookup(const rpcd_registry *reg,
@@ -162,7 +165,7 @@ const rpcd_method_entry *rpcd__registry_lookup(const rpcd_registry *reg,
   if (!reg->n_slots)
     return NULL;
   e = find_slot(reg->slots, reg->n_slots, name, len);
-  return e->name && e->fn ? e : NULL;
+  return e->name ? e : NULL;
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -180,7 +183,7 @@ void rpcd__registry_sorted(const rpcd_registry *reg,
   size_t n = 0;
 
   for (i = 0; i < reg->n_slots; i++) {
-    if (reg->slots[i].name && reg->slots[i].fn)
+    if (reg->slots[i].name)
       out[n++] = &reg->slots[i];
   }
   qsort(out, n, sizeof(*out), cmp_entry);

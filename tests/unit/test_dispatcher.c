@@ -1,0 +1,640 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the dispatcher (core/dispatcher.c) with fib.so and the test
+ * plugin ok.so loaded: fib's results and its invalid params, the built-ins
+ * rpc.ping and rpc.list, unknown methods, and how the host turns what a
+ * handler did (set_error, a negative status, no result, a malformed or
+ * oversized result) into the dispatch result. Also the host API itself:
+ * scratch memory (ASan checks its use), set_error's code rules, logging.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rpcd/version.h>
+
+#include "dispatcher.h"
+#include "log.h"
+#include "plugin_loader.h"
+#include "registry.h"
+#include "rpcd_proto.h"
+
+#ifndef TEST_PLUGIN_DIR
+#error "TEST_PLUGIN_DIR must name the directory of the test plugins"
+#endif
+#ifndef FIB_PLUGIN
+#error "FIB_PLUGIN must name fib.so"
+#endif
+
+#define NO_LIMIT ((size_t)RPCD_DEFAULT_MAX_BODY)
+
+static rpcd_registry reg;
+
+static int setup(void **state)
+{
+  char err[512] = "";
+
+  (void)state;
+  rpcd__log_level = RPCD_LOG_WARN;
+  rpcd__registry_init(&reg);
+  if (rpcd__dispatcher_add_builtins(&reg, err, sizeof(err)) != RPCD_OK ||
+      rpcd__plugin_load(&reg, TEST_PLUGIN_DIR "/ok.so", err, sizeof(err)) !=
+          RPCD_OK ||
+      rpcd__plugin_load(&reg, FIB_PLUGIN, err, sizeof(err)) != RPCD_OK) {
+    fprintf(stderr, "setup: %s\n", err);
+    return -1;
+  }
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  rpcd__registry_destroy(&reg);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Calling                                                                   */
+
+/* One dispatch, with the params and the result decoded. */
+typedef struct call {
+  rpcd_dispatch_result r;
+  rpcd_mp_doc result; /* valid when r.error_code == 0 */
+} call;
+
+/* Raw msgpack params from a string literal (which may hold \x00). */
+#define P(lit) (lit), sizeof(lit) - 1
+
+static void call_len(call *c, const char *method, size_t method_len,
+                     const void *params, size_t params_len, size_t max_result)
+{
+  rpcd_mp_doc pdoc;
+  char *copy;
+  char err[256];
+
+  memset(c, 0, sizeof(*c));
+  /* A heap copy, wiped and freed before the result is read: the result
+   * must not point into the params (and ASan sees any read past them). */
+  copy = malloc(params_len);
+  assert_non_null(copy);
+  memcpy(copy, params, params_len);
+  if (rpcd__mp_decode(copy, params_len, RPCD_MAX_DEPTH, &pdoc, err,
+                      sizeof(err)) != RPCD_OK)
+    fail_msg("bad test params: %s", err);
+  rpcd__dispatch(&reg, method, method_len, &pdoc.root, "cid-123", 7, max_result,
+                 &c->r);
+  rpcd__mp_doc_destroy(&pdoc);
+  memset(copy, 0xee, params_len);
+  free(copy);
+  assert_null(rpcd__plugin_current());
+  if (c->r.error_code == 0) {
+    assert_non_null(c->r.result.data);
+    if (rpcd__mp_decode(c->r.result.data, c->r.result.size, RPCD_MAX_DEPTH,
+                        &c->result, err, sizeof(err)) != RPCD_OK)
+      fail_msg("%.*s: result is not one msgpack object: %s", (int)method_len,
+               method, err);
+  } else {
+    assert_int_equal(c->r.result.size, 0);
+    assert_non_null(c->r.error_message);
+  }
+}
+
+static void call_max(call *c, const char *method, const void *params,
+                     size_t params_len, size_t max_result)
+{
+  call_len(c, method, strlen(method), params, params_len, max_result);
+}
+
+static void call_m(call *c, const char *method, const void *params,
+                   size_t params_len)
+{
+  call_max(c, method, params, params_len, NO_LIMIT);
+}
+
+static void call_done(call *c)
+{
+  if (c->r.error_code == 0)
+    rpcd__mp_doc_destroy(&c->result);
+  rpcd__dispatch_result_destroy(&c->r);
+}
+
+static void assert_contains(const char *text, const char *want)
+{
+  if (!text || !strstr(text, want))
+    fail_msg("\"%s\" does not contain \"%s\"", text ? text : "(null)", want);
+}
+
+/* Expect an error with `code` whose message contains want (and want2). */
+static void expect_error(const char *method, const void *params, size_t len,
+                         int code, const char *want, const char *want2)
+{
+  call c;
+
+  call_m(&c, method, params, len);
+  if (c.r.error_code != code)
+    fail_msg("%s: error %d (%s), expected %d", method, c.r.error_code,
+             c.r.error_message ? c.r.error_message : "", code);
+  if (want)
+    assert_contains(c.r.error_message, want);
+  if (want2)
+    assert_contains(c.r.error_message, want2);
+  call_done(&c);
+}
+
+static uint64_t expect_u64(const char *method, const void *params, size_t len)
+{
+  call c;
+  uint64_t v;
+
+  call_m(&c, method, params, len);
+  if (c.r.error_code != 0)
+    fail_msg("%s: error %d: %s", method, c.r.error_code, c.r.error_message);
+  assert_int_equal(c.result.root.type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+  v = c.result.root.via.u64;
+  call_done(&c);
+  return v;
+}
+
+/* ------------------------------------------------------------------------ */
+/* fib                                                                       */
+
+static void test_fib_values(void **state)
+{
+  (void)state;
+  assert_int_equal(expect_u64("fib", P("\x91\x00")), 0);
+  assert_int_equal(expect_u64("fib", P("\x91\x01")), 1);
+  assert_int_equal(expect_u64("fib", P("\x91\x02")), 1);
+  assert_int_equal(expect_u64("fib", P("\x91\x0a")), 55);
+  assert_int_equal(expect_u64("fib", P("\x91\x1e")), 832040);
+  /* 93 as uint8 and as uint64: any integer encoding is accepted. */
+  assert_true(expect_u64("fib", P("\x91\x5d")) == 12200160415121876738ull);
+  assert_true(expect_u64("fib", P("\x91\xcf\0\0\0\0\0\0\0\x5d")) ==
+              12200160415121876738ull);
+  /* A signed encoding of a non-negative number is still an integer. */
+  assert_int_equal(expect_u64("fib", P("\x91\xd3\0\0\0\0\0\0\0\x1e")), 832040);
+}
+
+static void test_fib_named(void **state)
+{
+  (void)state;
+  /* {"n": 10} */
+  assert_int_equal(expect_u64("fib", P("\x81\xa1n\x0a")), 55);
+  /* {"n": 30} */
+  assert_int_equal(expect_u64("fib", P("\x81\xa1n\x1e")), 832040);
+  /* {"m": 10}, {}, {"n": 1, "m": 2}, {"nn": 1} */
+  expect_error("fib", P("\x81\xa1m\x0a"), RPCD_ERR_INVALID_PARAMS, "\"n\"",
+               NULL);
+  expect_error("fib", P("\x80"), RPCD_ERR_INVALID_PARAMS, "\"n\"", NULL);
+  expect_error("fib", P("\x82\xa1n\x01\xa1m\x02"), RPCD_ERR_INVALID_PARAMS,
+               "\"n\"", NULL);
+  expect_error("fib", P("\x81\xa2nn\x01"), RPCD_ERR_INVALID_PARAMS, "\"n\"",
+               NULL);
+  /* {"n": -1} */
+  expect_error("fib", P("\x81\xa1n\xff"), RPCD_ERR_INVALID_PARAMS, "param n",
+               ">= 0");
+}
+
+static void test_fib_invalid_params(void **state)
+{
+  (void)state;
+  /* fib(94): too large */
+  expect_error("fib", P("\x91\x5e"), RPCD_ERR_INVALID_PARAMS, "param n",
+               "at most 93");
+  /* fib(2^64 - 1) */
+  expect_error("fib", P("\x91\xcf\xff\xff\xff\xff\xff\xff\xff\xff"),
+               RPCD_ERR_INVALID_PARAMS, "param n", "at most 93");
+  /* fib(-1) */
+  expect_error("fib", P("\x91\xff"), RPCD_ERR_INVALID_PARAMS, "param n",
+               ">= 0");
+  /* fib(INT64_MIN) */
+  expect_error("fib", P("\x91\xd3\x80\0\0\0\0\0\0\0"), RPCD_ERR_INVALID_PARAMS,
+               "param n", ">= 0");
+  /* fib("x") */
+  expect_error("fib", P("\x91\xa1x"), RPCD_ERR_INVALID_PARAMS, "param n",
+               "integer");
+  /* fib("30"): a numeric string is still a string */
+  expect_error("fib",
+               P("\x91\xa2"
+                 "30"),
+               RPCD_ERR_INVALID_PARAMS, "param n", "integer");
+  /* fib(1.5) */
+  expect_error("fib", P("\x91\xcb\x3f\xf8\0\0\0\0\0\0"),
+               RPCD_ERR_INVALID_PARAMS, "param n", "integer");
+  /* fib(2.0): a float with an integral value is not an integer either */
+  expect_error("fib", P("\x91\xcb\x40\0\0\0\0\0\0\0"), RPCD_ERR_INVALID_PARAMS,
+               "param n", "integer");
+  /* fib(nil), fib(true), fib([1]) */
+  expect_error("fib", P("\x91\xc0"), RPCD_ERR_INVALID_PARAMS, "param n", NULL);
+  expect_error("fib", P("\x91\xc3"), RPCD_ERR_INVALID_PARAMS, "param n", NULL);
+  expect_error("fib", P("\x91\x91\x01"), RPCD_ERR_INVALID_PARAMS, "param n",
+               NULL);
+  /* fib(): arity */
+  expect_error("fib", P("\x90"), RPCD_ERR_INVALID_PARAMS, "param (n)", "got 0");
+  /* fib(1, 2) */
+  expect_error("fib", P("\x92\x01\x02"), RPCD_ERR_INVALID_PARAMS, "param (n)",
+               "got 2");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Built-ins and lookup                                                      */
+
+static void test_ping(void **state)
+{
+  call c;
+
+  (void)state;
+  call_m(&c, "rpc.ping", P("\x90"));
+  assert_int_equal(c.r.error_code, 0);
+  assert_int_equal(c.result.root.type, MSGPACK_OBJECT_STR);
+  assert_true(rpcd__mp_str_eq(&c.result.root, "pong"));
+  call_done(&c);
+  expect_error("rpc.ping", P("\x91\x01"), RPCD_ERR_INVALID_PARAMS, "no params",
+               NULL);
+}
+
+/* The value of key `k` in map `m`, or NULL. */
+static const msgpack_object *map_get(const msgpack_object *m, const char *k)
+{
+  uint32_t i;
+
+  if (m->type != MSGPACK_OBJECT_MAP)
+    return NULL;
+  for (i = 0; i < m->via.map.size; i++) {
+    if (rpcd__mp_str_eq(&m->via.map.ptr[i].key, k))
+      return &m->via.map.ptr[i].val;
+  }
+  return NULL;
+}
+
+static void expect_listed(const msgpack_object *list, const char *name,
+                          const char *plugin, const char *version)
+{
+  uint32_t i;
+
+  for (i = 0; i < list->via.array.size; i++) {
+    const msgpack_object *m = &list->via.array.ptr[i];
+
+    if (rpcd__mp_str_eq(map_get(m, "name"), name)) {
+      if (!rpcd__mp_str_eq(map_get(m, "plugin"), plugin))
+        fail_msg("%s: wrong plugin, expected %s", name, plugin);
+      if (!rpcd__mp_str_eq(map_get(m, "version"), version))
+        fail_msg("%s: wrong version, expected %s", name, version);
+      return;
+    }
+  }
+  fail_msg("rpc.list lacks %s", name);
+}
+
+static void test_list(void **state)
+{
+  const msgpack_object *list;
+  call c;
+  uint32_t i;
+
+  (void)state;
+  call_m(&c, "rpc.list", P("\x90"));
+  assert_int_equal(c.r.error_code, 0);
+  list = &c.result.root;
+  assert_int_equal(list->type, MSGPACK_OBJECT_ARRAY);
+  assert_int_equal(list->via.array.size, reg.n_methods);
+  assert_int_equal(list->via.array.size, 2 + 11 + 1);
+  for (i = 0; i < list->via.array.size; i++) {
+    const msgpack_object *m = &list->via.array.ptr[i];
+    const msgpack_object *name = map_get(m, "name");
+
+    assert_int_equal(m->type, MSGPACK_OBJECT_MAP);
+    assert_non_null(name);
+    assert_int_equal(name->type, MSGPACK_OBJECT_STR);
+    assert_non_null(map_get(m, "plugin"));
+    assert_int_equal(map_get(m, "plugin")->type, MSGPACK_OBJECT_STR);
+    assert_non_null(map_get(m, "version"));
+    assert_int_equal(map_get(m, "version")->type, MSGPACK_OBJECT_STR);
+    if (i > 0) {
+      const msgpack_object *prev = map_get(&list->via.array.ptr[i - 1], "name");
+      size_t n = prev->via.str.size < name->via.str.size ? prev->via.str.size
+                                                         : name->via.str.size;
+      int cmp = memcmp(prev->via.str.ptr, name->via.str.ptr, n);
+
+      if (cmp > 0 || (cmp == 0 && prev->via.str.size >= name->via.str.size))
+        fail_msg("rpc.list not sorted at %u: %.*s before %.*s", (unsigned)i,
+                 (int)prev->via.str.size, prev->via.str.ptr,
+                 (int)name->via.str.size, name->via.str.ptr);
+    }
+  }
+  expect_listed(list, "rpc.list", "rpcd", RPCD_VERSION_STRING);
+  expect_listed(list, "rpc.ping", "rpcd", RPCD_VERSION_STRING);
+  expect_listed(list, "fib", "fib", "1.0.0");
+  expect_listed(list, "echo", "ok", "2.3.4");
+  expect_listed(list, "scratch", "ok", "2.3.4");
+  call_done(&c);
+  expect_error("rpc.list", P("\x91\x01"), RPCD_ERR_INVALID_PARAMS, "no params",
+               NULL);
+}
+
+static void test_unknown_method(void **state)
+{
+  call c;
+
+  (void)state;
+  expect_error("nope", P("\x90"), RPCD_ERR_METHOD_NOT_FOUND, "\"nope\"",
+               "not found");
+  expect_error("rpc.nope", P("\x90"), RPCD_ERR_METHOD_NOT_FOUND, "\"rpc.nope\"",
+               NULL);
+  expect_error("FIB", P("\x91\x01"), RPCD_ERR_METHOD_NOT_FOUND, "\"FIB\"",
+               NULL);
+  /* The name need not be NUL-terminated: only method_len bytes count, in
+   * the lookup and in the message. */
+  call_len(&c, "nope-and-more", 4, P("\x90"), NO_LIMIT);
+  assert_int_equal(c.r.error_code, RPCD_ERR_METHOD_NOT_FOUND);
+  assert_contains(c.r.error_message, "\"nope\"");
+  call_done(&c);
+  call_len(&c, "fibonacci", 3, P("\x91\x0a"), NO_LIMIT);
+  assert_int_equal(c.r.error_code, 0);
+  assert_int_equal(c.result.root.via.u64, 55);
+  call_done(&c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* What handlers do                                                          */
+
+static void test_echo(void **state)
+{
+  /* [1, "two", [3.5, nil, true], {"k": -7}, bin "\0\1"] */
+  static const char params[] =
+      "\x95\x01\xa3two\x93\xcb\x40\x0c\0\0\0\0\0\0\xc0\xc3\x81\xa1k\xf9"
+      "\xc4\x02\x00\x01";
+  call c;
+
+  (void)state;
+  call_m(&c, "echo", P(params));
+  assert_int_equal(c.r.error_code, 0);
+  assert_int_equal(c.r.result.size, sizeof(params) - 1);
+  assert_memory_equal(c.r.result.data, params, sizeof(params) - 1);
+  call_done(&c);
+
+  /* Named params come through as a map. */
+  call_m(&c, "echo", P("\x81\xa1n\x0a"));
+  assert_int_equal(c.r.error_code, 0);
+  assert_int_equal(c.result.root.type, MSGPACK_OBJECT_MAP);
+  assert_memory_equal(c.r.result.data, "\x81\xa1n\x0a", 4);
+  call_done(&c);
+}
+
+static void test_fail(void **state)
+{
+  call c;
+
+  (void)state;
+  call_m(&c, "fail", P("\x90"));
+  assert_int_equal(c.r.error_code, 7);
+  assert_string_equal(c.r.error_message, "the work failed: disk on fire");
+  /* What it wrote before set_error is discarded. */
+  assert_int_equal(c.r.result.size, 0);
+  call_done(&c);
+}
+
+static void expect_code(const char *params, size_t len, int want)
+{
+  call c;
+
+  call_m(&c, "fail_code", params, len);
+  if (c.r.error_code != want)
+    fail_msg("fail_code %s: got %d, expected %d", c.r.error_message,
+             c.r.error_code, want);
+  /* The plugin's own message stays, whatever the code became. */
+  assert_contains(c.r.error_message, "failed with code");
+  call_done(&c);
+}
+
+/* set_error takes wire codes: >= 1, or -32768..-32000. Anything else (0,
+ * an RPCD_E* status) is a plugin bug, sent as an internal error. */
+static void test_set_error_codes(void **state)
+{
+  (void)state;
+  expect_code(P("\x91\x01"), 1);
+  expect_code(P("\x91\x2a"), 42);
+  expect_code(P("\x91\xce\x7f\xff\xff\xff"), 2147483647);
+  expect_code(P("\x91\xd1\x80\xa6"), RPCD_ERR_INVALID_PARAMS); /* -32602 */
+  expect_code(P("\x91\xd1\x80\x00"), -32768);
+  expect_code(P("\x91\xd1\x83\x00"), -32000);
+  expect_code(P("\x91\x00"), RPCD_ERR_INTERNAL);
+  expect_code(P("\x91\xfe"), RPCD_ERR_INTERNAL);         /* RPCD_EINVAL */
+  expect_code(P("\x91\xd1\x83\x01"), RPCD_ERR_INTERNAL); /* -31999 */
+  expect_code(P("\x91\xd2\xff\xff\x7f\xff"), RPCD_ERR_INTERNAL); /* -32769 */
+}
+
+static void test_internal(void **state)
+{
+  (void)state;
+  /* A negative status without set_error: internal error, naming the
+   * method and the status. */
+  expect_error("internal", P("\x90"), RPCD_ERR_INTERNAL, "\"internal\"",
+               "out of memory");
+}
+
+static void test_nothing_is_nil(void **state)
+{
+  call c;
+
+  (void)state;
+  call_m(&c, "nothing", P("\x90"));
+  assert_int_equal(c.r.error_code, 0);
+  assert_int_equal(c.r.result.size, 1);
+  assert_int_equal((unsigned char)c.r.result.data[0], 0xc0);
+  assert_int_equal(c.result.root.type, MSGPACK_OBJECT_NIL);
+  call_done(&c);
+}
+
+static void test_bad_result(void **state)
+{
+  (void)state;
+  /* An array of 2 with one element. */
+  expect_error("bad_result", P("\x90"), RPCD_ERR_INTERNAL, "\"bad_result\"",
+               "invalid result");
+  /* Two objects. */
+  expect_error("bad_result", P("\x91\xa3two"), RPCD_ERR_INTERNAL,
+               "invalid result", "trailing");
+}
+
+static void test_big_result(void **state)
+{
+  call c;
+
+  (void)state;
+  /* big(1000) with a 100-byte limit. */
+  call_max(&c, "big", P("\x91\xcd\x03\xe8"), 100);
+  assert_int_equal(c.r.error_code, RPCD_ERR_PAYLOAD_TOO_LARGE);
+  assert_contains(c.r.error_message, "\"big\"");
+  assert_contains(c.r.error_message, "1003 bytes");
+  assert_contains(c.r.error_message, "limit of 100 bytes");
+  call_done(&c);
+
+  /* The limit is inclusive: big(98) is a bin8 of 2 + 98 = 100 bytes. */
+  call_max(&c, "big", P("\x91\x62"), 100);
+  assert_int_equal(c.r.error_code, 0);
+  assert_int_equal(c.r.result.size, 100);
+  assert_int_equal(c.result.root.type, MSGPACK_OBJECT_BIN);
+  assert_int_equal(c.result.root.via.bin.size, 98);
+  call_done(&c);
+  call_max(&c, "big", P("\x91\x63"), 100);
+  assert_int_equal(c.r.error_code, RPCD_ERR_PAYLOAD_TOO_LARGE);
+  call_done(&c);
+
+  /* 2 MiB: over the 1 MiB default, within a 4 MiB limit. */
+  call_m(&c, "big", P("\x91\xce\x00\x20\x00\x00"));
+  assert_int_equal(c.r.error_code, RPCD_ERR_PAYLOAD_TOO_LARGE);
+  call_done(&c);
+  call_max(&c, "big", P("\x91\xce\x00\x20\x00\x00"), 4u << 20);
+  assert_int_equal(c.r.error_code, 0);
+  assert_int_equal(c.result.root.via.bin.size, 2u << 20);
+  call_done(&c);
+}
+
+static void test_scratch(void **state)
+{
+  const msgpack_object *v;
+  call c;
+
+  (void)state;
+  call_m(&c, "scratch", P("\x90"));
+  if (c.r.error_code != 0)
+    fail_msg("scratch: %s", c.r.error_message);
+  v = map_get(&c.result.root, "allocs");
+  assert_non_null(v);
+  assert_int_equal(v->via.u64, 1002);
+  v = map_get(&c.result.root, "misaligned");
+  assert_non_null(v);
+  assert_int_equal(v->via.u64, 0);
+  v = map_get(&c.result.root, "corrupt");
+  assert_non_null(v);
+  assert_int_equal(v->via.u64, 0);
+  v = map_get(&c.result.root, "zero");
+  assert_non_null(v);
+  assert_int_equal(v->type, MSGPACK_OBJECT_BOOLEAN);
+  assert_true(v->via.boolean);
+  v = map_get(&c.result.root, "huge_refused");
+  assert_non_null(v);
+  assert_true(v->via.boolean);
+  call_done(&c);
+
+  /* Scratch memory is per call: many calls do not accumulate (LeakSanitizer
+   * and the arena cap would notice). */
+  {
+    int i;
+
+    for (i = 0; i < 20; i++) {
+      call_m(&c, "scratch", P("\x90"));
+      assert_int_equal(c.r.error_code, 0);
+      call_done(&c);
+    }
+  }
+}
+
+static void test_state_passed(void **state)
+{
+  call c;
+
+  (void)state;
+  call_m(&c, "state", P("\x90"));
+  assert_int_equal(c.r.error_code, 0);
+  assert_int_equal(c.result.root.type, MSGPACK_OBJECT_BOOLEAN);
+  assert_true(c.result.root.via.boolean);
+  call_done(&c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Logging through the host                                                  */
+
+static char *run_log_method(int level)
+{
+  int saved_level = rpcd__log_level;
+  FILE *tmp = tmpfile();
+  char *text;
+  int saved;
+  long n;
+  call c;
+
+  assert_non_null(tmp);
+  fflush(stderr);
+  saved = dup(STDERR_FILENO);
+  assert_true(saved >= 0);
+  assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
+  rpcd__log_level = level;
+  call_m(&c, "log", P("\x90"));
+  rpcd__log_level = saved_level;
+  assert_true(dup2(saved, STDERR_FILENO) >= 0);
+  close(saved);
+  assert_int_equal(c.r.error_code, 0);
+  call_done(&c);
+
+  fseek(tmp, 0, SEEK_END);
+  n = ftell(tmp);
+  rewind(tmp);
+  text = calloc(1, (size_t)n + 1);
+  assert_non_null(text);
+  assert_int_equal(fread(text, 1, (size_t)n, tmp), (size_t)n);
+  fclose(tmp);
+  return text;
+}
+
+static void test_log(void **state)
+{
+  char *text;
+
+  (void)state;
+  text = run_log_method(RPCD_LOG_INFO);
+  /* Prefixed with the plugin, the method and the correlation id. */
+  assert_contains(text, "error: plugin \"ok\": method log cid=cid-123: "
+                        "error line 1\n");
+  assert_contains(text, "warn: plugin \"ok\": method log cid=cid-123: "
+                        "warn line 2\n");
+  assert_contains(text, "info: plugin \"ok\": method log cid=cid-123: "
+                        "info line 3\n");
+  assert_contains(text, "info: plugin \"ok\": line without a call\n");
+  /* Below the level: not written. */
+  assert_null(strstr(text, "debug line"));
+  free(text);
+
+  text = run_log_method(RPCD_LOG_DEBUG);
+  assert_contains(text, "debug: plugin \"ok\": method log cid=cid-123: "
+                        "debug line 4\n");
+  free(text);
+
+  text = run_log_method(RPCD_LOG_ERROR);
+  assert_contains(text, "error line 1");
+  assert_null(strstr(text, "warn line 2"));
+  assert_null(strstr(text, "line without a call"));
+  free(text);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_fib_values),
+      cmocka_unit_test(test_fib_named),
+      cmocka_unit_test(test_fib_invalid_params),
+      cmocka_unit_test(test_ping),
+      cmocka_unit_test(test_list),
+      cmocka_unit_test(test_unknown_method),
+      cmocka_unit_test(test_echo),
+      cmocka_unit_test(test_fail),
+      cmocka_unit_test(test_set_error_codes),
+      cmocka_unit_test(test_internal),
+      cmocka_unit_test(test_nothing_is_nil),
+      cmocka_unit_test(test_bad_result),
+      cmocka_unit_test(test_big_result),
+      cmocka_unit_test(test_scratch),
+      cmocka_unit_test(test_state_passed),
+      cmocka_unit_test(test_log),
+  };
+
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
