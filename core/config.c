@@ -108,6 +108,10 @@ static int apply(rpcd_config *cfg, enum opt o, const char *v, char *err,
     cfg->queue = v;
     break;
   case OPT_PLUGIN:
+    if (!*v) {
+      rpcd__set_err(err, errlen, "--plugin: the file name must not be empty");
+      return RPCD_EINVAL;
+    }
     grown = realloc(cfg->plugins, (cfg->n_plugins + 1) * sizeof(*grown));
     if (!grown)
       return RPCD_ENOMEM;

@@ -68,6 +68,16 @@ static void set_method(rpcd_message_out *out, const char *m, size_t len)
   out->method[len] = '\0';
 }
 
+/* A notification never gets a reply, even one rejected before its body is
+ * decoded (too large, wrong content type): its first two bytes, a 3-element
+ * array starting with type 2, are enough to tell. */
+static bool looks_like_notification(const rpcd_message_in *in)
+{
+  const unsigned char *b = in->body;
+
+  return in->body_len >= 2 && b[0] == 0x93 && b[1] == RPCD_MSG_NOTIFY;
+}
+
 /* Answer with an error reply (when there is someone to answer). */
 static void reply_error(const rpcd_message_in *in, rpcd_message_out *out,
                         bool has_msgid, uint32_t msgid, int code,
@@ -78,7 +88,7 @@ static void reply_error(const rpcd_message_in *in, rpcd_message_out *out,
   snprintf(out->error, sizeof(out->error), "%s", message ? message : "");
   if (!out->content_type)
     out->content_type = RPCD_CONTENT_TYPE;
-  if (!in->has_reply_to)
+  if (!in->has_reply_to || looks_like_notification(in))
     return;
   msgpack_sbuffer_clear(&out->body);
   if (rpcd__reply_encode_error(&out->body, has_msgid, msgid, code, message) ==

@@ -788,6 +788,19 @@ static void test_notifications(void **state)
   in.header_method = span("echo");
   expect_no_reply(&in, RPCD_OUTCOME_ERROR, RPCD_ERR_INVALID_REQUEST);
   body_done(&b);
+
+  /* Rejected before its body is decoded (content type, x-rpc-v): still a
+   * notification, still no reply. */
+  request(&b, true, 0, "fib", P("\x91\x0a"));
+  in = message(b.buf.data, b.buf.size);
+  in.content_type = span("application/json");
+  expect_no_reply(&in, RPCD_OUTCOME_ERROR, RPCD_ERR_UNSUPPORTED);
+  in = message(b.buf.data, b.buf.size);
+  in.has_version = true;
+  in.version_valid = true;
+  in.version = 2;
+  expect_no_reply(&in, RPCD_OUTCOME_ERROR, RPCD_ERR_UNSUPPORTED);
+  body_done(&b);
 }
 
 static void test_deadline(void **state)
