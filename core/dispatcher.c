@@ -258,8 +258,9 @@ void rpcd__dispatch(const rpcd_registry *reg, const char *method,
                      "result of method \"%s\" is %zu bytes, over the limit "
                      "of %zu bytes",
                      entry->name, out->result.size, max_result);
-  } else if (rpcd__mp_check(out->result.data, out->result.size,
-                            RPCD_MAX_DEPTH, NULL, detail,
+  } else if (/* the reply wraps the result in one more level */
+             rpcd__mp_check(out->result.data, out->result.size,
+                            RPCD_MAX_DEPTH - 1, NULL, detail,
                             sizeof(detail)) != RPCD_OK) {
     set_result_error(out, RPCD_ERR_INTERNAL,
                      "method \"%s\" wrote an invalid result: %s",

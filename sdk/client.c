@@ -482,7 +482,8 @@ static int check_request(rpcd_client *c, const char *method, const void *params,
       set_error(c, "params is NULL but params_len is %zu", params_len);
       return RPCD_EINVAL;
     }
-    if (rpcd__mp_check(params, params_len, RPCD_MAX_DEPTH, NULL, why,
+    /* One level less than a body may have: the request wraps params. */
+    if (rpcd__mp_check(params, params_len, RPCD_MAX_DEPTH - 1, NULL, why,
                        sizeof(why)) != RPCD_OK) {
       set_error(c, "invalid params for \"%s\": %s", method, why);
       return RPCD_EINVAL;
