@@ -38,12 +38,11 @@ static uint64_t load_be(const uint8_t *p, size_t n)
   case 2:
     return (uint64_t)p[0] << 8 | p[1];
   case 4:
-    return (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 |
-           (uint64_t)p[2] << 8 | p[3];
+    return (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 |
+           p[3];
   default:
-    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 |
-           (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
-           (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+           (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
            (uint64_t)p[6] << 8 | p[7];
   }
 }
@@ -55,12 +54,26 @@ static const uint8_t fixed_size[256] = {
     /* positive fixint */
     [0x00 ... 0x7f] = 1,
     /* nil, false, true */
-    [0xc0] = 1, [0xc2] = 1, [0xc3] = 1,
+    [0xc0] = 1,
+    [0xc2] = 1,
+    [0xc3] = 1,
     /* float 32/64, uint 8..64, int 8..64 */
-    [0xca] = 5, [0xcb] = 9, [0xcc] = 2, [0xcd] = 3, [0xce] = 5, [0xcf] = 9,
-    [0xd0] = 2, [0xd1] = 3, [0xd2] = 5, [0xd3] = 9,
+    [0xca] = 5,
+    [0xcb] = 9,
+    [0xcc] = 2,
+    [0xcd] = 3,
+    [0xce] = 5,
+    [0xcf] = 9,
+    [0xd0] = 2,
+    [0xd1] = 3,
+    [0xd2] = 5,
+    [0xd3] = 9,
     /* fixext 1/2/4/8/16: type byte and data */
-    [0xd4] = 3, [0xd5] = 4, [0xd6] = 6, [0xd7] = 10, [0xd8] = 18,
+    [0xd4] = 3,
+    [0xd5] = 4,
+    [0xd6] = 6,
+    [0xd7] = 10,
+    [0xd8] = 18,
     /* negative fixint */
     [0xe0 ... 0xff] = 1,
 };
@@ -239,20 +252,19 @@ static int scan(const void *data, size_t len, unsigned max_depth,
     /* Every child takes at least one byte: a count above the bytes left
      * can only be a lie, and must not reach an allocator. */
     if (h.children > len - off) {
-      rpcd__set_err(err, errlen,
-                    "msgpack %s of %llu entries at offset %zu exceeds the "
-                    "%zu bytes left",
-                    h.is_map ? "map" : "array",
-                    (unsigned long long)(h.is_map ? h.children / 2
-                                                  : h.children),
-                    off - h.head_len, len - off);
+      rpcd__set_err(
+          err, errlen,
+          "msgpack %s of %llu entries at offset %zu exceeds the "
+          "%zu bytes left",
+          h.is_map ? "map" : "array",
+          (unsigned long long)(h.is_map ? h.children / 2 : h.children),
+          off - h.head_len, len - off);
       return RPCD_EPROTO;
     }
     /* An empty container is a level of nesting too, as msgpack-c counts
      * it. */
     if (depth + 1 > max_depth) {
-      rpcd__set_err(err, errlen, "msgpack nesting deeper than %u",
-                    max_depth);
+      rpcd__set_err(err, errlen, "msgpack nesting deeper than %u", max_depth);
       return RPCD_EPROTO;
     }
     if (h.children == 0)

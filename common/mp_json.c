@@ -81,7 +81,6 @@ static void buf_putc(rpcd_json_buf *b, char c)
   buf_append(b, &c, 1);
 }
 
-
 /* ------------------------------------------------------------------------ */
 /* msgpack -> JSON text                                                      */
 

@@ -79,7 +79,8 @@ static int decode_error(const msgpack_object *e, rpcd_reply_view *out,
                  v->via.u64 <= INT32_MAX) {
         out->error_code = (int)v->via.u64;
       } else {
-        rpcd__set_err(err, errlen, "reply error code must be a 32-bit "
+        rpcd__set_err(err, errlen,
+                      "reply error code must be a 32-bit "
                       "integer");
         return RPCD_EPROTO;
       }

@@ -60,8 +60,10 @@ int rpcd__request_decode(const void *body, size_t len, size_t max_body,
   memset(req, 0, sizeof(*req));
   req->type = RPCD_MSG_REQUEST;
   if (len > max_body) {
-    rpcd__set_err(err, errlen, "request body of %zu bytes exceeds the limit "
-                  "of %zu bytes", len, max_body);
+    rpcd__set_err(err, errlen,
+                  "request body of %zu bytes exceeds the limit "
+                  "of %zu bytes",
+                  len, max_body);
     return RPCD_ERR_PAYLOAD_TOO_LARGE;
   }
   rc = rpcd__mp_decode(body, len, RPCD_MAX_DEPTH, &req->doc, err, errlen);
@@ -73,7 +75,8 @@ int rpcd__request_decode(const void *body, size_t len, size_t max_body,
   root = &req->doc.root;
   salvage_msgid(root, req);
   if (root->type != MSGPACK_OBJECT_ARRAY) {
-    rpcd__set_err(err, errlen, "request must be a msgpack array, "
+    rpcd__set_err(err, errlen,
+                  "request must be a msgpack array, "
                   "[0, msgid, method, params] or [2, method, params]");
     return RPCD_ERR_INVALID_REQUEST;
   }
@@ -81,19 +84,22 @@ int rpcd__request_decode(const void *body, size_t len, size_t max_body,
   if (root->via.array.size == 0 ||
       a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
       (a[0].via.u64 != RPCD_MSG_REQUEST && a[0].via.u64 != RPCD_MSG_NOTIFY)) {
-    rpcd__set_err(err, errlen, "request type must be 0 (request) or 2 "
+    rpcd__set_err(err, errlen,
+                  "request type must be 0 (request) or 2 "
                   "(notification)");
     return RPCD_ERR_INVALID_REQUEST;
   }
   if (a[0].via.u64 == RPCD_MSG_REQUEST) {
     if (root->via.array.size != 4) {
-      rpcd__set_err(err, errlen, "request must have 4 elements, "
+      rpcd__set_err(err, errlen,
+                    "request must have 4 elements, "
                     "[0, msgid, method, params], not %u",
                     (unsigned)root->via.array.size);
       return RPCD_ERR_INVALID_REQUEST;
     }
     if (!req->has_msgid) {
-      rpcd__set_err(err, errlen, "msgid must be an integer from 0 to "
+      rpcd__set_err(err, errlen,
+                    "msgid must be an integer from 0 to "
                     "4294967295");
       return RPCD_ERR_INVALID_REQUEST;
     }
@@ -102,7 +108,8 @@ int rpcd__request_decode(const void *body, size_t len, size_t max_body,
   } else {
     req->type = RPCD_MSG_NOTIFY;
     if (root->via.array.size != 3) {
-      rpcd__set_err(err, errlen, "notification must have 3 elements, "
+      rpcd__set_err(err, errlen,
+                    "notification must have 3 elements, "
                     "[2, method, params], not %u",
                     (unsigned)root->via.array.size);
       return RPCD_ERR_INVALID_REQUEST;
@@ -115,8 +122,10 @@ int rpcd__request_decode(const void *body, size_t len, size_t max_body,
     return RPCD_ERR_INVALID_REQUEST;
   }
   if (!rpcd__method_name_valid(method->via.str.ptr, method->via.str.size)) {
-    rpcd__set_err(err, errlen, "method name must be 1 to %d characters of "
-                  "[A-Za-z0-9_.-]", RPCD_MAX_METHOD_LEN);
+    rpcd__set_err(err, errlen,
+                  "method name must be 1 to %d characters of "
+                  "[A-Za-z0-9_.-]",
+                  RPCD_MAX_METHOD_LEN);
     return RPCD_ERR_INVALID_REQUEST;
   }
   req->method = method->via.str.ptr;

@@ -18,8 +18,8 @@
 extern "C" {
 #endif
 
-#define RPCD_MAX_DEPTH 64           /* deepest container nesting accepted */
-#define RPCD_MAX_METHOD_LEN 255     /* bytes */
+#define RPCD_MAX_DEPTH 64       /* deepest container nesting accepted */
+#define RPCD_MAX_METHOD_LEN 255 /* bytes */
 #define RPCD_DEFAULT_MAX_BODY (1u << 20)
 
 #define RPCD_CONTENT_TYPE "application/vnd.msgpack"
@@ -78,10 +78,10 @@ bool rpcd__mp_str_eq(const msgpack_object *o, const char *s);
 /* Requests                                                                  */
 
 typedef struct rpcd_request {
-  int type;                   /* RPCD_MSG_REQUEST or RPCD_MSG_NOTIFY */
-  bool has_msgid;             /* false for notifications and broken ones */
+  int type;       /* RPCD_MSG_REQUEST or RPCD_MSG_NOTIFY */
+  bool has_msgid; /* false for notifications and broken ones */
   uint32_t msgid;
-  const char *method;         /* not NUL-terminated; points into the body */
+  const char *method; /* not NUL-terminated; points into the body */
   size_t method_len;
   const msgpack_object *params; /* array or map, inside doc */
   rpcd_mp_doc doc;
@@ -130,8 +130,8 @@ int rpcd__reply_encode_error(msgpack_sbuffer *out, bool has_msgid,
 typedef struct rpcd_reply_view {
   bool has_msgid;
   uint32_t msgid;
-  int error_code;                   /* 0 when the reply is a success */
-  const char *message;              /* into the body, not NUL-terminated */
+  int error_code;      /* 0 when the reply is a success */
+  const char *message; /* into the body, not NUL-terminated */
   size_t message_len;
   const msgpack_object *result;     /* nil object for an error reply */
   const msgpack_object *error_data; /* error.data, or NULL when absent */

@@ -78,8 +78,8 @@ int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
     rc = RPCD_ENOMEM;
     goto out_destroy;
   }
-  timeout_ms = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms
-                                                : 5000;
+  timeout_ms =
+      opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : 5000;
   tv = ms_to_tv(timeout_ms);
   status = amqp_socket_open_noblock(sock, info.host, info.port, &tv);
   if (status != AMQP_STATUS_OK) {
@@ -184,8 +184,9 @@ int rpcd__amqp_lib_status(int amqp_status)
 }
 
 int rpcd__amqp_status(amqp_connection_state_t conn, amqp_channel_t channel,
-                      amqp_rpc_reply_t r, const char *what, bool *closed_channel,
-                      bool *closed_connection, char *err, size_t errlen)
+                      amqp_rpc_reply_t r, const char *what,
+                      bool *closed_channel, bool *closed_connection, char *err,
+                      size_t errlen)
 {
   if (closed_channel)
     *closed_channel = false;
@@ -241,12 +242,11 @@ int rpcd__amqp_status(amqp_connection_state_t conn, amqp_channel_t channel,
   return RPCD_EBROKER;
 }
 
-int rpcd__amqp_last_status(amqp_connection_state_t conn,
-                           amqp_channel_t channel, const char *what,
-                           char *err, size_t errlen)
+int rpcd__amqp_last_status(amqp_connection_state_t conn, amqp_channel_t channel,
+                           const char *what, char *err, size_t errlen)
 {
-  return rpcd__amqp_status(conn, channel, amqp_get_rpc_reply(conn), what,
-                           NULL, NULL, err, errlen);
+  return rpcd__amqp_status(conn, channel, amqp_get_rpc_reply(conn), what, NULL,
+                           NULL, err, errlen);
 }
 
 const amqp_table_entry_t *rpcd__amqp_table_get(const amqp_table_t *t,

@@ -51,8 +51,8 @@ void rpcd__amqp_close(amqp_connection_state_t conn, int channels);
  *         RPCD_ENOROUTE for channel.close 404 (NOT_FOUND), otherwise
  *         RPCD_EBROKER; *closed_channel / *closed_connection (either may be
  *         NULL) tell what the broker closed, and the close is acknowledged
- *         (channel.close-ok on `channel`, connection.close-ok) here. For a library
- *         error: RPCD_ECONNLOST for socket and connection errors,
+ *         (channel.close-ok on `channel`, connection.close-ok) here. For a
+ * library error: RPCD_ECONNLOST for socket and connection errors,
  *         RPCD_ETIMEDOUT for AMQP_STATUS_TIMEOUT, RPCD_EBROKER otherwise
  *         (AMQP_STATUS_UNEXPECTED_STATE included: a frame other than the
  *         awaited one arrived, which amqp_consume_message() callers read
@@ -62,13 +62,13 @@ void rpcd__amqp_close(amqp_connection_state_t conn, int channels);
  *         err gets e.g. "declaring queue: NOT_FOUND - no queue 'x'".
  */
 int rpcd__amqp_status(amqp_connection_state_t conn, amqp_channel_t channel,
-                      amqp_rpc_reply_t r, const char *what, bool *closed_channel,
-                      bool *closed_connection, char *err, size_t errlen);
+                      amqp_rpc_reply_t r, const char *what,
+                      bool *closed_channel, bool *closed_connection, char *err,
+                      size_t errlen);
 
 /* rpcd__amqp_status(conn, channel, amqp_get_rpc_reply(conn), ...) */
-int rpcd__amqp_last_status(amqp_connection_state_t conn,
-                           amqp_channel_t channel, const char *what,
-                           char *err, size_t errlen);
+int rpcd__amqp_last_status(amqp_connection_state_t conn, amqp_channel_t channel,
+                           const char *what, char *err, size_t errlen);
 
 /* Map a rabbitmq-c library status (AMQP_STATUS_*, a negative int from a
  * function such as amqp_basic_publish) to an rpcd_status. */

@@ -79,9 +79,8 @@ enum opt {
 };
 
 static const char *const opt_names[OPT_COUNT] = {
-    "--uri",         "--queue",     "--plugin",   "--plugin-dir",
-    "--prefetch",    "--text-method", "--log-level", "--max-body",
-    "--heartbeat",
+    "--uri",         "--queue",     "--plugin",   "--plugin-dir", "--prefetch",
+    "--text-method", "--log-level", "--max-body", "--heartbeat",
 };
 
 static int apply(rpcd_config *cfg, enum opt o, const char *v, char *err,
@@ -165,8 +164,7 @@ static int apply(rpcd_config *cfg, enum opt o, const char *v, char *err,
   case OPT_HEARTBEAT:
     if (!parse_uint(v, 0, 3600, &n)) {
       rpcd__set_err(err, errlen,
-                    "--heartbeat: \"%s\" is not an integer from 0 to 3600",
-                    v);
+                    "--heartbeat: \"%s\" is not an integer from 0 to 3600", v);
       return RPCD_EINVAL;
     }
     cfg->heartbeat_s = (unsigned)n;

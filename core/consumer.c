@@ -52,25 +52,24 @@ int rpcd__consumer_open(const rpcd_consumer_config *cfg, rpcd_consumer **out,
   rc = rpcd__amqp_last_status(c->conn, CHANNEL, "declaring the queue", detail,
                               sizeof(detail));
   if (rc != RPCD_OK) {
-    rpcd__set_err(err, errlen,
-                  "could not declare queue \"%s\" (durable): %s", cfg->queue,
-                  detail);
+    rpcd__set_err(err, errlen, "could not declare queue \"%s\" (durable): %s",
+                  cfg->queue, detail);
     goto out_close;
   }
   amqp_basic_qos(c->conn, CHANNEL, 0, (uint16_t)cfg->prefetch, 0);
-  rc = rpcd__amqp_last_status(c->conn, CHANNEL, "setting the prefetch",
-                              detail, sizeof(detail));
+  rc = rpcd__amqp_last_status(c->conn, CHANNEL, "setting the prefetch", detail,
+                              sizeof(detail));
   if (rc != RPCD_OK) {
     rpcd__set_err(err, errlen, "%s", detail);
     goto out_close;
   }
-  amqp_basic_consume(c->conn, CHANNEL, span_bytes(cfg->queue),
-                     amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
-  rc = rpcd__amqp_last_status(c->conn, CHANNEL, "starting to consume",
-                              detail, sizeof(detail));
+  amqp_basic_consume(c->conn, CHANNEL, span_bytes(cfg->queue), amqp_empty_bytes,
+                     0, 0, 0, amqp_empty_table);
+  rc = rpcd__amqp_last_status(c->conn, CHANNEL, "starting to consume", detail,
+                              sizeof(detail));
   if (rc != RPCD_OK) {
-    rpcd__set_err(err, errlen, "could not consume queue \"%s\": %s",
-                  cfg->queue, detail);
+    rpcd__set_err(err, errlen, "could not consume queue \"%s\": %s", cfg->queue,
+                  detail);
     goto out_close;
   }
   *out = c;
@@ -163,10 +162,8 @@ static int publish_reply(rpcd_consumer *c, const amqp_envelope_t *env,
 
   body.bytes = out->body.data;
   body.len = out->body.size;
-  return rpcd__amqp_lib_status(amqp_basic_publish(c->conn, CHANNEL,
-                                                  amqp_empty_bytes,
-                                                  req->reply_to, 0, 0, &props,
-                                                  body));
+  return rpcd__amqp_lib_status(amqp_basic_publish(
+      c->conn, CHANNEL, amqp_empty_bytes, req->reply_to, 0, 0, &props, body));
 }
 
 static void count(rpcd_consumer_stats *stats, const rpcd_message_out *out)
@@ -224,8 +221,10 @@ static int serve_one(rpcd_consumer *c, const amqp_envelope_t *env,
              in.correlation_id.ptr ? in.correlation_id.ptr : "", out.status,
              out.error);
   else if (out.outcome == RPCD_OUTCOME_EXPIRED)
-    rpcd_log(RPCD_LOG_INFO, "cid=%.*s: deadline passed before it started, "
-             "dropped", (int)in.correlation_id.len,
+    rpcd_log(RPCD_LOG_INFO,
+             "cid=%.*s: deadline passed before it started, "
+             "dropped",
+             (int)in.correlation_id.len,
              in.correlation_id.ptr ? in.correlation_id.ptr : "");
   else
     rpcd_log(RPCD_LOG_DEBUG, "call %s cid=%.*s took %lld ms%s", out.method,

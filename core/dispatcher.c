@@ -54,8 +54,9 @@ static void host_log(rpcd_call *call, int level, const char *fmt, ...)
   if (level > rpcd__log_level)
     return;
   if (call && call->method)
-    snprintf(prefix, sizeof(prefix), "plugin \"%s\": method %s cid=%.*s: ",
-             p ? p->name : "?", call->method->name, (int)call->cid_len,
+    snprintf(prefix, sizeof(prefix),
+             "plugin \"%s\": method %s cid=%.*s: ", p ? p->name : "?",
+             call->method->name, (int)call->cid_len,
              call->cid ? call->cid : "");
   else
     snprintf(prefix, sizeof(prefix), "plugin \"%s\": ", p ? p->name : "?");
@@ -177,8 +178,7 @@ static int builtin_list(void *state, rpcd_call *call,
   return rc == 0 ? RPCD_OK : RPCD_ENOMEM;
 }
 
-int rpcd__dispatcher_add_builtins(rpcd_registry *reg, char *err,
-                                  size_t errlen)
+int rpcd__dispatcher_add_builtins(rpcd_registry *reg, char *err, size_t errlen)
 {
   int rc;
 
@@ -263,8 +263,8 @@ void rpcd__dispatch(const rpcd_registry *reg, const char *method,
                             RPCD_MAX_DEPTH - 1, NULL, detail,
                             sizeof(detail)) != RPCD_OK) {
     set_result_error(out, RPCD_ERR_INTERNAL,
-                     "method \"%s\" wrote an invalid result: %s",
-                     entry->name, detail);
+                     "method \"%s\" wrote an invalid result: %s", entry->name,
+                     detail);
   }
   if (out->error_code != 0)
     out->result.size = 0;

@@ -22,8 +22,7 @@ typedef struct rpcd_dispatch_result {
 } rpcd_dispatch_result;
 
 /* Register rpc.ping and rpc.list. */
-int rpcd__dispatcher_add_builtins(rpcd_registry *reg, char *err,
-                                  size_t errlen);
+int rpcd__dispatcher_add_builtins(rpcd_registry *reg, char *err, size_t errlen);
 
 /*
  * Call `method` with `params` (borrowed). `cid` (may be NULL) is the request's

@@ -72,8 +72,8 @@ static int load_plugins(rpcd_registry *reg, const rpcd_config *cfg)
     fprintf(stderr, "rpcd: %s\n", err);
     return rc;
   }
-  if (cfg->text_method && !rpcd__registry_lookup(reg, cfg->text_method,
-                                                 strlen(cfg->text_method))) {
+  if (cfg->text_method &&
+      !rpcd__registry_lookup(reg, cfg->text_method, strlen(cfg->text_method))) {
     fprintf(stderr,
             "rpcd: --text-method: no loaded plugin registers method \"%s\"\n",
             cfg->text_method);
@@ -102,15 +102,14 @@ static int serve(const rpcd_consumer_config *ccfg)
       }
       rpcd_log(RPCD_LOG_WARN, "%s; retrying in %u ms", err, backoff_ms);
       sleep_unless_stopped(backoff_ms);
-      backoff_ms = backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                   : backoff_ms * 2;
+      backoff_ms =
+          backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2;
       continue;
     }
     connected_once = true;
     backoff_ms = 500;
-    rpcd_log(RPCD_LOG_INFO,
-             "serving queue \"%s\" (prefetch %u, %zu methods)", ccfg->queue,
-             ccfg->prefetch, ccfg->handler.registry->n_methods);
+    rpcd_log(RPCD_LOG_INFO, "serving queue \"%s\" (prefetch %u, %zu methods)",
+             ccfg->queue, ccfg->prefetch, ccfg->handler.registry->n_methods);
     rc = rpcd__consumer_serve(c, &stop_requested, &stats, err, sizeof(err));
     rpcd__consumer_close(c);
     if (rc != 0 && !stop_requested)

@@ -129,8 +129,7 @@ static int check_info(const rpcd_registry *reg, const rpcd_plugin_info *info,
       return RPCD_EPLUGIN;
     }
     if (!m->fn) {
-      rpcd__set_err(err, errlen, "method \"%.255s\" has no handler",
-                    m->name);
+      rpcd__set_err(err, errlen, "method \"%.255s\" has no handler", m->name);
       return RPCD_EPLUGIN;
     }
     if (strncmp(m->name, "rpc.", 4) == 0) {
@@ -214,8 +213,7 @@ int rpcd__plugin_load(rpcd_registry *reg, const char *path, char *err,
     char init_err[256] = "";
 
     rpcd__plugin_set_current(p);
-    rc = p->info->init(&rpcd__host_api, &p->state, init_err,
-                       sizeof(init_err));
+    rc = p->info->init(&rpcd__host_api, &p->state, init_err, sizeof(init_err));
     rpcd__plugin_set_current(NULL);
     if (rc != RPCD_OK) {
       rpcd__set_err(detail, sizeof(detail), "init of plugin \"%s\" failed: %s",

@@ -58,8 +58,7 @@ static rpcd_method_entry *find_slot(rpcd_method_entry *slots, size_t n_slots,
   for (;;) {
     rpcd_method_entry *e = &slots[i];
 
-    if (!e->name ||
-        (e->name_len == len && memcmp(e->name, name, len) == 0))
+    if (!e->name || (e->name_len == len && memcmp(e->name, name, len) == 0))
       return e;
     i = (i + 1) & mask;
   }
@@ -138,8 +137,7 @@ static void delete_slot(rpcd_registry *reg, size_t i)
   }
 }
 
-void rpcd__registry_remove_plugin(rpcd_registry *reg,
-                                  const rpcd_plugin *plugin)
+void rpcd__registry_remove_plugin(rpcd_registry *reg, const rpcd_plugin *plugin)
 {
   bool removed = true;
   size_t i;

@@ -111,17 +111,17 @@ static bool check_envelope(const rpcd_handler_config *cfg,
     return false;
   }
   if (!is_msgpack) {
-    snprintf(msg, sizeof(msg),
-             "unsupported content type \"%.*s\": send "
-             "application/vnd.msgpack%s",
-             in->content_type.ptr ? (int)(in->content_type.len > 200
-                                              ? 200
-                                              : in->content_type.len)
-                                  : 0,
-             in->content_type.ptr ? in->content_type.ptr : "",
-             is_text_content_type(in->content_type)
-                 ? " (the server runs without --text-method)"
-                 : "");
+    snprintf(
+        msg, sizeof(msg),
+        "unsupported content type \"%.*s\": send "
+        "application/vnd.msgpack%s",
+        in->content_type.ptr
+            ? (int)(in->content_type.len > 200 ? 200 : in->content_type.len)
+            : 0,
+        in->content_type.ptr ? in->content_type.ptr : "",
+        is_text_content_type(in->content_type)
+            ? " (the server runs without --text-method)"
+            : "");
     reply_error(in, out, false, 0, RPCD_ERR_UNSUPPORTED, msg);
     return false;
   }
@@ -165,8 +165,8 @@ void rpcd__handle_message(const rpcd_handler_config *cfg,
   if (!check_envelope(cfg, in, out))
     return;
 
-  code = rpcd__request_decode(in->body, in->body_len, cfg->max_body, &req,
-                              msg, sizeof(msg));
+  code = rpcd__request_decode(in->body, in->body_len, cfg->max_body, &req, msg,
+                              sizeof(msg));
   if (code == 0 && in->has_header_method &&
       (!in->header_method_valid || in->header_method.len != req.method_len ||
        memcmp(in->header_method.ptr, req.method, req.method_len) != 0)) {
@@ -189,8 +189,8 @@ void rpcd__handle_message(const rpcd_handler_config *cfg,
   set_method(out, req.method, req.method_len);
 
   rpcd__dispatch(cfg->registry, req.method, req.method_len, req.params,
-                 in->correlation_id.ptr, in->correlation_id.len,
-                 cfg->max_body, &res);
+                 in->correlation_id.ptr, in->correlation_id.len, cfg->max_body,
+                 &res);
   if (req.type == RPCD_MSG_NOTIFY) {
     out->outcome = res.error_code ? RPCD_OUTCOME_ERROR : RPCD_OUTCOME_NOTIFIED;
     out->status = res.error_code;

@@ -50,8 +50,8 @@ typedef enum rpcd_outcome {
 
 typedef struct rpcd_message_out {
   rpcd_outcome outcome;
-  bool send_reply;      /* a reply is to be published to reply_to */
-  msgpack_sbuffer body; /* the reply body when send_reply */
+  bool send_reply;          /* a reply is to be published to reply_to */
+  msgpack_sbuffer body;     /* the reply body when send_reply */
   const char *content_type; /* static string */
   int32_t status;           /* x-rpc-status: 0 or the error code */
   char method[256];         /* for logs; "" when unknown */

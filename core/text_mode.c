@@ -134,8 +134,8 @@ void rpcd__handle_text(const rpcd_handler_config *cfg,
     rc |= msgpack_pack_int64(&pk, n);
   else
     rc |= msgpack_pack_str_with_body(&pk, s, len);
-  if (rc != 0 || rpcd__mp_decode(params.data, params.size, RPCD_MAX_DEPTH,
-                                 &doc, NULL, 0) != RPCD_OK) {
+  if (rc != 0 || rpcd__mp_decode(params.data, params.size, RPCD_MAX_DEPTH, &doc,
+                                 NULL, 0) != RPCD_OK) {
     msgpack_sbuffer_destroy(&params);
     text_reply(out, in, RPCD_ERR_INTERNAL, "out of memory");
     return;

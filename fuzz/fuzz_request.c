@@ -56,11 +56,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   /* encode it again, as the SDK would, and decode that */
   pack_object(&params, req.params);
   msgpack_sbuffer_init(&body);
-  FUZZ_CHECK(rpcd__request_encode(&body, req.type == RPCD_MSG_NOTIFY,
-                                  req.msgid, req.method, req.method_len,
-                                  params.data, params.size) == RPCD_OK);
-  rc = rpcd__request_decode(body.data, body.size, RPCD_DEFAULT_MAX_BODY,
-                            &again, err, sizeof(err));
+  FUZZ_CHECK(rpcd__request_encode(&body, req.type == RPCD_MSG_NOTIFY, req.msgid,
+                                  req.method, req.method_len, params.data,
+                                  params.size) == RPCD_OK);
+  rc = rpcd__request_decode(body.data, body.size, RPCD_DEFAULT_MAX_BODY, &again,
+                            err, sizeof(err));
   if (rc != 0)
     fprintf(stderr, "re-encoded request rejected: %d %s\n", rc, err);
   FUZZ_CHECK(rc == 0);

@@ -915,7 +915,10 @@ void rpcd_client_close(rpcd_client *c)
   forget_probes(c);
 }
 
-bool rpcd_client_is_connected(const rpcd_client *c) { return c && c->conn; }
+bool rpcd_client_is_connected(const rpcd_client *c)
+{
+  return c && c->conn;
+}
 
 const char *rpcd_client_last_error(const rpcd_client *c)
 {

@@ -7,7 +7,8 @@
 #   tools/install-deps.sh          build + run: compiler, cmake, libraries,
 #                                  rabbitmq-server
 #   tools/install-deps.sh --test   also what the test suite uses: clang and
-#                                  its sanitizer/libFuzzer runtime
+#                                  its sanitizer/libFuzzer runtime,
+#                                  clang-format, valgrind
 set -euo pipefail
 
 packages=(
@@ -16,7 +17,7 @@ packages=(
   rabbitmq-server
 )
 if [ "${1:-}" = "--test" ]; then
-  packages+=(clang libclang-rt-14-dev)
+  packages+=(clang libclang-rt-14-dev clang-format valgrind)
 elif [ -n "${1:-}" ]; then
   echo "usage: $0 [--test]" >&2
   exit 2

@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: MIT
 #
 # Runs the whole test suite, as CI does: installs what is missing, then
-#   1. build/ci-plain  gcc, -Werror: unit tests, fuzz regression replays and
-#                      integration tests against a private RabbitMQ node
+#   0. clang-format    every tracked C file matches .clang-format
+#   1. build/ci-plain  gcc, -Werror: unit tests (also under valgrind), fuzz
+#                      regression replays and integration tests against a
+#                      private RabbitMQ node
 #   2. build/ci-asan   the same suite under AddressSanitizer + UBSan
 #   3. build/ci-fuzz   clang libFuzzer targets, each run for a bounded time
-#                      (RPCD_FUZZ_SECONDS, default 30; 0 skips)
+#                      (RPCD_FUZZ_SECONDS, default 60; 0 skips)
 # and ends with one line: "N passed, N failed".
 #
 #   tools/run-tests.sh [--no-asan] [--no-fuzz]
@@ -14,7 +16,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
-fuzz_seconds=${RPCD_FUZZ_SECONDS:-30}
+fuzz_seconds=${RPCD_FUZZ_SECONDS:-60}
 run_asan=1
 for arg in "$@"; do
   case "$arg" in
@@ -64,7 +66,17 @@ run_suite() {
   total_failed=$((total_failed + failed))
 }
 
-run_suite "plain build" "$root/build/ci-plain" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "== clang-format"
+if (cd "$root" && git ls-files -z '*.c' '*.h' |
+  xargs -0 clang-format --dry-run --Werror); then
+  total_passed=$((total_passed + 1))
+else
+  echo "== clang-format: files differ from .clang-format (run clang-format -i)"
+  total_failed=$((total_failed + 1))
+fi
+
+run_suite "plain build" "$root/build/ci-plain" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DRPCD_VALGRIND=ON
 
 if [ "$run_asan" = 1 ]; then
   run_suite "asan+ubsan build" "$root/build/ci-asan" -DCMAKE_BUILD_TYPE=Debug \

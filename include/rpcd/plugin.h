@@ -96,21 +96,20 @@ typedef struct rpcd_host_api {
 /* The descriptor a plugin returns from rpcd_plugin_entry(). Static storage;
  * the host reads it, never writes or frees it. */
 typedef struct rpcd_plugin_info {
-  size_t size;                 /* sizeof(rpcd_plugin_info) */
-  uint32_t abi_major;          /* RPCD_PLUGIN_ABI_MAJOR */
-  uint32_t abi_minor;          /* RPCD_PLUGIN_ABI_MINOR */
-  uint32_t msgpack_major;      /* MSGPACK_VERSION_MAJOR at build time */
-  const char *name;            /* unique among loaded plugins */
-  const char *version;         /* free-form, e.g. "1.0.0" */
-  const rpcd_method *methods;  /* ended by an entry whose name is NULL */
+  size_t size;                /* sizeof(rpcd_plugin_info) */
+  uint32_t abi_major;         /* RPCD_PLUGIN_ABI_MAJOR */
+  uint32_t abi_minor;         /* RPCD_PLUGIN_ABI_MINOR */
+  uint32_t msgpack_major;     /* MSGPACK_VERSION_MAJOR at build time */
+  const char *name;           /* unique among loaded plugins */
+  const char *version;        /* free-form, e.g. "1.0.0" */
+  const rpcd_method *methods; /* ended by an entry whose name is NULL */
   /* Called once before any method. Store plugin state in *state. On
    * failure write a message to err and return a negative rpcd_status: the
    * plugin is then unloaded and none of its methods are registered. May be
    * NULL. */
-  int (*init)(const rpcd_host_api *api, void **state, char *err,
-              size_t errlen);
-  void (*fini)(void *state);   /* called once at unload; may be NULL */
-  uintptr_t reserved[4];       /* must be 0 */
+  int (*init)(const rpcd_host_api *api, void **state, char *err, size_t errlen);
+  void (*fini)(void *state); /* called once at unload; may be NULL */
+  uintptr_t reserved[4];     /* must be 0 */
 } rpcd_plugin_info;
 
 typedef const rpcd_plugin_info *(*rpcd_plugin_entry_fn)(void);
@@ -126,7 +125,10 @@ typedef const rpcd_plugin_info *(*rpcd_plugin_entry_fn)(void);
 /* Define the plugin's entry point; use once per plugin, at file scope. */
 #define RPCD_PLUGIN_DECLARE(info)                                              \
   RPCD_PLUGIN_EXPORT const rpcd_plugin_info *rpcd_plugin_entry(void);          \
-  const rpcd_plugin_info *rpcd_plugin_entry(void) { return &(info); }
+  const rpcd_plugin_info *rpcd_plugin_entry(void)                              \
+  {                                                                            \
+    return &(info);                                                            \
+  }
 
 #ifdef __cplusplus
 }

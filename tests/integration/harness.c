@@ -41,8 +41,10 @@ const char *h_broker_uri(void)
     return uri;
   f = fopen(BROKER_URI_FILE, "r");
   if (!f) {
-    fprintf(stderr, "no broker: %s is missing (run through ctest, which "
-            "starts one)\n", BROKER_URI_FILE);
+    fprintf(stderr,
+            "no broker: %s is missing (run through ctest, which "
+            "starts one)\n",
+            BROKER_URI_FILE);
     abort();
   }
   n = fread(uri, 1, sizeof(uri) - 1, f);

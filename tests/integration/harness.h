@@ -38,7 +38,7 @@ void h_queue_declare(const char *queue);
 void h_queue_delete(const char *queue);
 
 typedef struct h_raw_reply {
-  bool got;              /* a reply arrived before the timeout */
+  bool got; /* a reply arrived before the timeout */
   char body[4096];
   size_t body_len;
   char content_type[128];
@@ -50,8 +50,8 @@ typedef struct h_raw_reply {
 typedef struct h_raw_request {
   const void *body;
   size_t body_len;
-  const char *content_type; /* NULL: no content type */
-  bool with_reply_to;       /* direct reply-to */
+  const char *content_type;  /* NULL: no content type */
+  bool with_reply_to;        /* direct reply-to */
   const char *header_method; /* x-rpc-method, or NULL */
   bool with_version;
   int32_t version; /* x-rpc-v */

@@ -28,8 +28,8 @@ static rpcd_client *client;
 static int setup(void **state)
 {
   static const char *const args[] = {
-      "--plugin", FIB_PLUGIN, "--plugin", ITEST_PLUGIN, "--text-method", "fib",
-      "--prefetch", "4", NULL,
+      "--plugin", FIB_PLUGIN,   "--plugin", ITEST_PLUGIN, "--text-method",
+      "fib",      "--prefetch", "4",        NULL,
   };
 
   (void)state;
@@ -78,8 +78,8 @@ static int call_int_on(rpcd_client *c, const char *method, int64_t n,
   int rc;
 
   pack_int_params(&params, n);
-  rc = rpcd_client_call(c, method, params.data, params.size, timeout_ms,
-                        &reply, 0);
+  rc = rpcd_client_call(c, method, params.data, params.size, timeout_ms, &reply,
+                        0);
   msgpack_sbuffer_destroy(&params);
   if (error_code)
     *error_code = reply ? rpcd_reply_error_code(reply) : 0;
@@ -177,18 +177,16 @@ static void test_builtins(void **state)
   bool saw_fib = false;
 
   (void)state;
-  assert_int_equal(rpcd_client_call(client, "rpc.ping", NULL, 0, 5000, &reply,
-                                    0),
-                   RPCD_OK);
+  assert_int_equal(
+      rpcd_client_call(client, "rpc.ping", NULL, 0, 5000, &reply, 0), RPCD_OK);
   rpcd_reply_result(reply, &data, &len);
   assert_int_equal(rpcd__mp_decode(data, len, 64, &doc, NULL, 0), RPCD_OK);
   assert_true(rpcd__mp_str_eq(&doc.root, "pong"));
   rpcd__mp_doc_destroy(&doc);
   rpcd_reply_free(reply);
 
-  assert_int_equal(rpcd_client_call(client, "rpc.list", NULL, 0, 5000, &reply,
-                                    0),
-                   RPCD_OK);
+  assert_int_equal(
+      rpcd_client_call(client, "rpc.list", NULL, 0, 5000, &reply, 0), RPCD_OK);
   rpcd_reply_result(reply, &data, &len);
   assert_int_equal(rpcd__mp_decode(data, len, 64, &doc, NULL, 0), RPCD_OK);
   assert_int_equal(doc.root.type, MSGPACK_OBJECT_ARRAY);
@@ -215,9 +213,8 @@ static void assert_raw_error(const h_raw_request *req, int code)
   assert_string_equal(reply.correlation_id, "raw-call-1");
   assert_true(reply.has_status);
   assert_int_equal(reply.status, code);
-  assert_int_equal(rpcd__reply_decode(reply.body, reply.body_len, &view, NULL,
-                                      0),
-                   RPCD_OK);
+  assert_int_equal(
+      rpcd__reply_decode(reply.body, reply.body_len, &view, NULL, 0), RPCD_OK);
   assert_int_equal(view.error_code, code);
   assert_true(view.message_len > 0);
   rpcd__reply_view_destroy(&view);
@@ -236,7 +233,7 @@ static void test_malformed_bodies_get_error_replies(void **state)
   static const unsigned char bomb[] = {0xdd, 0xff, 0xff, 0xff, 0xff};
   static const unsigned char not_request[] = {0x81, 0xa1, 'a', 0x01};
   static const unsigned char wrong_arity[] = {0x93, 0x00, 0x01, 0xa3,
-                                              'f', 'i', 'b'};
+                                              'f',  'i',  'b'};
   h_raw_request req;
 
   (void)state;
@@ -270,9 +267,8 @@ static void test_envelope_checks(void **state)
 
   (void)state;
   msgpack_sbuffer_init(&body);
-  assert_int_equal(rpcd__request_encode(&body, false, 9, "fib", 3, "\x91\x05",
-                                        2),
-                   RPCD_OK);
+  assert_int_equal(
+      rpcd__request_encode(&body, false, 9, "fib", 3, "\x91\x05", 2), RPCD_OK);
   memset(&req, 0, sizeof(req));
   req.body = body.data;
   req.body_len = body.size;
@@ -300,9 +296,9 @@ static void test_envelope_checks(void **state)
     assert_true(reply.got);
     assert_string_equal(reply.content_type, "application/x-msgpack");
     assert_int_equal(reply.status, 0);
-    assert_int_equal(rpcd__reply_decode(reply.body, reply.body_len, &view,
-                                        NULL, 0),
-                     RPCD_OK);
+    assert_int_equal(
+        rpcd__reply_decode(reply.body, reply.body_len, &view, NULL, 0),
+        RPCD_OK);
     assert_int_equal(view.msgid, 9);
     assert_int_equal(view.result->via.u64, 5);
     rpcd__reply_view_destroy(&view);
@@ -365,9 +361,8 @@ static void test_notification_gets_no_reply(void **state)
 
   (void)state;
   msgpack_sbuffer_init(&body);
-  assert_int_equal(rpcd__request_encode(&body, true, 0, "fib", 3, "\x91\x05",
-                                        2),
-                   RPCD_OK);
+  assert_int_equal(
+      rpcd__request_encode(&body, true, 0, "fib", 3, "\x91\x05", 2), RPCD_OK);
   memset(&req, 0, sizeof(req));
   req.content_type = RPCD_CONTENT_TYPE;
   req.with_reply_to = true; /* even with a reply_to: no reply */
@@ -390,9 +385,8 @@ static void test_expired_deadline_is_not_run(void **state)
 
   (void)state;
   msgpack_sbuffer_init(&body);
-  assert_int_equal(rpcd__request_encode(&body, false, 1, "fib", 3, "\x91\x05",
-                                        2),
-                   RPCD_OK);
+  assert_int_equal(
+      rpcd__request_encode(&body, false, 1, "fib", 3, "\x91\x05", 2), RPCD_OK);
   memset(&req, 0, sizeof(req));
   req.content_type = RPCD_CONTENT_TYPE;
   req.with_reply_to = true;

@@ -120,9 +120,8 @@ static void test_request_valid(void **state)
   (void)state;
   pack_request("fib", 7);
   b = sb.data;
-  assert_int_equal(rpcd__request_decode(sb.data, sb.size,
-                                        RPCD_DEFAULT_MAX_BODY, &req, err,
-                                        sizeof(err)),
+  assert_int_equal(rpcd__request_decode(sb.data, sb.size, RPCD_DEFAULT_MAX_BODY,
+                                        &req, err, sizeof(err)),
                    0);
   assert_int_equal(req.type, RPCD_MSG_REQUEST);
   assert_true(req.has_msgid);
@@ -192,8 +191,8 @@ static void test_notification_valid(void **state)
   msgpack_pack_map(p, 1);
   pack_str(p, "a");
   msgpack_pack_int(p, 1);
-  assert_int_equal(rpcd__request_decode(sb.data, sb.size,
-                                        RPCD_DEFAULT_MAX_BODY, &req, NULL, 0),
+  assert_int_equal(rpcd__request_decode(sb.data, sb.size, RPCD_DEFAULT_MAX_BODY,
+                                        &req, NULL, 0),
                    0);
   assert_int_equal(req.type, RPCD_MSG_NOTIFY);
   assert_false(req.has_msgid);
@@ -218,10 +217,10 @@ static void test_request_not_msgpack(void **state)
       {"\xc1", 1},
       {"\x94\x00\x01\xa3"
        "fi",
-       6},                             /* truncated */
-      {"\xdd\xff\xff\xff\xff", 5},     /* array32 bomb */
+       6},                              /* truncated */
+      {"\xdd\xff\xff\xff\xff", 5},      /* array32 bomb */
       {"\x94\x00\x01\xa1x\x90\x00", 7}, /* trailing byte */
-      {"not msgpack at all", 18},      /* 'n' is fixint, then trailing */
+      {"not msgpack at all", 18},       /* 'n' is fixint, then trailing */
   };
   rpcd_request req;
   size_t i;
@@ -364,9 +363,19 @@ static void test_request_bad_msgid(void **state)
 static void test_request_bad_method(void **state)
 {
   static const char *bad_names[] = {
-      "",   "fi b", "fib/x", ("f\xc3\xad"
-                                           "b"), "rpc:ping", "fib\n",
-      "a+b", "a@b", "[x]",   "{x}",       "a`b",      "\x7f",
+      "",
+      "fi b",
+      "fib/x",
+      ("f\xc3\xad"
+       "b"),
+      "rpc:ping",
+      "fib\n",
+      "a+b",
+      "a@b",
+      "[x]",
+      "{x}",
+      "a`b",
+      "\x7f",
   };
   uint32_t msgid = 0;
   size_t i;
@@ -440,8 +449,8 @@ static void test_request_method_length(void **state)
   /* 255 bytes: the longest valid name */
   name[255] = '\0';
   pack_request(name, 1);
-  assert_int_equal(rpcd__request_decode(sb.data, sb.size,
-                                        RPCD_DEFAULT_MAX_BODY, &req, NULL, 0),
+  assert_int_equal(rpcd__request_decode(sb.data, sb.size, RPCD_DEFAULT_MAX_BODY,
+                                        &req, NULL, 0),
                    0);
   assert_int_equal(req.method_len, 255);
   assert_memory_equal(req.method, name, 255);
@@ -511,9 +520,9 @@ static void test_request_too_large(void **state)
       rpcd__request_decode(sb.data, sb.size, sb.size, &req, NULL, 0), 0);
   rpcd__request_destroy(&req);
   /* size is checked before anything is parsed */
-  assert_int_equal(rpcd__request_decode(LIT("\xc1\xc1\xc1"), 2, &req, err,
-                                        sizeof(err)),
-                   RPCD_ERR_PAYLOAD_TOO_LARGE);
+  assert_int_equal(
+      rpcd__request_decode(LIT("\xc1\xc1\xc1"), 2, &req, err, sizeof(err)),
+      RPCD_ERR_PAYLOAD_TOO_LARGE);
   rpcd__request_destroy(&req);
   assert_int_equal(rpcd__request_decode(LIT("\x00"), 0, &req, NULL, 0),
                    RPCD_ERR_PAYLOAD_TOO_LARGE);
@@ -621,9 +630,9 @@ static void test_request_params_depth(void **state)
   params[RPCD_MAX_DEPTH - 2] = (char)0x90;
   /* RPCD_MAX_DEPTH - 1 levels of params: accepted */
   msgpack_sbuffer_init(&out);
-  assert_int_equal(rpcd__request_encode(&out, false, 1, "x", 1, params,
-                                        RPCD_MAX_DEPTH - 1),
-                   RPCD_OK);
+  assert_int_equal(
+      rpcd__request_encode(&out, false, 1, "x", 1, params, RPCD_MAX_DEPTH - 1),
+      RPCD_OK);
   assert_int_equal(rpcd__request_decode(out.data, out.size,
                                         RPCD_DEFAULT_MAX_BODY, &req, NULL, 0),
                    0);
@@ -635,9 +644,9 @@ static void test_request_params_depth(void **state)
       rpcd__mp_check(params, RPCD_MAX_DEPTH, RPCD_MAX_DEPTH, NULL, NULL, 0),
       RPCD_OK);
   msgpack_sbuffer_clear(&out);
-  assert_int_equal(rpcd__request_encode(&out, false, 1, "x", 1, params,
-                                        RPCD_MAX_DEPTH),
-                   RPCD_OK);
+  assert_int_equal(
+      rpcd__request_encode(&out, false, 1, "x", 1, params, RPCD_MAX_DEPTH),
+      RPCD_OK);
   decode_fails(out.data, out.size, RPCD_ERR_PARSE, &req);
   assert_true(req.has_msgid == false);
   rpcd__request_destroy(&req);
@@ -655,11 +664,9 @@ static void test_reply_result_round_trip(void **state)
 
   (void)state;
   msgpack_sbuffer_init(&out);
-  assert_int_equal(rpcd__reply_encode_result(&out, true, 77, "\x92\x01\xa2hi",
-                                             5),
-                   RPCD_OK);
-  assert_int_equal(rpcd__reply_decode(out.data, out.size, &v, err,
-                                      sizeof(err)),
+  assert_int_equal(
+      rpcd__reply_encode_result(&out, true, 77, "\x92\x01\xa2hi", 5), RPCD_OK);
+  assert_int_equal(rpcd__reply_decode(out.data, out.size, &v, err, sizeof(err)),
                    RPCD_OK);
   assert_true(v.has_msgid);
   assert_int_equal(v.msgid, 77);
@@ -688,9 +695,9 @@ static void test_reply_result_round_trip(void **state)
 
   /* msgid extremes, scalar result */
   msgpack_sbuffer_clear(&out);
-  assert_int_equal(rpcd__reply_encode_result(&out, true, UINT32_MAX,
-                                             "\xcd\x12\x34", 3),
-                   RPCD_OK);
+  assert_int_equal(
+      rpcd__reply_encode_result(&out, true, UINT32_MAX, "\xcd\x12\x34", 3),
+      RPCD_OK);
   assert_int_equal(rpcd__reply_decode(out.data, out.size, &v, NULL, 0),
                    RPCD_OK);
   assert_true(v.has_msgid);
@@ -721,10 +728,8 @@ static void error_round_trip(bool has_msgid, uint32_t msgid, int code,
 
   msgpack_sbuffer_init(&out);
   assert_int_equal(
-      rpcd__reply_encode_error(&out, has_msgid, msgid, code, message),
-      RPCD_OK);
-  if (rpcd__reply_decode(out.data, out.size, &v, err, sizeof(err)) !=
-      RPCD_OK)
+      rpcd__reply_encode_error(&out, has_msgid, msgid, code, message), RPCD_OK);
+  if (rpcd__reply_decode(out.data, out.size, &v, err, sizeof(err)) != RPCD_OK)
     fail_msg("error reply %d: %s", code, err);
   assert_int_equal(v.has_msgid, has_msgid);
   if (has_msgid)
@@ -772,8 +777,8 @@ static void test_reply_error_data(void **state)
   assert_memory_equal(v.message, "busy", 4);
   assert_non_null(v.error_data);
   assert_int_equal(v.error_data->type, MSGPACK_OBJECT_MAP);
-  assert_true(rpcd__mp_str_eq(&v.error_data->via.map.ptr[0].key,
-                              "retry_after_ms"));
+  assert_true(
+      rpcd__mp_str_eq(&v.error_data->via.map.ptr[0].key, "retry_after_ms"));
   assert_int_equal(v.error_data->via.map.ptr[0].val.via.u64, 100);
   rpcd__reply_view_destroy(&v);
 

@@ -25,7 +25,10 @@ typedef struct input {
   size_t len;
 } input;
 
-#define IN(name, lit) {name, lit, sizeof(lit) - 1}
+#define IN(name, lit)                                                          \
+  {                                                                            \
+    name, lit, sizeof(lit) - 1                                                 \
+  }
 
 /* Every msgpack type in each of its widths, plus containers. */
 static const input valid_inputs[] = {
@@ -184,28 +187,25 @@ static void assert_same_object(const msgpack_object *ours,
     break;
   case MSGPACK_OBJECT_STR:
     assert_int_equal(ours->via.str.size, ref->via.str.size);
-    assert_memory_equal(ours->via.str.ptr, ref->via.str.ptr,
-                        ref->via.str.size);
+    assert_memory_equal(ours->via.str.ptr, ref->via.str.ptr, ref->via.str.size);
     assert_bytes_in_input(ours->via.str.ptr, ours->via.str.size, data, len);
     break;
   case MSGPACK_OBJECT_BIN:
     assert_int_equal(ours->via.bin.size, ref->via.bin.size);
-    assert_memory_equal(ours->via.bin.ptr, ref->via.bin.ptr,
-                        ref->via.bin.size);
+    assert_memory_equal(ours->via.bin.ptr, ref->via.bin.ptr, ref->via.bin.size);
     assert_bytes_in_input(ours->via.bin.ptr, ours->via.bin.size, data, len);
     break;
   case MSGPACK_OBJECT_EXT:
     assert_int_equal(ours->via.ext.type, ref->via.ext.type);
     assert_int_equal(ours->via.ext.size, ref->via.ext.size);
-    assert_memory_equal(ours->via.ext.ptr, ref->via.ext.ptr,
-                        ref->via.ext.size);
+    assert_memory_equal(ours->via.ext.ptr, ref->via.ext.ptr, ref->via.ext.size);
     assert_bytes_in_input(ours->via.ext.ptr, ours->via.ext.size, data, len);
     break;
   case MSGPACK_OBJECT_ARRAY:
     assert_int_equal(ours->via.array.size, ref->via.array.size);
     for (i = 0; i < ref->via.array.size; i++)
-      assert_same_object(&ours->via.array.ptr[i], &ref->via.array.ptr[i],
-                         data, len);
+      assert_same_object(&ours->via.array.ptr[i], &ref->via.array.ptr[i], data,
+                         len);
     break;
   case MSGPACK_OBJECT_MAP:
     assert_int_equal(ours->via.map.size, ref->via.map.size);
@@ -251,8 +251,7 @@ static void check_matches_msgpack_c(const char *name, const void *data,
   size_t n_children = (size_t)-1;
   int rc;
 
-  rc = rpcd__mp_check(data, len, RPCD_MAX_DEPTH, &n_children, err,
-                      sizeof(err));
+  rc = rpcd__mp_check(data, len, RPCD_MAX_DEPTH, &n_children, err, sizeof(err));
   if (rc != RPCD_OK)
     fail_msg("%s: rpcd__mp_check: %s", name, err);
   rc = rpcd__mp_decode(data, len, RPCD_MAX_DEPTH, &doc, err, sizeof(err));
@@ -322,8 +321,7 @@ static void test_integer_values(void **state)
       {"\xcc\xff", 2, false, 0, 255},
       {"\xcd\xff\xfe", 3, false, 0, 65534},
       {"\xce\xff\xff\xff\xfe", 5, false, 0, 4294967294u},
-      {"\xcf\xff\xff\xff\xff\xff\xff\xff\xfe", 9, false, 0,
-       UINT64_MAX - 1},
+      {"\xcf\xff\xff\xff\xff\xff\xff\xff\xfe", 9, false, 0, UINT64_MAX - 1},
       {"\xd0\x80", 2, true, -128, 0},
       {"\xd0\x7f", 2, false, 0, 127},
       {"\xd1\xff\x7f", 3, true, -129, 0},
@@ -333,8 +331,8 @@ static void test_integer_values(void **state)
       {"\xd2\xff\xff\x7f\xff", 5, true, -32769, 0},
       {"\xd2\x7f\xff\xff\xff", 5, false, 0, INT32_MAX},
       {"\xd3\x80\x00\x00\x00\x00\x00\x00\x00", 9, true, INT64_MIN, 0},
-      {"\xd3\xff\xff\xff\xff\x7f\xff\xff\xff", 9, true,
-       -(int64_t)2147483649, 0},
+      {"\xd3\xff\xff\xff\xff\x7f\xff\xff\xff", 9, true, -(int64_t)2147483649,
+       0},
       {"\xd3\x7f\xff\xff\xff\xff\xff\xff\xff", 9, false, 0, INT64_MAX},
   };
   size_t i;
@@ -448,8 +446,8 @@ static void test_truncated_prefixes(void **state)
       /* an exact-size copy, so that ASan sees any read past the end */
       assert_non_null(copy);
       memcpy(copy, valid_inputs[i].bytes, n);
-      snprintf(name, sizeof(name), "%s, first %zu bytes",
-               valid_inputs[i].name, n);
+      snprintf(name, sizeof(name), "%s, first %zu bytes", valid_inputs[i].name,
+               n);
       assert_rejected(name, copy, n, RPCD_MAX_DEPTH, NULL);
       free(copy);
     }
@@ -465,14 +463,17 @@ static void test_truncated_messages(void **state)
                   "truncated");
   assert_rejected("uint32 head", "\xce\x00\x00", 3, RPCD_MAX_DEPTH,
                   "truncated");
-  assert_rejected("str32 truncated", "\xdb\x00\x00\x00\x05"
-                                     "abc",
+  assert_rejected("str32 truncated",
+                  "\xdb\x00\x00\x00\x05"
+                  "abc",
                   8, RPCD_MAX_DEPTH, "exceeds");
-  assert_rejected("fixext16 truncated", "\xd8\x01"
-                                        "0123",
+  assert_rejected("fixext16 truncated",
+                  "\xd8\x01"
+                  "0123",
                   6, RPCD_MAX_DEPTH, "exceeds");
-  assert_rejected("map missing a value", "\x81\xa1"
-                                         "a",
+  assert_rejected("map missing a value",
+                  "\x81\xa1"
+                  "a",
                   3, RPCD_MAX_DEPTH, NULL);
 }
 
@@ -480,10 +481,8 @@ static void test_c1(void **state)
 {
   (void)state;
   assert_rejected("0xc1", "\xc1", 1, RPCD_MAX_DEPTH, "0xc1");
-  assert_rejected("0xc1 in array", "\x92\x01\xc1", 3, RPCD_MAX_DEPTH,
-                  "0xc1");
-  assert_rejected("0xc1 as map key", "\x81\xc1\x01", 3, RPCD_MAX_DEPTH,
-                  "0xc1");
+  assert_rejected("0xc1 in array", "\x92\x01\xc1", 3, RPCD_MAX_DEPTH, "0xc1");
+  assert_rejected("0xc1 as map key", "\x81\xc1\x01", 3, RPCD_MAX_DEPTH, "0xc1");
   assert_rejected("0xc1 as map value", "\x81\x01\xc1", 3, RPCD_MAX_DEPTH,
                   "0xc1");
 }
@@ -494,8 +493,9 @@ static void test_trailing_bytes(void **state)
   assert_rejected("two ints", "\x01\x02", 2, RPCD_MAX_DEPTH, "trailing");
   assert_rejected("array then 0", "\x90\x00", 2, RPCD_MAX_DEPTH, "trailing");
   assert_rejected("nil nil", "\xc0\xc0", 2, RPCD_MAX_DEPTH, "trailing");
-  assert_rejected("str then junk", "\xa1"
-                                   "ab",
+  assert_rejected("str then junk",
+                  "\xa1"
+                  "ab",
                   3, RPCD_MAX_DEPTH, "trailing");
   assert_rejected("map then 0xc1", "\x80\xc1", 2, RPCD_MAX_DEPTH, NULL);
 }
@@ -515,22 +515,24 @@ static void test_lengths_beyond_input(void **state)
   assert_rejected("map32 of 2 pairs in 3 bytes",
                   "\xdf\x00\x00\x00\x02\x01\x02\x03", 8, RPCD_MAX_DEPTH,
                   "exceeds");
-  assert_rejected("map16 of 3 pairs in 4 bytes",
-                  "\xde\x00\x03\x01\x02\x03\x04", 7, RPCD_MAX_DEPTH,
+  assert_rejected("map16 of 3 pairs in 4 bytes", "\xde\x00\x03\x01\x02\x03\x04",
+                  7, RPCD_MAX_DEPTH, "exceeds");
+  assert_rejected("array16 of 65535", "\xdc\xff\xff\x01\x02", 5, RPCD_MAX_DEPTH,
                   "exceeds");
-  assert_rejected("array16 of 65535", "\xdc\xff\xff\x01\x02", 5,
-                  RPCD_MAX_DEPTH, "exceeds");
-  assert_rejected("fixarray of 15 in 14", "\x9f\x01\x01\x01\x01\x01\x01\x01"
-                                          "\x01\x01\x01\x01\x01\x01\x01",
+  assert_rejected("fixarray of 15 in 14",
+                  "\x9f\x01\x01\x01\x01\x01\x01\x01"
+                  "\x01\x01\x01\x01\x01\x01\x01",
                   15, RPCD_MAX_DEPTH, NULL);
-  assert_rejected("str32 of 4G", "\xdb\xff\xff\xff\xff"
-                                 "abc",
+  assert_rejected("str32 of 4G",
+                  "\xdb\xff\xff\xff\xff"
+                  "abc",
                   8, RPCD_MAX_DEPTH, "exceeds");
-  assert_rejected("str16 of 65535", "\xda\xff\xff"
-                                    "abc",
+  assert_rejected("str16 of 65535",
+                  "\xda\xff\xff"
+                  "abc",
                   6, RPCD_MAX_DEPTH, "exceeds");
-  assert_rejected("bin32 of 4G", "\xc6\xff\xff\xff\xff\x00", 6,
-                  RPCD_MAX_DEPTH, "exceeds");
+  assert_rejected("bin32 of 4G", "\xc6\xff\xff\xff\xff\x00", 6, RPCD_MAX_DEPTH,
+                  "exceeds");
   assert_rejected("ext32 of 4G", "\xc9\xff\xff\xff\xff\x01\x00", 7,
                   RPCD_MAX_DEPTH, "exceeds");
   assert_rejected("ext8 of 2 with 1", "\xc7\x02\x01\x00", 4, RPCD_MAX_DEPTH,
@@ -605,8 +607,7 @@ static void test_depth_limit(void **state)
   free(buf);
   /* an empty container nests as deep as a full one */
   buf = nest(64, false, "\x90", 1, &len);
-  assert_rejected("64 arrays around []", buf, len, RPCD_MAX_DEPTH,
-                  "nesting");
+  assert_rejected("64 arrays around []", buf, len, RPCD_MAX_DEPTH, "nesting");
   free(buf);
   buf = nest(64, true, "\x80", 1, &len);
   assert_rejected("64 maps around {}", buf, len, RPCD_MAX_DEPTH, "nesting");
@@ -744,9 +745,9 @@ static void test_error_buffer(void **state)
   (void)state;
   /* a small buffer is truncated and stays NUL-terminated */
   memset(err, 'x', sizeof(err));
-  assert_int_equal(rpcd__mp_check("\xc1", 1, RPCD_MAX_DEPTH, NULL, err,
-                                  sizeof(err)),
-                   RPCD_EPROTO);
+  assert_int_equal(
+      rpcd__mp_check("\xc1", 1, RPCD_MAX_DEPTH, NULL, err, sizeof(err)),
+      RPCD_EPROTO);
   assert_int_equal(strlen(err), sizeof(err) - 1);
   /* errlen 0 writes nothing */
   memset(err, 'x', sizeof(err));

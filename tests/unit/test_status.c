@@ -90,8 +90,8 @@ static void test_status_texts_distinct(void **state)
 
 static void test_status_outside_range(void **state)
 {
-  static const int outside[] = {RPCD_STATUS_MIN - 1, 1, 2, 100, INT_MAX,
-                                INT_MIN, -32700, -32601};
+  static const int outside[] = {
+      RPCD_STATUS_MIN - 1, 1, 2, 100, INT_MAX, INT_MIN, -32700, -32601};
   size_t i;
 
   (void)state;
@@ -162,8 +162,8 @@ static void test_errcode_names(void **state)
   /* every mapped code has a name of its own */
 #define XX(name, val, text)                                                    \
   assert_string_equal(rpcd_errcode_name(RPCD_ERR_##name), text);               \
-  assert_string_not_equal(rpcd_errcode_name(RPCD_ERR_##name),                  \
-                          "unknown error");
+  assert_string_not_equal(rpcd_errcode_name(RPCD_ERR_##name), "unknown "       \
+                                                              "error");
   RPCD_ERRCODE_MAP(XX)
 #undef XX
   /* application errors */
