@@ -7,6 +7,7 @@
  * msgpack -> JSON, is common/mp_json.c.
  */
 #include "json_msgpack.h"
+#include "rpcd_proto.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -254,23 +255,6 @@ static const char *json_type_text(const json_t *v)
   return "a value";
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-  va_list ap;
-
-  if (!err || errlen == 0)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 /*
  * A hint for the most common mistake, an unquoted string (`call echo hi`):
  * the text starts with a letter. Quotes the text back when that is short and
@@ -316,7 +300,7 @@ int rpcd__json_pack(msgpack_packer *pk, const char *text, unsigned flags,
     what = "JSON text";
   rc = find_big_ints(text, &copy, &bigs, &n_bigs);
   if (rc != RPCD_OK) {
-    set_err(err, errlen, "out of memory");
+    rpcd__set_err(err, errlen, "out of memory");
     return rc;
   }
   /* JSON_ALLOW_NUL: "\u0000" is a valid escape and msgpack str holds it */
@@ -327,19 +311,19 @@ int rpcd__json_pack(msgpack_packer *pk, const char *text, unsigned flags,
     char hint[96];
 
     if (json_error_code(&jerr) == json_error_out_of_memory) {
-      set_err(err, errlen, "out of memory");
+      rpcd__set_err(err, errlen, "out of memory");
       rc = RPCD_ENOMEM;
       goto out_free;
     }
     bare_word_hint(text, hint, sizeof(hint));
-    set_err(err, errlen, "invalid JSON in %s: %s (line %d, column %d)%s", what,
-            jerr.text, jerr.line, jerr.column, hint);
+    rpcd__set_err(err, errlen, "invalid JSON in %s: %s (line %d, column %d)%s",
+                  what, jerr.text, jerr.line, jerr.column, hint);
     rc = RPCD_EINVAL;
     goto out_free;
   }
   if ((flags & RPCD_JSON_OBJECT_ONLY) && !json_is_object(root)) {
-    set_err(err, errlen, "%s must be a JSON object, not %s", what,
-            json_type_text(root));
+    rpcd__set_err(err, errlen, "%s must be a JSON object, not %s", what,
+                  json_type_text(root));
     rc = RPCD_EINVAL;
     goto out_decref;
   }
@@ -350,7 +334,7 @@ int rpcd__json_pack(msgpack_packer *pk, const char *text, unsigned flags,
   ctx.number = 0;
   rc = pack_json(&ctx, root);
   if (rc != RPCD_OK)
-    set_err(err, errlen, "out of memory");
+    rpcd__set_err(err, errlen, "out of memory");
 
 out_decref:
   json_decref(root);

@@ -128,26 +128,35 @@ static void errorf(const char *fmt, ...)
   fputc('\n', stderr);
 }
 
-/* Print a usage error (one line) and return the usage exit status. */
-static int usage_error(const char *fmt, ...)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-
-static int usage_error(const char *fmt, ...)
+/* One line "rpcctl: ..." for bad usage or bad input; `hint` adds a pointer
+ * to --help (for flags and commands, not for a bad value). */
+static int vusage(bool hint, const char *fmt, va_list ap)
 {
-  va_list ap;
-
   fputs("rpcctl: ", stderr);
-  va_start(ap, fmt);
   vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputs(" (see \"rpcctl --help\")\n", stderr);
+  fputs(hint ? " (see \"rpcctl --help\")\n" : "\n", stderr);
   return EXIT_USAGE;
 }
 
-/* Print a bad-input error (one line) and return the usage exit status. */
+/* Print a usage error and return the usage exit status. */
+static int usage_error(const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+static int usage_error(const char *fmt, ...)
+{
+  va_list ap;
+  int rc;
+
+  va_start(ap, fmt);
+  rc = vusage(true, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+/* Print a bad-input error and return the usage exit status. */
 static int input_error(const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((format(printf, 1, 2)))
@@ -157,13 +166,12 @@ static int input_error(const char *fmt, ...)
 static int input_error(const char *fmt, ...)
 {
   va_list ap;
+  int rc;
 
-  fputs("rpcctl: ", stderr);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  rc = vusage(false, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
-  return EXIT_USAGE;
+  return rc;
 }
 
 /*
