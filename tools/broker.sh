@@ -12,6 +12,7 @@
 #   tools/broker.sh stop  [DIR]   stop the node started in DIR and its epmd
 #   tools/broker.sh uri   [DIR]   print the URI of the running node
 #   tools/broker.sh status [DIR]  exit 0 when the node accepts AMQP
+#   tools/broker.sh ctl DIR ARGS  run rabbitmqctl ARGS against that node
 #
 # The URI has no trailing "/": rabbitmq-c reads "amqp://h:p/" as the empty vhost.
 set -euo pipefail
@@ -20,7 +21,7 @@ RABBITMQ_BIN=${RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}
 START_TIMEOUT=${RPCD_BROKER_START_TIMEOUT:-120}
 
 usage() {
-  sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -184,6 +185,14 @@ cmd_stop() {
   echo "broker in $dir stopped"
 }
 
+cmd_ctl() {
+  local dir=$1
+  shift
+  [ -f "$dir/ports.env" ] || die "no broker in $dir"
+  node_env "$dir"
+  exec "$RABBITMQ_BIN/rabbitmqctl" "$@"
+}
+
 action=${1:-}
 dir=${2:-${RPCD_BROKER_DIR:-build/broker}}
 mkdir -p "$(dirname "$dir")"
@@ -193,5 +202,9 @@ start) cmd_start "$dir" ;;
 stop) cmd_stop "$dir" ;;
 uri) cmd_uri "$dir" ;;
 status) cmd_status "$dir" ;;
+ctl)
+  shift 2
+  cmd_ctl "$dir" "$@"
+  ;;
 *) usage ;;
 esac
