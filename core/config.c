@@ -38,7 +38,8 @@ const char rpcd__usage[] =
     "                       text/plain) by calling NAME with the body\n"
     "  --max-body BYTES     request and result size limit (default: "
     "1048576)\n"
-    "  --heartbeat SECONDS  AMQP heartbeat, 0 to disable (default: 30)\n"
+    "  --heartbeat SECONDS  AMQP heartbeat, 0 to disable (default: 60); a\n"
+    "                       handler must finish within about twice this\n"
     "  --log-level LEVEL    error, warn, info or debug (default: info)\n"
     "  --help               show this help and exit\n"
     "  --version            show the version and exit\n"
@@ -187,7 +188,7 @@ int rpcd__config_parse(rpcd_config *cfg, int argc, char *const argv[],
   cfg->prefetch = 1;
   cfg->log_level = RPCD_LOG_INFO;
   cfg->max_body = RPCD_DEFAULT_MAX_BODY;
-  cfg->heartbeat_s = 30;
+  cfg->heartbeat_s = 60;
 
   for (i = 1; i < argc; i++) {
     const char *arg = argv[i];

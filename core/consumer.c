@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "rpcd_proto.h"
@@ -17,6 +18,18 @@
 
 #define CHANNEL 1
 #define POLL_MS 250 /* how often the loop looks at the stop flag */
+
+/* The socket while a reply or an ack is being written, else -1; read by
+ * rpcd__consumer_abort_io() from a signal handler. */
+static volatile sig_atomic_t writing_fd = -1;
+
+void rpcd__consumer_abort_io(void)
+{
+  int fd = writing_fd;
+
+  if (fd >= 0)
+    shutdown(fd, SHUT_RDWR);
+}
 
 struct rpcd_consumer {
   const rpcd_consumer_config *cfg;
@@ -32,6 +45,7 @@ int rpcd__consumer_open(const rpcd_consumer_config *cfg, rpcd_consumer **out,
                         char *err, size_t errlen)
 {
   rpcd_amqp_options opts = {0};
+  bool channel_closed = false;
   rpcd_consumer *c;
   char detail[256];
   int rc;
@@ -49,9 +63,11 @@ int rpcd__consumer_open(const rpcd_consumer_config *cfg, rpcd_consumer **out,
 
   amqp_queue_declare(c->conn, CHANNEL, span_bytes(cfg->queue), 0, 1, 0, 0,
                      amqp_empty_table);
-  rc = rpcd__amqp_last_status(c->conn, CHANNEL, "declaring the queue", detail,
-                              sizeof(detail));
+  rc = rpcd__amqp_status(c->conn, CHANNEL, amqp_get_rpc_reply(c->conn),
+                         "declaring the queue", &channel_closed, NULL, detail,
+                         sizeof(detail));
   if (rc != RPCD_OK) {
+    /* e.g. PRECONDITION_FAILED: the queue exists with other arguments */
     rpcd__set_err(err, errlen, "could not declare queue \"%s\" (durable): %s",
                   cfg->queue, detail);
     goto out_close;
@@ -76,7 +92,8 @@ int rpcd__consumer_open(const rpcd_consumer_config *cfg, rpcd_consumer **out,
   return RPCD_OK;
 
 out_close:
-  rpcd__amqp_close(c->conn, 1);
+  /* The broker already closed the channel when a declare failed. */
+  rpcd__amqp_close(c->conn, channel_closed ? 0 : 1);
 out_free:
   free(c);
   return rc == RPCD_OK ? RPCD_EBROKER : rc;
@@ -199,6 +216,9 @@ static int serve_one(rpcd_consumer *c, const amqp_envelope_t *env,
   rpcd__handle_message(&c->cfg->handler, &in, &out);
   count(stats, &out);
 
+  /* rabbitmq-c writes without a deadline: let a stop break a write that a
+   * blocked broker never drains. */
+  writing_fd = amqp_get_sockfd(c->conn);
   if (out.send_reply) {
     rc = publish_reply(c, env, &out);
     if (rc != RPCD_OK) {
@@ -209,6 +229,7 @@ static int serve_one(rpcd_consumer *c, const amqp_envelope_t *env,
   }
   rc = rpcd__amqp_lib_status(
       amqp_basic_ack(c->conn, CHANNEL, env->delivery_tag, 0));
+  writing_fd = -1;
   if (rc != RPCD_OK) {
     rpcd__set_err(err, errlen, "could not ack delivery %llu: %s",
                   (unsigned long long)env->delivery_tag, rpcd_strerror(rc));
@@ -233,6 +254,7 @@ static int serve_one(rpcd_consumer *c, const amqp_envelope_t *env,
              (long long)(rpcd__now_mono_ms() - started),
              (p->_flags & AMQP_BASIC_REPLY_TO_FLAG) ? "" : " (no reply_to)");
 out:
+  writing_fd = -1;
   rpcd__message_out_destroy(&out);
   return rc;
 }

@@ -49,6 +49,14 @@ int rpcd__consumer_open(const rpcd_consumer_config *cfg, rpcd_consumer **out,
 int rpcd__consumer_serve(rpcd_consumer *c, volatile sig_atomic_t *stop,
                          rpcd_consumer_stats *stats, char *err, size_t errlen);
 
+/*
+ * Async-signal-safe: if the consumer is blocked writing a reply or an ack
+ * (a broker under a resource alarm stops reading), shut its socket down so
+ * the write fails and the server can stop; the request is then redelivered.
+ * Does nothing otherwise.
+ */
+void rpcd__consumer_abort_io(void);
+
 /* Cancel, close the connection (unacked deliveries go back to the queue)
  * and free. NULL ok. */
 void rpcd__consumer_close(rpcd_consumer *c);

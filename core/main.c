@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rpcd/version.h>
 
@@ -22,13 +23,20 @@
 
 #define EXIT_USAGE 2
 #define BACKOFF_MAX_MS 30000
+/* After SIGTERM, how long a reply blocked by the broker may take before the
+ * write is broken off (a second SIGTERM breaks it at once). */
+#define STOP_GRACE_S 10
 
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
 {
-  (void)sig;
+  if (sig == SIGALRM || stop_requested) {
+    rpcd__consumer_abort_io();
+    return;
+  }
   stop_requested = 1;
+  alarm(STOP_GRACE_S);
 }
 
 static void install_signals(void)
@@ -40,6 +48,7 @@ static void install_signals(void)
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGALRM, &sa, NULL);
   /* A reply to a vanished peer must not kill the server. */
   sa.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &sa, NULL);

@@ -68,14 +68,43 @@ static void set_method(rpcd_message_out *out, const char *m, size_t len)
   out->method[len] = '\0';
 }
 
+/* Big-endian unsigned integer of n bytes at p. */
+static uint64_t be(const unsigned char *p, size_t n)
+{
+  uint64_t v = 0;
+
+  while (n--)
+    v = (v << 8) | *p++;
+  return v;
+}
+
 /* A notification never gets a reply, even one rejected before its body is
- * decoded (too large, wrong content type): its first two bytes, a 3-element
- * array starting with type 2, are enough to tell. */
+ * decoded (too large, wrong content type): its first headers, an array of 3
+ * whose first element is the integer 2 in any encoding, are enough to tell. */
 static bool looks_like_notification(const rpcd_message_in *in)
 {
   const unsigned char *b = in->body;
+  size_t len = in->body_len;
+  size_t off;
+  size_t n;
 
-  return in->body_len >= 2 && b[0] == 0x93 && b[1] == RPCD_MSG_NOTIFY;
+  if (len >= 1 && b[0] == 0x93)
+    off = 1;
+  else if (len >= 3 && b[0] == 0xdc && be(b + 1, 2) == 3)
+    off = 3;
+  else if (len >= 5 && b[0] == 0xdd && be(b + 1, 4) == 3)
+    off = 5;
+  else
+    return false;
+  if (off >= len)
+    return false;
+  if (b[off] == RPCD_MSG_NOTIFY)
+    return true;
+  /* uint8..64 (0xcc..0xcf) and int8..64 (0xd0..0xd3) */
+  if (b[off] < 0xcc || b[off] > 0xd3)
+    return false;
+  n = (size_t)1 << ((b[off] - 0xcc) & 3);
+  return len - off - 1 >= n && be(b + off + 1, n) == RPCD_MSG_NOTIFY;
 }
 
 /* Answer with an error reply (when there is someone to answer). */

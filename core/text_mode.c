@@ -120,6 +120,12 @@ void rpcd__handle_text(const rpcd_handler_config *cfg,
     text_reply(out, in, RPCD_ERR_PAYLOAD_TOO_LARGE, msg);
     return;
   }
+  if (in->has_version && (!in->version_valid || in->version != 1)) {
+    text_reply(out, in, RPCD_ERR_UNSUPPORTED,
+               "unsupported protocol version in x-rpc-v: this server speaks "
+               "version 1");
+    return;
+  }
   while (len > 0 && is_space(s[0])) {
     s++;
     len--;

@@ -39,6 +39,9 @@
 /* How long a call whose server vanished still waits for a reply that may
  * already be on its way. */
 #define DRAIN_GRACE_MS 200
+/* Bounds of how long a queue check waits for the broker. */
+#define PROBE_TIMEOUT_MIN_MS 50
+#define PROBE_TIMEOUT_MAX_MS 5000
 
 #define APP_ID "rpcd-client"
 #define MAX_QUEUE_LEN 255
@@ -144,6 +147,21 @@ static void fail_calls(rpcd_client *c, uint32_t qix, int status,
   }
 }
 
+/* Complete every call in flight whose deadline has passed with
+ * RPCD_ETIMEDOUT. */
+static void fail_expired_calls(rpcd_client *c, const char *detail)
+{
+  int64_t now = rpcd__now_mono_ms();
+  rpcd_pending *p;
+  size_t pos = 0;
+
+  for (p = rpcd__pending_next(&c->pending, &pos); p;
+       p = rpcd__pending_next(&c->pending, &pos)) {
+    if (p->state == RPCD_PENDING_IN_FLIGHT && now >= p->deadline_ms)
+      rpcd__pending_complete(&c->pending, p, RPCD_ETIMEDOUT, NULL, detail);
+  }
+}
+
 /*
  * Give up the connection: every call in flight fails with RPCD_ECONNLOST
  * and the client is not connected any more. `polite` closes the connection
@@ -172,13 +190,16 @@ static void connection_lost(rpcd_client *c, const char *detail, bool polite)
 /* Probing the request queue                                                 */
 
 /*
- * Declare queue `qix` passively on the probe channel.
+ * Declare queue `qix` passively on the probe channel, waiting at most
+ * budget_ms (the time left to the calls that need the answer; at most
+ * PROBE_TIMEOUT_MAX_MS) for the broker.
  *
  * \return RPCD_OK (it exists and has a consumer), RPCD_ENOROUTE,
  *         RPCD_ENOCONSUMER, RPCD_EBROKER (could not tell) with a message in
  *         err, or RPCD_ECONNLOST after connection_lost()
  */
-static int probe_queue(rpcd_client *c, uint32_t qix, char *err, size_t errlen)
+static int probe_queue(rpcd_client *c, uint32_t qix, int64_t budget_ms,
+                       char *err, size_t errlen)
 {
   struct queue_info *q = &c->queues[qix];
   amqp_queue_declare_ok_t *ok;
@@ -190,6 +211,17 @@ static int probe_queue(rpcd_client *c, uint32_t qix, char *err, size_t errlen)
 
   q->served = false;
   q->probed_ms = rpcd__now_mono_ms();
+  /* A broker that stopped answering must not hold a call past its
+   * deadline. rabbitmq-c closes the connection when this runs out. */
+  if (budget_ms < PROBE_TIMEOUT_MIN_MS)
+    budget_ms = PROBE_TIMEOUT_MIN_MS;
+  if (budget_ms > PROBE_TIMEOUT_MAX_MS)
+    budget_ms = PROBE_TIMEOUT_MAX_MS;
+  {
+    struct timeval tv = ms_to_tv(budget_ms);
+
+    amqp_set_rpc_timeout(c->conn, &tv);
+  }
   if (!c->probe_open) {
     amqp_channel_open(c->conn, PROBE_CHANNEL);
     r = amqp_get_rpc_reply(c->conn);
@@ -222,7 +254,10 @@ static int probe_queue(rpcd_client *c, uint32_t qix, char *err, size_t errlen)
 out_failed:
   if (closed_channel)
     c->probe_open = false;
-  /* An RPC timeout leaves rabbitmq-c's connection closed as well. */
+  /* An RPC timeout leaves rabbitmq-c's connection closed as well; the calls
+   * whose deadline has passed meanwhile report that, not the loss. */
+  if (rc == RPCD_ETIMEDOUT)
+    fail_expired_calls(c, "timed out: the broker did not answer in time");
   if (closed_connection || rc == RPCD_ECONNLOST || rc == RPCD_ETIMEDOUT) {
     connection_lost(c, detail, false);
     rpcd__set_err(err, errlen, "%s", c->last_error);
@@ -611,7 +646,13 @@ int rpcd_client_send(rpcd_client *c, const char *method, const void *params,
   q = &c->queues[qix];
   now = rpcd__now_mono_ms();
   if (!q->served || now - q->probed_ms >= PROBE_MAX_AGE_MS) {
-    rc = probe_queue(c, qix, detail, sizeof(detail));
+    rc = probe_queue(c, qix, timeout_ms, detail, sizeof(detail));
+    /* The broker did not answer the check within the whole timeout. */
+    if (rc == RPCD_ECONNLOST &&
+        rpcd__now_mono_ms() - now >= (int64_t)timeout_ms) {
+      set_error(c, "timed out: the broker did not answer in time (%s)", detail);
+      return RPCD_ETIMEDOUT;
+    }
     /* RPCD_EBROKER: the check itself failed; the mandatory flag still
      * reports a missing queue, so send anyway. */
     if (rc != RPCD_OK && rc != RPCD_EBROKER) {
@@ -739,7 +780,8 @@ int rpcd_client_wait(rpcd_client *c, rpcd_call_id id, rpcd_reply **reply)
       break;
     }
     if (now - q->probed_ms >= PROBE_WAIT_INTERVAL_MS) {
-      rc = probe_queue(c, p->queue_ix, detail, sizeof(detail));
+      rc = probe_queue(c, p->queue_ix, p->deadline_ms - now, detail,
+                       sizeof(detail));
       if (rc == RPCD_ENOROUTE || rc == RPCD_ENOCONSUMER) {
         /* A server that stops answers the request in hand before it
          * cancels its consumer, but the reply may reach us after the

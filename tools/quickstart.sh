@@ -9,8 +9,10 @@
 #                                   rpcctl on PATH in this shell
 #   tools/quickstart.sh stop        stop rpcd and the broker
 #
-# Progress goes to stderr; stdout carries only the export lines.
+# Progress goes to stderr; stdout carries only the export lines, or "false"
+# on failure so that `eval "$(...)" && ...` stops there.
 set -euo pipefail
+trap 'status=$?; [ $status = 0 ] || echo false; exit $status' EXIT
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build"
@@ -23,10 +25,11 @@ stop_rpcd() {
     pid=$(cat "$pidfile")
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid"
-      for _ in $(seq 1 50); do
+      for _ in $(seq 1 150); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
       done
+      kill -KILL "$pid" 2>/dev/null || true
     fi
     rm -f "$pidfile"
   fi

@@ -29,7 +29,11 @@ for arg in "$@"; do
   esac
 done
 
-"$root/tools/install-deps.sh" --test || exit 1
+if ! "$root/tools/install-deps.sh" --test; then
+  echo "== could not install the dependencies"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 
 total_passed=0
 total_failed=0
@@ -67,8 +71,8 @@ run_suite() {
 }
 
 echo "== clang-format"
-if (cd "$root" && git ls-files -z '*.c' '*.h' |
-  xargs -0 clang-format --dry-run --Werror); then
+if (cd "$root" && find common core sdk plugins include tools tests fuzz bench \
+  -name '*.[ch]' -print0 | xargs -0 clang-format --dry-run --Werror); then
   total_passed=$((total_passed + 1))
 else
   echo "== clang-format: files differ from .clang-format (run clang-format -i)"

@@ -79,7 +79,7 @@ static void test_defaults(void **state)
   assert_int_equal(cfg.log_level, RPCD_LOG_INFO);
   assert_int_equal(cfg.max_body, RPCD_DEFAULT_MAX_BODY);
   assert_int_equal(cfg.max_body, 1048576);
-  assert_int_equal(cfg.heartbeat_s, 30);
+  assert_int_equal(cfg.heartbeat_s, 60);
   assert_false(cfg.help);
   assert_false(cfg.version);
   rpcd__config_destroy(&cfg);

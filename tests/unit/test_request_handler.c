@@ -801,6 +801,30 @@ static void test_notifications(void **state)
   in.version = 2;
   expect_no_reply(&in, RPCD_OUTCOME_ERROR, RPCD_ERR_UNSUPPORTED);
   body_done(&b);
+
+  /* The same with wider encodings of the array header and of the type:
+   * array16 of 3 with uint8 2, array32 of 3 with int16 2. */
+  in = message(P("\xdc\x00\x03\xcc\x02\xa3"
+                 "fib\x91\x0a"));
+  in.content_type = span("application/json");
+  expect_no_reply(&in, RPCD_OUTCOME_ERROR, RPCD_ERR_UNSUPPORTED);
+  in = message(P("\xdd\x00\x00\x00\x03\xd1\x00\x02\xa3"
+                 "fib\x91\x0a"));
+  in.content_type = span("application/json");
+  expect_no_reply(&in, RPCD_OUTCOME_ERROR, RPCD_ERR_UNSUPPORTED);
+  /* ...but a request (type 0) in the same shape is answered. */
+  in = message(P("\xdc\x00\x04\xcc\x00\x01\xa3"
+                 "fib\x91\x0a"));
+  in.content_type = span("application/json");
+  {
+    rpcd_handler_config cfg = default_config();
+    rpcd_message_out out;
+
+    rpcd__handle_message(&cfg, &in, &out);
+    assert_true(out.send_reply);
+    assert_int_equal(out.status, RPCD_ERR_UNSUPPORTED);
+    rpcd__message_out_destroy(&out);
+  }
 }
 
 static void test_deadline(void **state)
@@ -959,6 +983,20 @@ static void test_text_mode_other_paths(void **state)
   assert_string_equal(out.content_type, "text/plain");
   assert_true(out.send_reply);
   assert_contains_n(out.body.data, out.body.size, "error -32004: ");
+  rpcd__message_out_destroy(&out);
+
+  /* x-rpc-v other than 1: unsupported, answered in text, not run. */
+  in = message(P("10"));
+  in.content_type = span("text/plain");
+  in.has_version = true;
+  in.version_valid = true;
+  in.version = 2;
+  rpcd__handle_message(&cfg, &in, &out);
+  assert_int_equal(out.status, RPCD_ERR_UNSUPPORTED);
+  assert_string_equal(out.content_type, "text/plain");
+  assert_true(out.send_reply);
+  assert_true(out.body.size > 14 &&
+              memcmp(out.body.data, "error -32005: ", 14) == 0);
   rpcd__message_out_destroy(&out);
 
   /* A result too large for max_body. */
