@@ -20,7 +20,6 @@
 #include <uuid/uuid.h>
 
 #include "amqp_compat.h"
-#include "client_internal.h"
 #include "pending.h"
 #include "reply_internal.h"
 #include "rpcd_proto.h"
@@ -967,12 +966,12 @@ const char *rpcd_client_last_error(const rpcd_client *c)
   return c ? c->last_error : "";
 }
 
-uint64_t rpcd__client_dropped_replies(const rpcd_client *c)
+uint64_t rpcd_client_dropped_replies(const rpcd_client *c)
 {
-  return c->dropped_replies;
+  return c ? c->dropped_replies : 0;
 }
 
-size_t rpcd__client_pending_count(const rpcd_client *c)
+size_t rpcd_client_pending(const rpcd_client *c)
 {
-  return rpcd__pending_count(&c->pending);
+  return c ? rpcd__pending_count(&c->pending) : 0;
 }

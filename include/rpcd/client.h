@@ -176,6 +176,21 @@ RPCD_EXPORT int rpcd_client_notify(rpcd_client *client, const char *method,
                                    const void *params, size_t params_len,
                                    unsigned flags);
 
+/**
+ * Calls started and not yet collected with rpcd_client_wait() (in flight,
+ * or answered and waiting to be collected).
+ * \since 0.1
+ */
+RPCD_EXPORT size_t rpcd_client_pending(const rpcd_client *client);
+
+/**
+ * Replies dropped since the client was created because their correlation id
+ * matched no pending call: late replies to calls that timed out, duplicates
+ * of redelivered requests, replies with no or a foreign correlation id.
+ * \since 0.1
+ */
+RPCD_EXPORT uint64_t rpcd_client_dropped_replies(const rpcd_client *client);
+
 /** Free a reply. Does nothing for NULL. \since 0.1 */
 RPCD_EXPORT void rpcd_reply_free(rpcd_reply *reply);
 

@@ -408,6 +408,7 @@ static void test_timeout_and_stale_reply(void **state)
 {
   int64_t t0;
   int64_t took;
+  uint64_t dropped;
   uint64_t v = 0;
 
   (void)state;
@@ -417,9 +418,13 @@ static void test_timeout_and_stale_reply(void **state)
   took = h_now_ms() - t0;
   assert_true(took >= 290);
   assert_true(took < 3000);
-  /* The late reply to the timed-out call must not be taken for this one. */
+  /* The late reply to the timed-out call must not be taken for this one:
+   * it arrives while this call waits, and is dropped. */
+  dropped = rpcd_client_dropped_replies(client);
   assert_int_equal(call_int("itest.sleep", 1000, 5000, &v, NULL), RPCD_OK);
   assert_int_equal(v, 1000);
+  assert_int_equal(rpcd_client_dropped_replies(client), dropped + 1);
+  assert_int_equal(rpcd_client_pending(client), 0);
 }
 
 static void test_many_calls_in_flight(void **state)
@@ -438,6 +443,7 @@ static void test_many_calls_in_flight(void **state)
                      RPCD_OK);
     msgpack_sbuffer_destroy(&params);
   }
+  assert_int_equal(rpcd_client_pending(client), N);
   /* Collect in reverse order: each reply must land on its own call. */
   for (i = N - 1; i >= 0; i--) {
     uint64_t a = 0;
