@@ -33,6 +33,7 @@ void rpcd__log_vwrite(int level, const char *prefix, const char *fmt,
   struct timespec ts;
   struct tm tm;
   size_t n;
+  size_t i;
   int w;
 
   if (level < RPCD_LOG_ERROR)
@@ -52,6 +53,12 @@ void rpcd__log_vwrite(int level, const char *prefix, const char *fmt,
     n += (size_t)w < sizeof(line) - n ? (size_t)w : sizeof(line) - n - 1;
   if (n >= sizeof(line) - 1)
     n = sizeof(line) - 2;
+  /* Lines carry untrusted text (correlation ids, method names, plugin
+   * messages): a control character must not forge or break a line. */
+  for (i = 0; i < n; i++) {
+    if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+      line[i] = '?';
+  }
   line[n++] = '\n';
   /* A failed log write has nowhere to be reported. */
   if (write(STDERR_FILENO, line, n) < 0)
