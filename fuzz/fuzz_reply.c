@@ -14,15 +14,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void pack_object(msgpack_sbuffer *out, const msgpack_object *o)
-{
-  msgpack_packer pk;
-
-  msgpack_sbuffer_init(out);
-  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  FUZZ_CHECK(msgpack_pack_object(&pk, *o) == 0);
-}
-
 static bool inside(const void *p, size_t n, const uint8_t *data, size_t size)
 {
   const uint8_t *q = p;

@@ -489,6 +489,8 @@ static bool is_array_or_map(unsigned char b)
          b == 0xdf;
 }
 
+/* What every send checks before it touches the connection: the arguments
+ * (RPCD_EINVAL), then that there is a connection (RPCD_ESTATE). */
 static int check_request(rpcd_client *c, const char *method, const void *params,
                          size_t params_len, unsigned flags, size_t *method_len)
 {
@@ -527,6 +529,10 @@ static int check_request(rpcd_client *c, const char *method, const void *params,
                 method);
       return RPCD_EINVAL;
     }
+  }
+  if (!c->conn) {
+    set_error(c, "not connected");
+    return RPCD_ESTATE;
   }
   *method_len = len;
   return RPCD_OK;
@@ -633,10 +639,6 @@ int rpcd_client_send(rpcd_client *c, const char *method, const void *params,
   rc = check_request(c, method, params, params_len, flags, &method_len);
   if (rc != RPCD_OK)
     return rc;
-  if (!c->conn) {
-    set_error(c, "not connected");
-    return RPCD_ESTATE;
-  }
   if (timeout_ms == 0)
     timeout_ms = c->timeout_ms;
 
@@ -701,10 +703,6 @@ int rpcd_client_notify(rpcd_client *c, const char *method, const void *params,
   rc = check_request(c, method, params, params_len, flags, &method_len);
   if (rc != RPCD_OK)
     return rc;
-  if (!c->conn) {
-    set_error(c, "not connected");
-    return RPCD_ESTATE;
-  }
   msgpack_sbuffer_init(&body);
   rc = rpcd__request_encode(&body, true, 0, method, method_len, params,
                             params_len);

@@ -26,39 +26,14 @@
 #include "registry.h"
 #include "rpcd_proto.h"
 
-#ifndef TEST_PLUGIN_DIR
-#error "TEST_PLUGIN_DIR must name the directory of the test plugins"
-#endif
-#ifndef FIB_PLUGIN
-#error "FIB_PLUGIN must name fib.so"
-#endif
+#include "core_fixture.h"
 
 #define NO_LIMIT ((size_t)RPCD_DEFAULT_MAX_BODY)
 
-static rpcd_registry reg;
-
 static int setup(void **state)
 {
-  char err[512] = "";
-
   (void)state;
-  rpcd__log_level = RPCD_LOG_WARN;
-  rpcd__registry_init(&reg);
-  if (rpcd__dispatcher_add_builtins(&reg, err, sizeof(err)) != RPCD_OK ||
-      rpcd__plugin_load(&reg, TEST_PLUGIN_DIR "/ok.so", err, sizeof(err)) !=
-          RPCD_OK ||
-      rpcd__plugin_load(&reg, FIB_PLUGIN, err, sizeof(err)) != RPCD_OK) {
-    fprintf(stderr, "setup: %s\n", err);
-    return -1;
-  }
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  rpcd__registry_destroy(&reg);
-  return 0;
+  return core_fixture_setup(RPCD_LOG_WARN);
 }
 
 /* ------------------------------------------------------------------------ */
