@@ -16,6 +16,7 @@
 #include <rpcd/version.h>
 
 #include "rpcd_proto.h"
+#include "uri_mask.h"
 
 #define FRAME_MAX 131072
 
@@ -28,6 +29,55 @@ static struct timeval ms_to_tv(unsigned ms)
   return tv;
 }
 
+/* Parse uri into info, whose strings point into *copy (free it). */
+static int parse_uri(const char *uri, struct amqp_connection_info *info,
+                     char **copy, char *err, size_t errlen)
+{
+  char masked[512];
+
+  *copy = NULL;
+  if (!uri || !*uri) {
+    rpcd__set_err(err, errlen, "no broker URI given");
+    return RPCD_EINVAL;
+  }
+  *copy = strdup(uri);
+  if (!*copy)
+    return RPCD_ENOMEM;
+  amqp_default_connection_info(info);
+  if (amqp_parse_url(*copy, info) != AMQP_STATUS_OK) {
+    /* The URI that failed is the one most likely to be mistyped around
+     * its password: never print it unmasked. */
+    rpcd__uri_mask(uri, masked, sizeof(masked));
+    rpcd__set_err(err, errlen,
+                  "invalid broker URI \"%s\": expected "
+                  "amqp://user:pass@host:port[/vhost] (port 1-65535, "
+                  "%%XX escapes in user, password and vhost)",
+                  masked);
+    goto fail;
+  }
+  if (info->ssl) {
+    rpcd__set_err(err, errlen, "amqps:// URIs are not supported yet");
+    goto fail;
+  }
+  return RPCD_OK;
+
+fail:
+  free(*copy);
+  *copy = NULL;
+  return RPCD_EINVAL;
+}
+
+int rpcd__amqp_uri_check(const char *uri, char *err, size_t errlen)
+{
+  struct amqp_connection_info info;
+  char *copy;
+  int rc;
+
+  rc = parse_uri(uri, &info, &copy, err, errlen);
+  free(copy);
+  return rc;
+}
+
 int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
                        int channels, amqp_connection_state_t *out, char *err,
                        size_t errlen)
@@ -35,7 +85,8 @@ int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
   struct amqp_connection_info info;
   amqp_connection_state_t conn;
   amqp_socket_t *sock;
-  amqp_table_entry_t props[1];
+  amqp_table_entry_t props[2];
+  amqp_table_entry_t caps[2];
   amqp_table_t props_table;
   struct timeval tv;
   char *uri_copy;
@@ -45,28 +96,9 @@ int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
   int ch;
 
   *out = NULL;
-  if (!uri || !*uri) {
-    rpcd__set_err(err, errlen, "no broker URI given");
-    return RPCD_EINVAL;
-  }
-  uri_copy = strdup(uri);
-  if (!uri_copy)
-    return RPCD_ENOMEM;
-  amqp_default_connection_info(&info);
-  status = amqp_parse_url(uri_copy, &info);
-  if (status != AMQP_STATUS_OK) {
-    rpcd__set_err(err, errlen,
-                  "invalid broker URI \"%s\": expected "
-                  "amqp://user:pass@host:port[/vhost]",
-                  uri);
-    rc = RPCD_EINVAL;
-    goto out_free_uri;
-  }
-  if (info.ssl) {
-    rpcd__set_err(err, errlen, "amqps:// URIs are not supported yet");
-    rc = RPCD_EINVAL;
-    goto out_free_uri;
-  }
+  rc = parse_uri(uri, &info, &uri_copy, err, errlen);
+  if (rc != RPCD_OK)
+    return rc;
 
   conn = amqp_new_connection();
   if (!conn) {
@@ -97,7 +129,18 @@ int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
   props[0].value.kind = AMQP_FIELD_KIND_UTF8;
   props[0].value.value.bytes =
       amqp_cstring_bytes(opts && opts->product ? opts->product : "rpcd");
-  props_table.num_entries = 1;
+  /* rabbitmq-c merges this with its own capabilities table. */
+  caps[0].key = amqp_cstring_bytes("consumer_cancel_notify");
+  caps[0].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  caps[0].value.value.boolean = opts && opts->consumer_cancel_notify;
+  caps[1].key = amqp_cstring_bytes("connection.blocked");
+  caps[1].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  caps[1].value.value.boolean = opts && opts->connection_blocked;
+  props[1].key = amqp_cstring_bytes("capabilities");
+  props[1].value.kind = AMQP_FIELD_KIND_TABLE;
+  props[1].value.value.table.num_entries = 2;
+  props[1].value.value.table.entries = caps;
+  props_table.num_entries = 2;
   props_table.entries = props;
   {
     amqp_rpc_reply_t r = amqp_login_with_properties(
@@ -288,13 +331,47 @@ bool rpcd__amqp_field_int(const amqp_field_value_t *v, int64_t *out)
     *out = v->value.i64;
     return true;
   case AMQP_FIELD_KIND_U64:
-  case AMQP_FIELD_KIND_TIMESTAMP:
     if (v->value.u64 > (uint64_t)INT64_MAX)
       return false;
     *out = (int64_t)v->value.u64;
     return true;
   default:
     return false;
+  }
+}
+
+const char *rpcd__amqp_kind_name(uint8_t kind)
+{
+  switch (kind) {
+  case AMQP_FIELD_KIND_BOOLEAN:
+    return "a boolean";
+  case AMQP_FIELD_KIND_I8:
+  case AMQP_FIELD_KIND_U8:
+  case AMQP_FIELD_KIND_I16:
+  case AMQP_FIELD_KIND_U16:
+  case AMQP_FIELD_KIND_I32:
+  case AMQP_FIELD_KIND_U32:
+  case AMQP_FIELD_KIND_I64:
+  case AMQP_FIELD_KIND_U64:
+    return "an integer";
+  case AMQP_FIELD_KIND_F32:
+  case AMQP_FIELD_KIND_F64:
+    return "a float";
+  case AMQP_FIELD_KIND_DECIMAL:
+    return "a decimal";
+  case AMQP_FIELD_KIND_UTF8:
+  case AMQP_FIELD_KIND_BYTES:
+    return "a string";
+  case AMQP_FIELD_KIND_ARRAY:
+    return "an array";
+  case AMQP_FIELD_KIND_TIMESTAMP:
+    return "a timestamp";
+  case AMQP_FIELD_KIND_TABLE:
+    return "a table";
+  case AMQP_FIELD_KIND_VOID:
+    return "void";
+  default:
+    return "an unknown field type";
   }
 }
 

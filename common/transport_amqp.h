@@ -23,6 +23,11 @@ typedef struct rpcd_amqp_options {
   unsigned connect_timeout_ms; /* 0: 5000 */
   unsigned heartbeat_s;        /* 0: none */
   const char *product;         /* client property "product", may be NULL */
+  /* Capabilities to advertise. The broker sends basic.cancel (queue
+   * deleted) and connection.blocked/unblocked (resource alarm) only to
+   * clients that advertise them; set one only where its frame is handled. */
+  bool consumer_cancel_notify;
+  bool connection_blocked;
 } rpcd_amqp_options;
 
 /*
@@ -37,6 +42,11 @@ typedef struct rpcd_amqp_options {
 int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
                        int channels, amqp_connection_state_t *out, char *err,
                        size_t errlen);
+
+/* Check that `uri` parses as rpcd__amqp_connect() would parse it, without
+ * connecting. \return RPCD_OK, or RPCD_EINVAL / RPCD_ENOMEM with a message
+ * in err (the URI in it masked) */
+int rpcd__amqp_uri_check(const char *uri, char *err, size_t errlen);
 
 /* Close channels 1..channels and the connection politely, then destroy it.
  * NULL ok. Safe on a connection that already failed. Pass only channels
@@ -79,8 +89,11 @@ const amqp_table_entry_t *rpcd__amqp_table_get(const amqp_table_t *t,
                                                const char *key);
 
 /* Read an integer field of any AMQP integer kind. false when the entry is
- * not an integer (or a uint64 above INT64_MAX). */
+ * not an integer (a timestamp is not one) or is a uint64 above INT64_MAX. */
 bool rpcd__amqp_field_int(const amqp_field_value_t *v, int64_t *out);
+
+/* "an integer", "a string", "a timestamp"...: a field kind for messages. */
+const char *rpcd__amqp_kind_name(uint8_t kind);
 
 /* Compare amqp_bytes_t with a C string. */
 bool rpcd__amqp_bytes_eq(amqp_bytes_t b, const char *s);

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "rpcd_proto.h"
+#include "text_escape.h"
 #include "transport_amqp.h"
 
 #define CHANNEL 1
@@ -34,11 +35,44 @@ void rpcd__consumer_abort_io(void)
 struct rpcd_consumer {
   const rpcd_consumer_config *cfg;
   amqp_connection_state_t conn;
+  bool channel_closed; /* by the broker: closing it again is an error */
 };
 
 static amqp_bytes_t span_bytes(const char *s)
 {
   return amqp_cstring_bytes(s);
+}
+
+/* Declare the request queue and consume it. Also what a basic.cancel (the
+ * queue was deleted under us) calls again on the same channel.
+ * *channel_closed tells whether the broker closed the channel on failure. */
+static int subscribe(rpcd_consumer *c, bool *channel_closed, char *err,
+                     size_t errlen)
+{
+  const rpcd_consumer_config *cfg = c->cfg;
+  char detail[256];
+  int rc;
+
+  amqp_queue_declare(c->conn, CHANNEL, span_bytes(cfg->queue), 0, 1, 0, 0,
+                     amqp_empty_table);
+  rc = rpcd__amqp_status(c->conn, CHANNEL, amqp_get_rpc_reply(c->conn),
+                         "declaring the queue", channel_closed, NULL, detail,
+                         sizeof(detail));
+  if (rc != RPCD_OK) {
+    /* e.g. PRECONDITION_FAILED: the queue exists with other arguments */
+    rpcd__set_err(err, errlen, "could not declare queue \"%s\" (durable): %s",
+                  cfg->queue, detail);
+    return rc;
+  }
+  amqp_basic_consume(c->conn, CHANNEL, span_bytes(cfg->queue), amqp_empty_bytes,
+                     0, 0, 0, amqp_empty_table);
+  rc = rpcd__amqp_status(c->conn, CHANNEL, amqp_get_rpc_reply(c->conn),
+                         "starting to consume", channel_closed, NULL, detail,
+                         sizeof(detail));
+  if (rc != RPCD_OK)
+    rpcd__set_err(err, errlen, "could not consume queue \"%s\": %s", cfg->queue,
+                  detail);
+  return rc;
 }
 
 int rpcd__consumer_open(const rpcd_consumer_config *cfg, rpcd_consumer **out,
@@ -57,37 +91,23 @@ int rpcd__consumer_open(const rpcd_consumer_config *cfg, rpcd_consumer **out,
   c->cfg = cfg;
   opts.heartbeat_s = cfg->heartbeat_s;
   opts.product = "rpcd";
+  opts.consumer_cancel_notify = true; /* handled in handle_other_frame */
+  opts.connection_blocked = true;     /* logged there */
   rc = rpcd__amqp_connect(cfg->uri, &opts, 1, &c->conn, err, errlen);
   if (rc != RPCD_OK)
     goto out_free;
 
-  amqp_queue_declare(c->conn, CHANNEL, span_bytes(cfg->queue), 0, 1, 0, 0,
-                     amqp_empty_table);
-  rc = rpcd__amqp_status(c->conn, CHANNEL, amqp_get_rpc_reply(c->conn),
-                         "declaring the queue", &channel_closed, NULL, detail,
-                         sizeof(detail));
-  if (rc != RPCD_OK) {
-    /* e.g. PRECONDITION_FAILED: the queue exists with other arguments */
-    rpcd__set_err(err, errlen, "could not declare queue \"%s\" (durable): %s",
-                  cfg->queue, detail);
-    goto out_close;
-  }
   amqp_basic_qos(c->conn, CHANNEL, 0, (uint16_t)cfg->prefetch, 0);
-  rc = rpcd__amqp_last_status(c->conn, CHANNEL, "setting the prefetch", detail,
-                              sizeof(detail));
+  rc = rpcd__amqp_status(c->conn, CHANNEL, amqp_get_rpc_reply(c->conn),
+                         "setting the prefetch", &channel_closed, NULL, detail,
+                         sizeof(detail));
   if (rc != RPCD_OK) {
     rpcd__set_err(err, errlen, "%s", detail);
     goto out_close;
   }
-  amqp_basic_consume(c->conn, CHANNEL, span_bytes(cfg->queue), amqp_empty_bytes,
-                     0, 0, 0, amqp_empty_table);
-  rc = rpcd__amqp_last_status(c->conn, CHANNEL, "starting to consume", detail,
-                              sizeof(detail));
-  if (rc != RPCD_OK) {
-    rpcd__set_err(err, errlen, "could not consume queue \"%s\": %s", cfg->queue,
-                  detail);
+  rc = subscribe(c, &channel_closed, err, errlen);
+  if (rc != RPCD_OK)
     goto out_close;
-  }
   *out = c;
   return RPCD_OK;
 
@@ -103,7 +123,7 @@ void rpcd__consumer_close(rpcd_consumer *c)
 {
   if (!c)
     return;
-  rpcd__amqp_close(c->conn, 1);
+  rpcd__amqp_close(c->conn, c->channel_closed ? 0 : 1);
   free(c);
 }
 
@@ -116,9 +136,31 @@ static rpcd_span bytes_span(amqp_bytes_t b)
   return s;
 }
 
-/* Read what the request handler needs out of the AMQP properties. */
+/* x-rpc-deadline: an integer field is unix milliseconds; an AMQP timestamp
+ * is unix seconds, as the AMQP spec defines it and clients such as pika
+ * send a datetime. Anything else is refused, not ignored. */
+static void read_deadline(const amqp_field_value_t *v, rpcd_message_in *in)
+{
+  if (v->kind == AMQP_FIELD_KIND_TIMESTAMP) {
+    in->has_deadline = true;
+    in->deadline_ms = v->value.u64 > (uint64_t)(INT64_MAX / 1000)
+                          ? INT64_MAX
+                          : (int64_t)v->value.u64 * 1000;
+  } else if (v->kind == AMQP_FIELD_KIND_U64 &&
+             v->value.u64 > (uint64_t)INT64_MAX) {
+    in->has_deadline = true;
+    in->deadline_ms = INT64_MAX; /* beyond any clock: no deadline to miss */
+  } else if (rpcd__amqp_field_int(v, &in->deadline_ms)) {
+    in->has_deadline = true;
+  } else {
+    in->bad_deadline_type = rpcd__amqp_kind_name(v->kind);
+  }
+}
+
+/* Read what the request handler needs out of the AMQP properties. cid is
+ * the buffer for the correlation id as printable text. */
 static void message_from_envelope(const amqp_envelope_t *env,
-                                  rpcd_message_in *in)
+                                  rpcd_message_in *in, char *cid, size_t cidlen)
 {
   const amqp_basic_properties_t *p = &env->message.properties;
   const amqp_table_entry_t *h;
@@ -129,8 +171,11 @@ static void message_from_envelope(const amqp_envelope_t *env,
   in->now_ms = rpcd__now_unix_ms();
   if (p->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG)
     in->content_type = bytes_span(p->content_type);
-  if (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)
-    in->correlation_id = bytes_span(p->correlation_id);
+  if (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG) {
+    rpcd__escape(cid, cidlen, p->correlation_id.bytes, p->correlation_id.len);
+    in->correlation_id.ptr = cid;
+    in->correlation_id.len = strlen(cid);
+  }
   in->has_reply_to =
       (p->_flags & AMQP_BASIC_REPLY_TO_FLAG) && p->reply_to.len > 0;
   if (!(p->_flags & AMQP_BASIC_HEADERS_FLAG))
@@ -151,7 +196,7 @@ static void message_from_envelope(const amqp_envelope_t *env,
   }
   h = rpcd__amqp_table_get(&p->headers, RPCD_HDR_DEADLINE);
   if (h)
-    in->has_deadline = rpcd__amqp_field_int(&h->value, &in->deadline_ms);
+    read_deadline(&h->value, in);
 }
 
 static int publish_reply(rpcd_consumer *c, const amqp_envelope_t *env,
@@ -209,10 +254,11 @@ static int serve_one(rpcd_consumer *c, const amqp_envelope_t *env,
   const amqp_basic_properties_t *p = &env->message.properties;
   rpcd_message_out out;
   rpcd_message_in in;
+  char cid[160];
   int64_t started = rpcd__now_mono_ms();
   int rc = RPCD_OK;
 
-  message_from_envelope(env, &in);
+  message_from_envelope(env, &in, cid, sizeof(cid));
   rpcd__handle_message(&c->cfg->handler, &in, &out);
   count(stats, &out);
 
@@ -260,7 +306,8 @@ out:
 }
 
 /* A frame other than a delivery arrived: find out whether it ends us. */
-static int handle_other_frame(rpcd_consumer *c, char *err, size_t errlen)
+static int handle_other_frame(rpcd_consumer *c, rpcd_consumer_stats *stats,
+                              char *err, size_t errlen)
 {
   amqp_frame_t frame;
   amqp_rpc_reply_t r;
@@ -284,10 +331,33 @@ static int handle_other_frame(rpcd_consumer *c, char *err, size_t errlen)
                       errlen);
     return RPCD_ECONNLOST;
   case AMQP_BASIC_CANCEL_METHOD:
-    rpcd__set_err(err, errlen,
-                  "the broker cancelled the consumer (queue \"%s\" deleted?)",
-                  c->cfg->queue);
-    return RPCD_ECONNLOST;
+    /* The queue was deleted (an operator, a policy, a lost node). Deliveries
+     * already received stay valid on this channel: declare the queue again
+     * and go on; a failure falls back to reconnecting with backoff. */
+    stats->cancels++;
+    rpcd_log(RPCD_LOG_WARN,
+             "the broker cancelled the consumer of queue \"%s\" (queue "
+             "deleted?); declaring it again",
+             c->cfg->queue);
+    if (subscribe(c, &c->channel_closed, err, errlen) != RPCD_OK)
+      return RPCD_ECONNLOST;
+    rpcd_log(RPCD_LOG_INFO, "consuming queue \"%s\" again", c->cfg->queue);
+    return RPCD_OK;
+  case AMQP_CONNECTION_BLOCKED_METHOD: {
+    const amqp_connection_blocked_t *m = frame.payload.method.decoded;
+    char reason[128];
+
+    rpcd_log(
+        RPCD_LOG_WARN,
+        "the broker blocks publishing (%s): replies wait until it "
+        "unblocks",
+        m ? rpcd__escape(reason, sizeof(reason), m->reason.bytes, m->reason.len)
+          : "no reason given");
+    return RPCD_OK;
+  }
+  case AMQP_CONNECTION_UNBLOCKED_METHOD:
+    rpcd_log(RPCD_LOG_INFO, "the broker unblocked publishing");
+    return RPCD_OK;
   default:
     return RPCD_OK; /* e.g. basic.ack: nothing to do */
   }
@@ -319,7 +389,7 @@ int rpcd__consumer_serve(rpcd_consumer *c, volatile sig_atomic_t *stop,
       continue;
     if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
         r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
-      rc = handle_other_frame(c, err, errlen);
+      rc = handle_other_frame(c, stats, err, errlen);
       if (rc != RPCD_OK)
         return rc;
       continue;

@@ -28,6 +28,7 @@ typedef struct rpcd_consumer_stats {
   uint64_t errors;
   uint64_t expired;
   uint64_t notifications;
+  uint64_t cancels; /* basic.cancel from the broker: the queue was deleted */
 } rpcd_consumer_stats;
 
 typedef struct rpcd_consumer rpcd_consumer;

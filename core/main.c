@@ -20,6 +20,7 @@
 #include "log.h"
 #include "plugin_loader.h"
 #include "registry.h"
+#include "transport_amqp.h"
 
 #define EXIT_USAGE 2
 #define BACKOFF_MAX_MS 30000
@@ -126,10 +127,11 @@ static int serve(const rpcd_consumer_config *ccfg)
   }
   rpcd_log(RPCD_LOG_INFO,
            "stopped: %llu requests (%llu ok, %llu errors, %llu expired, "
-           "%llu notifications)",
+           "%llu notifications), queue re-declared %llu times after a cancel",
            (unsigned long long)stats.received, (unsigned long long)stats.ok,
            (unsigned long long)stats.errors, (unsigned long long)stats.expired,
-           (unsigned long long)stats.notifications);
+           (unsigned long long)stats.notifications,
+           (unsigned long long)stats.cancels);
   return 0;
 }
 
@@ -151,6 +153,12 @@ int main(int argc, char **argv)
     fputs(cfg.help ? rpcd__usage : "rpcd " RPCD_VERSION_STRING "\n", stdout);
     rpcd__config_destroy(&cfg);
     return 0;
+  }
+  /* The cheap checks come before any plugin code runs. */
+  if (rpcd__amqp_uri_check(cfg.uri, err, sizeof(err)) != RPCD_OK) {
+    fprintf(stderr, "rpcd: --uri: %s\n", err);
+    rpcd__config_destroy(&cfg);
+    return EXIT_USAGE;
   }
   rpcd__log_level = cfg.log_level;
   install_signals();

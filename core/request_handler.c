@@ -15,6 +15,7 @@
 #include "dispatcher.h"
 #include "log.h"
 #include "rpcd_proto.h"
+#include "text_escape.h"
 
 static const char *const msgpack_types[] = {
     "application/vnd.msgpack",
@@ -117,12 +118,30 @@ static void reply_error(const rpcd_message_in *in, rpcd_message_out *out,
   snprintf(out->error, sizeof(out->error), "%s", message ? message : "");
   if (!out->content_type)
     out->content_type = RPCD_CONTENT_TYPE;
-  if (!in->has_reply_to || looks_like_notification(in))
+  if (!in->has_reply_to)
     return;
   msgpack_sbuffer_clear(&out->body);
   if (rpcd__reply_encode_error(&out->body, has_msgid, msgid, code, message) ==
       RPCD_OK)
     out->send_reply = true;
+}
+
+/* Refuse a message before its body is decoded. A notification is told by
+ * its first bytes and stays unanswered; once a body is decoded, only a
+ * well-formed notification is silent (see rpcd__handle_message). */
+static void reject_unread(const rpcd_message_in *in, rpcd_message_out *out,
+                          int code, const char *message)
+{
+  bool reply_to = in->has_reply_to && !looks_like_notification(in);
+  rpcd_message_in quiet;
+
+  if (reply_to) {
+    reply_error(in, out, false, 0, code, message);
+    return;
+  }
+  quiet = *in;
+  quiet.has_reply_to = false;
+  reply_error(&quiet, out, false, 0, code, message);
 }
 
 /* The header checks that come before decoding: content type and x-rpc-v. */
@@ -136,33 +155,36 @@ static bool check_envelope(const rpcd_handler_config *cfg,
     snprintf(msg, sizeof(msg),
              "request body of %zu bytes exceeds the limit of %zu bytes",
              in->body_len, cfg->max_body);
-    reply_error(in, out, false, 0, RPCD_ERR_PAYLOAD_TOO_LARGE, msg);
+    reject_unread(in, out, RPCD_ERR_PAYLOAD_TOO_LARGE, msg);
     return false;
   }
   if (!is_msgpack) {
-    snprintf(
-        msg, sizeof(msg),
-        "unsupported content type \"%.*s\": send "
-        "application/vnd.msgpack%s",
-        in->content_type.ptr
-            ? (int)(in->content_type.len > 200 ? 200 : in->content_type.len)
-            : 0,
-        in->content_type.ptr ? in->content_type.ptr : "",
-        is_text_content_type(in->content_type)
-            ? " (the server runs without --text-method)"
-            : "");
-    reply_error(in, out, false, 0, RPCD_ERR_UNSUPPORTED, msg);
+    char ct[200];
+
+    snprintf(msg, sizeof(msg),
+             "unsupported content type \"%s\": send "
+             "application/vnd.msgpack%s",
+             rpcd__escape(ct, sizeof(ct), in->content_type.ptr,
+                          in->content_type.len),
+             is_text_content_type(in->content_type)
+                 ? " (the server runs without --text-method)"
+                 : "");
+    reject_unread(in, out, RPCD_ERR_UNSUPPORTED, msg);
     return false;
   }
   if (in->has_version && (!in->version_valid || in->version != 1)) {
     if (in->version_valid)
       snprintf(msg, sizeof(msg),
                "unsupported protocol version %lld in x-rpc-v: this server "
-               "speaks version 1",
-               (long long)in->version);
+               "speaks version 1%s",
+               (long long)in->version,
+               in->version < 0 ? " (RabbitMQ carries an unsigned 64-bit "
+                                 "field as signed: a value above 2^63-1 "
+                                 "arrives negative)"
+                               : "");
     else
       snprintf(msg, sizeof(msg), "x-rpc-v must be an integer");
-    reply_error(in, out, false, 0, RPCD_ERR_UNSUPPORTED, msg);
+    reject_unread(in, out, RPCD_ERR_UNSUPPORTED, msg);
     return false;
   }
   return true;
@@ -196,6 +218,14 @@ void rpcd__handle_message(const rpcd_handler_config *cfg,
 
   code = rpcd__request_decode(in->body, in->body_len, cfg->max_body, &req, msg,
                               sizeof(msg));
+  if (code == 0 && in->bad_deadline_type) {
+    snprintf(msg, sizeof(msg),
+             "header x-rpc-deadline must be an integer (unix time in "
+             "milliseconds) or an AMQP timestamp (unix time in seconds), "
+             "not %s",
+             in->bad_deadline_type);
+    code = RPCD_ERR_INVALID_REQUEST;
+  }
   if (code == 0 && in->has_header_method &&
       (!in->header_method_valid || in->header_method.len != req.method_len ||
        memcmp(in->header_method.ptr, req.method, req.method_len) != 0)) {
@@ -205,13 +235,9 @@ void rpcd__handle_message(const rpcd_handler_config *cfg,
     code = RPCD_ERR_INVALID_REQUEST;
   }
   if (code != 0) {
-    if (req.type == RPCD_MSG_NOTIFY) {
-      out->outcome = RPCD_OUTCOME_ERROR;
-      out->status = code;
-      snprintf(out->error, sizeof(out->error), "%s", msg);
-    } else {
-      reply_error(in, out, req.has_msgid, req.msgid, code, msg);
-    }
+    /* Only a well-formed notification is silent: a body that claims to be
+     * one but cannot be read is answered, or its caller waits in vain. */
+    reply_error(in, out, req.has_msgid, req.msgid, code, msg);
     rpcd__request_destroy(&req);
     return;
   }

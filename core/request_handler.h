@@ -27,7 +27,9 @@ typedef struct rpcd_message_in {
   const void *body;
   size_t body_len;
   rpcd_span content_type;
-  rpcd_span correlation_id; /* for logs */
+  /* For logs only: the correlation id as printable text (the transport
+   * escapes NUL and control characters, so "%.*s" shows all of it). */
+  rpcd_span correlation_id;
   bool has_reply_to;
   /* headers */
   bool has_version;
@@ -36,9 +38,12 @@ typedef struct rpcd_message_in {
   bool has_header_method;
   bool header_method_valid; /* false when present but not a string */
   rpcd_span header_method;
-  bool has_deadline;
+  bool has_deadline;   /* a usable x-rpc-deadline: deadline_ms is set */
   int64_t deadline_ms; /* unix ms */
-  int64_t now_ms;      /* unix ms when handling started */
+  /* x-rpc-deadline present but neither an integer field (unix ms) nor an
+   * AMQP timestamp (unix s): the field's type, for the error; else NULL */
+  const char *bad_deadline_type;
+  int64_t now_ms; /* unix ms when handling started */
 } rpcd_message_in;
 
 typedef enum rpcd_outcome {

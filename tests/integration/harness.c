@@ -111,6 +111,11 @@ void h_queue_delete(const char *queue)
   rpcd__amqp_close(conn, 1);
 }
 
+void h_rpcd_log_path(const char *queue, char *buf, size_t len)
+{
+  snprintf(buf, len, "%s/rpcd-%s.log", LOG_DIR, queue);
+}
+
 pid_t h_rpcd_start(const char *queue, const char *const *extra_args)
 {
   const char *argv[32];
@@ -119,7 +124,7 @@ pid_t h_rpcd_start(const char *queue, const char *const *extra_args)
   pid_t pid;
   int i;
 
-  snprintf(log_path, sizeof(log_path), "%s/rpcd-%s.log", LOG_DIR, queue);
+  h_rpcd_log_path(queue, log_path, sizeof(log_path));
   argv[n++] = RPCD_BIN;
   argv[n++] = "--uri";
   argv[n++] = h_broker_uri();
@@ -216,10 +221,16 @@ void h_raw_call(const char *queue, const h_raw_request *req,
     props._flags |= AMQP_BASIC_REPLY_TO_FLAG | AMQP_BASIC_CORRELATION_ID_FLAG;
     props.reply_to = amqp_cstring_bytes(RPCD_DIRECT_REPLY_TO);
     props.correlation_id = amqp_cstring_bytes("raw-call-1");
+    if (req->correlation_id) {
+      props.correlation_id.bytes = (void *)req->correlation_id;
+      props.correlation_id.len = req->correlation_id_len;
+    }
   }
   if (req->content_type) {
     props._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
     props.content_type = amqp_cstring_bytes(req->content_type);
+    if (req->content_type_len)
+      props.content_type.len = req->content_type_len;
   }
   if (req->header_method) {
     headers[nh].key = amqp_cstring_bytes(RPCD_HDR_METHOD);
@@ -231,12 +242,26 @@ void h_raw_call(const char *queue, const h_raw_request *req,
     headers[nh].key = amqp_cstring_bytes(RPCD_HDR_VERSION);
     headers[nh].value.kind = AMQP_FIELD_KIND_I32;
     headers[nh].value.value.i32 = req->version;
+    if (req->version_as_u64) {
+      headers[nh].value.kind = AMQP_FIELD_KIND_U64;
+      headers[nh].value.value.u64 = req->version_u64;
+    }
     nh++;
   }
   if (req->with_deadline) {
     headers[nh].key = amqp_cstring_bytes(RPCD_HDR_DEADLINE);
     headers[nh].value.kind = AMQP_FIELD_KIND_I64;
     headers[nh].value.value.i64 = req->deadline_ms;
+    if (req->deadline_kind == 'T') {
+      headers[nh].value.kind = AMQP_FIELD_KIND_TIMESTAMP;
+      headers[nh].value.value.u64 = (uint64_t)(req->deadline_ms / 1000);
+    } else if (req->deadline_kind == 'S') {
+      headers[nh].value.kind = AMQP_FIELD_KIND_UTF8;
+      headers[nh].value.value.bytes = amqp_cstring_bytes(req->deadline_text);
+    } else if (req->deadline_kind == 'd') {
+      headers[nh].value.kind = AMQP_FIELD_KIND_F64;
+      headers[nh].value.value.f64 = (double)req->deadline_ms;
+    }
     nh++;
   }
   if (nh) {

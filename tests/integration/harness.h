@@ -25,6 +25,9 @@ void h_unique_queue(char *buf, size_t len);
  * pid, or -1 (with the log's tail printed) if it did not come up in 15 s. */
 pid_t h_rpcd_start(const char *queue, const char *const *extra_args);
 
+/* The log file of the rpcd started on `queue`. */
+void h_rpcd_log_path(const char *queue, char *buf, size_t len);
+
 /* SIGTERM rpcd and wait (at most 15 s). Returns its exit status, 128+signal
  * if it was killed by one, or -1 if it would not stop (it is then killed). */
 int h_rpcd_stop(pid_t pid);
@@ -57,6 +60,16 @@ typedef struct h_raw_request {
   int32_t version; /* x-rpc-v */
   bool with_deadline;
   int64_t deadline_ms;
+  /* How x-rpc-deadline is sent: 0 an int64 field of deadline_ms; 'T' an
+   * AMQP timestamp (deadline_ms / 1000 seconds); 'S' the string
+   * deadline_text; 'd' deadline_ms as a double. */
+  char deadline_kind;
+  const char *deadline_text;
+  bool version_as_u64; /* send x-rpc-v as an unsigned 64-bit field */
+  uint64_t version_u64;
+  size_t content_type_len;    /* 0: strlen(content_type); else may hold NUL */
+  const void *correlation_id; /* NULL: "raw-call-1" */
+  size_t correlation_id_len;
 } h_raw_request;
 
 /* Publish `req` to `queue` on a connection of its own and wait up to

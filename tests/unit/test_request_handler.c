@@ -342,6 +342,13 @@ static void test_unsupported(void **state)
   assert_string_equal(out.content_type, "application/vnd.msgpack");
   rpcd__message_out_destroy(&out);
 
+  /* A NUL does not cut the type short in the message: all of it is shown,
+   * escaped. */
+  in.content_type.ptr = "application/msgpack\0junk";
+  in.content_type.len = 24;
+  expect_error_reply(&cfg, &in, RPCD_ERR_UNSUPPORTED, false, 0,
+                     "\"application/msgpack\\x00junk\"");
+
   /* Before parsing: an unsupported type with a body that is not msgpack. */
   in = message(P("hello"));
   in.content_type = span("application/json");
@@ -361,6 +368,11 @@ static void test_unsupported(void **state)
   in.version = 1;
   expect_error_reply(&cfg, &in, RPCD_ERR_UNSUPPORTED, false, 0,
                      "x-rpc-v must be an integer");
+  /* A negative version says how a uint64 can become one. */
+  in.version_valid = true;
+  in.version = -1;
+  expect_error_reply(&cfg, &in, RPCD_ERR_UNSUPPORTED, false, 0,
+                     "above 2^63-1 arrives negative");
   /* ...before parsing too */
   in = message(P("hello"));
   in.has_version = true;
@@ -721,6 +733,7 @@ static void test_no_reply_to(void **state)
 
 static void test_notifications(void **state)
 {
+  rpcd_handler_config cfg = default_config();
   rpcd_message_in in;
   body b;
 
@@ -746,13 +759,23 @@ static void test_notifications(void **state)
   expect_no_reply(&in, RPCD_OUTCOME_ERROR, 7);
   body_done(&b);
 
-  /* A malformed notification: [2, "fib"] */
+  /* Only a well-formed notification is silent: one that cannot be read is
+   * answered when it has a reply_to, or its caller would wait in vain.
+   * [2, "fib"] */
   in = message(P("\x92\x02\xa3"
                  "fib"));
-  expect_no_reply(&in, RPCD_OUTCOME_ERROR, RPCD_ERR_INVALID_REQUEST);
+  expect_error_reply(&cfg, &in, RPCD_ERR_INVALID_REQUEST, false, 0, NULL);
   /* [2, "fib", 5] */
   in = message(P("\x93\x02\xa3"
                  "fib\x05"));
+  expect_error_reply(&cfg, &in, RPCD_ERR_INVALID_REQUEST, false, 0, NULL);
+  /* [2, "fib", [1], "extra"] */
+  in = message(P("\x94\x02\xa3"
+                 "fib\x91\x01\xa5"
+                 "extra"));
+  expect_error_reply(&cfg, &in, RPCD_ERR_INVALID_REQUEST, false, 0, NULL);
+  /* ...and stays silent without one. */
+  in.has_reply_to = false;
   expect_no_reply(&in, RPCD_OUTCOME_ERROR, RPCD_ERR_INVALID_REQUEST);
 
   /* A notification whose header contradicts it. */
@@ -761,7 +784,8 @@ static void test_notifications(void **state)
   in.has_header_method = true;
   in.header_method_valid = true;
   in.header_method = span("echo");
-  expect_no_reply(&in, RPCD_OUTCOME_ERROR, RPCD_ERR_INVALID_REQUEST);
+  expect_error_reply(&cfg, &in, RPCD_ERR_INVALID_REQUEST, false, 0,
+                     "x-rpc-method");
   body_done(&b);
 
   /* Rejected before its body is decoded (content type, x-rpc-v): still a
@@ -792,7 +816,6 @@ static void test_notifications(void **state)
                  "fib\x91\x0a"));
   in.content_type = span("application/json");
   {
-    rpcd_handler_config cfg = default_config();
     rpcd_message_out out;
 
     rpcd__handle_message(&cfg, &in, &out);
@@ -850,6 +873,14 @@ static void test_deadline(void **state)
   rpcd__handle_message(&cfg, &in, &out);
   assert_int_equal(out.outcome, RPCD_OUTCOME_OK);
   rpcd__message_out_destroy(&out);
+
+  /* A deadline of a type that means no time (a string, a float) is refused
+   * naming the header, not ignored; the msgid is echoed. */
+  in.bad_deadline_type = "a string";
+  expect_error_reply(&cfg, &in, RPCD_ERR_INVALID_REQUEST, true, 3,
+                     "x-rpc-deadline must be an integer");
+  expect_error_reply(&cfg, &in, RPCD_ERR_INVALID_REQUEST, true, 3,
+                     "not a string");
   body_done(&b);
 }
 
