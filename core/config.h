@@ -9,24 +9,95 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/*
+ * The flags: the one list from which config.c generates the getopt_long
+ * option table, the short-option string, the names in error messages and
+ * the --help text. Adding a flag is a row here, a field in rpcd_config, a
+ * default in rpcd__config_parse() and a case in config.c's apply().
+ *
+ *   X(ID, NAME, SHORT, HAS_ARG, METAVAR, HELP)
+ *
+ * ID       suffix of the private enum constant (FLAG_<ID>)
+ * NAME     the long name, without "--"
+ * SHORT    a short option character, or 0 for none
+ * HAS_ARG  no_argument or required_argument (<getopt.h>; the macro is only
+ *          expanded where that header is included)
+ * METAVAR  the value's name in --help ("" for no_argument)
+ * HELP     one line of help; --help word-wraps it
+ */
+#define RPCD_FLAGS(X)                                                          \
+  X(URI, "uri", 0, required_argument, "URI",                                   \
+    "broker, amqp://user:pass@host:port[/vhost] (default: $RPCD_URI)")         \
+  X(QUEUE, "queue", 0, required_argument, "NAME",                              \
+    "request queue, declared durable (default: rpc_queue)")                    \
+  X(QUEUE_TYPE, "queue-type", 0, required_argument, "TYPE",                    \
+    "type of the request queue, classic or quorum (default: classic)")         \
+  X(PLUGIN, "plugin", 0, required_argument, "FILE",                            \
+    "load a plugin (.so); may be repeated")                                    \
+  X(PLUGIN_DIR, "plugin-dir", 0, required_argument, "DIR",                     \
+    "load every *.so in DIR, in name order")                                   \
+  X(WORKERS, "workers", 0, required_argument, "N",                             \
+    "worker processes, 1-256 (default: the number of online CPUs)")            \
+  X(PREFETCH, "prefetch", 0, required_argument, "N",                           \
+    "unacked requests each worker holds at once, 1-65535 (default: 1)")        \
+  X(TEXT_METHOD, "text-method", 0, required_argument, "NAME",                  \
+    "answer plain-text bodies (no content type or text/plain) by calling "     \
+    "NAME with the body")                                                      \
+  X(MAX_BODY, "max-body", 0, required_argument, "BYTES",                       \
+    "request and result size limit, 64-134217728 (default: 1048576)")          \
+  X(HANDLER_TIMEOUT, "handler-timeout", 0, required_argument, "MS",            \
+    "longest a handler call may run, 0-86400000, 0 for no limit "              \
+    "(default: 0)")                                                            \
+  X(MAX_DELIVERIES, "max-deliveries", 0, required_argument, "N",               \
+    "deliveries of a request before it is dropped as poison, 1-1000; "         \
+    "quorum queues only (default: 3)")                                         \
+  X(DRAIN_TIMEOUT, "drain-timeout", 0, required_argument, "MS",                \
+    "time workers get to finish on SIGINT or SIGTERM before they are killed, " \
+    "0-3600000 (default: 30000)")                                              \
+  X(HEARTBEAT, "heartbeat", 0, required_argument, "SECONDS",                   \
+    "AMQP heartbeat, 0 to disable (default: 60)")                              \
+  X(LOG_LEVEL, "log-level", 0, required_argument, "LEVEL",                     \
+    "error, warn, info or debug (default: info)")                              \
+  X(HELP, "help", 'h', no_argument, "", "show this help and exit")             \
+  X(VERSION, "version", 0, no_argument, "", "show the version and exit")
+
+typedef enum rpcd_queue_type {
+  RPCD_QUEUE_CLASSIC, /* --queue-type classic (the default) */
+  RPCD_QUEUE_QUORUM   /* --queue-type quorum */
+} rpcd_queue_type;
+
 typedef struct rpcd_config {
-  const char *uri; /* --uri, else $RPCD_URI */
-  const char *queue;
+  const char *uri;      /* --uri, else $RPCD_URI */
+  const char *queue;    /* --queue, default "rpc_queue" */
   const char **plugins; /* --plugin, in order (malloc'd array) */
   size_t n_plugins;
-  const char *plugin_dir;
-  unsigned prefetch;
-  const char *text_method;
-  int log_level;
-  size_t max_body;
-  unsigned heartbeat_s;
-  bool help;
-  bool version;
+  const char *plugin_dir;  /* --plugin-dir, or NULL */
+  unsigned prefetch;       /* --prefetch, 1..65535, default 1 */
+  const char *text_method; /* --text-method, or NULL */
+  int log_level;           /* --log-level, an RPCD_LOG_* level */
+  size_t max_body;         /* --max-body, 64..134217728, default 1 MiB */
+  unsigned heartbeat_s;    /* --heartbeat, 0..3600, default 60 */
+  /* --workers, 1..256. Resolved at parse time, so always >= 1: without the
+   * flag, the number of online CPUs clamped to 1..256. */
+  unsigned workers;
+  unsigned drain_timeout_ms;   /* --drain-timeout, 0..3600000, default 30000 */
+  unsigned handler_timeout_ms; /* --handler-timeout, 0..86400000; 0 = off */
+  rpcd_queue_type queue_type;  /* --queue-type, default RPCD_QUEUE_CLASSIC */
+  unsigned max_deliveries;     /* --max-deliveries, 1..1000, default 3 */
+  bool help;                   /* --help or -h */
+  bool version;                /* --version */
 } rpcd_config;
 
 /*
- * Parse argv (not modified; strings are borrowed from argv and the
- * environment). `env_uri` is $RPCD_URI or NULL.
+ * Parse argv with getopt_long. argv is not modified (no permutation: the
+ * first non-option argument is an error) and its strings, like env_uri's,
+ * are borrowed. `env_uri` is $RPCD_URI or NULL. Flags are matched in full
+ * ("--pref" is not --prefetch); both "--flag value" and "--flag=value" work.
+ * --help and --version end the parse at once, ignoring what follows.
+ *
+ * Re-entrant in the sense that calls may follow one another (getopt is
+ * reset with optind = 0 each time), but NOT thread-safe: it uses getopt's
+ * globals (optind, optarg, optopt, opterr; opterr is left 0).
  *
  * \return RPCD_OK (check help/version first), RPCD_EINVAL with a message in
  *         err, RPCD_ENOMEM. Call rpcd__config_destroy() in every case.
@@ -36,7 +107,11 @@ int rpcd__config_parse(rpcd_config *cfg, int argc, char *const argv[],
 
 void rpcd__config_destroy(rpcd_config *cfg);
 
-/* The --help text. */
-extern const char rpcd__usage[];
+/*
+ * The --help text, generated from RPCD_FLAGS on the first call into a
+ * static buffer and returned as is afterwards. Not thread-safe on the first
+ * call (the server calls it from main() only).
+ */
+const char *rpcd__usage_text(void);
 
 #endif /* RPCD_CONFIG_H */

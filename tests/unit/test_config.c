@@ -3,15 +3,20 @@
  * Unit tests of rpcd's command line (core/config.c): defaults, both
  * "--flag value" and "--flag=value", repeated flags, $RPCD_URI, every bad
  * value of every flag (the message must name the flag), unknown flags,
- * missing values and the required flags, --help and --version.
+ * abbreviations, positional arguments, missing values and the required
+ * flags, --help and --version, re-entrancy, and a --help text that covers
+ * every flag of the RPCD_FLAGS table.
  */
+#include <getopt.h> /* no_argument, required_argument in RPCD_FLAGS */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rpcd/plugin.h>
 
@@ -19,6 +24,32 @@
 #include "rpcd_proto.h"
 
 #define URI "amqp://guest:guest@localhost:5672/"
+
+/* The table, as the tests see it. */
+typedef struct flag_row {
+  const char *name;
+  char short_name;
+  int has_arg;
+  const char *metavar;
+  const char *help;
+} flag_row;
+
+static const flag_row flag_rows[] = {
+#define X(id, name, sh, has_arg, metavar, help)                                \
+  {name, sh, has_arg, metavar, help},
+    RPCD_FLAGS(X)
+#undef X
+};
+
+#define N_FLAGS (sizeof(flag_rows) / sizeof(flag_rows[0]))
+
+/* What --workers defaults to on this machine. */
+static unsigned expected_workers(void)
+{
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+  return n < 1 ? 1 : n > 256 ? 256 : (unsigned)n;
+}
 
 /* Parse a NULL-terminated argv (argv[0] is added). */
 static int parse_env(rpcd_config *cfg, const char *env_uri, char *err,
@@ -80,6 +111,12 @@ static void test_defaults(void **state)
   assert_int_equal(cfg.max_body, RPCD_DEFAULT_MAX_BODY);
   assert_int_equal(cfg.max_body, 1048576);
   assert_int_equal(cfg.heartbeat_s, 60);
+  assert_int_equal(cfg.workers, expected_workers());
+  assert_true(cfg.workers >= 1 && cfg.workers <= 256);
+  assert_int_equal(cfg.drain_timeout_ms, 30000);
+  assert_int_equal(cfg.handler_timeout_ms, 0);
+  assert_int_equal(cfg.queue_type, RPCD_QUEUE_CLASSIC);
+  assert_int_equal(cfg.max_deliveries, 3);
   assert_false(cfg.help);
   assert_false(cfg.version);
   rpcd__config_destroy(&cfg);
@@ -99,6 +136,11 @@ static void check_all_set(const rpcd_config *cfg)
   assert_int_equal(cfg->log_level, RPCD_LOG_DEBUG);
   assert_int_equal(cfg->max_body, 4096);
   assert_int_equal(cfg->heartbeat_s, 0);
+  assert_int_equal(cfg->workers, 5);
+  assert_int_equal(cfg->drain_timeout_ms, 1500);
+  assert_int_equal(cfg->handler_timeout_ms, 2500);
+  assert_int_equal(cfg->queue_type, RPCD_QUEUE_QUORUM);
+  assert_int_equal(cfg->max_deliveries, 7);
 }
 
 static void test_every_flag_both_forms(void **state)
@@ -107,12 +149,14 @@ static void test_every_flag_both_forms(void **state)
   char err[256];
 
   (void)state;
-  assert_int_equal(PARSE(&cfg, NULL, err, "--uri", "amqp://u:p@h:1/v",
-                         "--queue", "jobs", "--plugin", "/x/fib.so",
-                         "--plugin-dir", "/plugins", "--prefetch", "16",
-                         "--text-method", "fib", "--log-level", "debug",
-                         "--max-body", "4096", "--heartbeat", "0"),
-                   RPCD_OK);
+  assert_int_equal(
+      PARSE(&cfg, NULL, err, "--uri", "amqp://u:p@h:1/v", "--queue", "jobs",
+            "--plugin", "/x/fib.so", "--plugin-dir", "/plugins", "--prefetch",
+            "16", "--text-method", "fib", "--log-level", "debug", "--max-body",
+            "4096", "--heartbeat", "0", "--workers", "5", "--drain-timeout",
+            "1500", "--handler-timeout", "2500", "--queue-type", "quorum",
+            "--max-deliveries", "7"),
+      RPCD_OK);
   check_all_set(&cfg);
   rpcd__config_destroy(&cfg);
 
@@ -120,7 +164,9 @@ static void test_every_flag_both_forms(void **state)
                          "--queue=jobs", "--plugin=/x/fib.so",
                          "--plugin-dir=/plugins", "--prefetch=16",
                          "--text-method=fib", "--log-level=debug",
-                         "--max-body=4096", "--heartbeat=0"),
+                         "--max-body=4096", "--heartbeat=0", "--workers=5",
+                         "--drain-timeout=1500", "--handler-timeout=2500",
+                         "--queue-type=quorum", "--max-deliveries=7"),
                    RPCD_OK);
   check_all_set(&cfg);
   rpcd__config_destroy(&cfg);
@@ -295,6 +341,151 @@ static void test_bad_heartbeat(void **state)
                 "--heartbeat", " -0");
 }
 
+/* Parse "--uri URI --plugin a.so FLAG VALUE"; expect RPCD_OK. */
+static rpcd_config parse_one(const char *flag, const char *value)
+{
+  rpcd_config cfg;
+  char err[256];
+  int rc =
+      PARSE(&cfg, NULL, err, "--uri", URI, "--plugin", "a.so", flag, value);
+
+  if (rc != RPCD_OK)
+    fail_msg("%s %s: rc %d (err \"%s\")", flag, value, rc, err);
+  return cfg;
+}
+
+static void test_workers(void **state)
+{
+  rpcd_config cfg;
+
+  (void)state;
+  cfg = parse_one("--workers", "1");
+  assert_int_equal(cfg.workers, 1);
+  rpcd__config_destroy(&cfg);
+  cfg = parse_one("--workers", "256");
+  assert_int_equal(cfg.workers, 256);
+  rpcd__config_destroy(&cfg);
+  cfg = parse_one("--workers=17", "--queue=q");
+  assert_int_equal(cfg.workers, 17);
+  rpcd__config_destroy(&cfg);
+
+  EXPECT_EINVAL("--workers", "\"0\"", "--uri", URI, "--plugin", "a.so",
+                "--workers", "0");
+  EXPECT_EINVAL("--workers", "\"257\"", "--uri", URI, "--plugin", "a.so",
+                "--workers", "257");
+  EXPECT_EINVAL("--workers", "\"-1\"", "--uri", URI, "--plugin", "a.so",
+                "--workers=-1");
+  EXPECT_EINVAL("--workers", "\"4k\"", "--uri", URI, "--plugin", "a.so",
+                "--workers", "4k");
+  EXPECT_EINVAL("--workers", "\"\"", "--uri", URI, "--plugin", "a.so",
+                "--workers=");
+  EXPECT_EINVAL("1 to 256", NULL, "--uri", URI, "--plugin", "a.so", "--workers",
+                "1000");
+}
+
+static void test_drain_timeout(void **state)
+{
+  rpcd_config cfg;
+
+  (void)state;
+  cfg = parse_one("--drain-timeout", "0");
+  assert_int_equal(cfg.drain_timeout_ms, 0);
+  rpcd__config_destroy(&cfg);
+  cfg = parse_one("--drain-timeout", "3600000");
+  assert_int_equal(cfg.drain_timeout_ms, 3600000);
+  rpcd__config_destroy(&cfg);
+
+  EXPECT_EINVAL("--drain-timeout", "\"3600001\"", "--uri", URI, "--plugin",
+                "a.so", "--drain-timeout", "3600001");
+  EXPECT_EINVAL("--drain-timeout", "\"-1\"", "--uri", URI, "--plugin", "a.so",
+                "--drain-timeout", "-1");
+  EXPECT_EINVAL("--drain-timeout", "\"30s\"", "--uri", URI, "--plugin", "a.so",
+                "--drain-timeout=30s");
+  EXPECT_EINVAL("--drain-timeout", "\"\"", "--uri", URI, "--plugin", "a.so",
+                "--drain-timeout=");
+  EXPECT_EINVAL("0 to 3600000", NULL, "--uri", URI, "--plugin", "a.so",
+                "--drain-timeout", "99999999999999999999");
+}
+
+static void test_handler_timeout(void **state)
+{
+  rpcd_config cfg;
+
+  (void)state;
+  cfg = parse_one("--handler-timeout", "0");
+  assert_int_equal(cfg.handler_timeout_ms, 0);
+  rpcd__config_destroy(&cfg);
+  cfg = parse_one("--handler-timeout", "1");
+  assert_int_equal(cfg.handler_timeout_ms, 1);
+  rpcd__config_destroy(&cfg);
+  cfg = parse_one("--handler-timeout", "86400000");
+  assert_int_equal(cfg.handler_timeout_ms, 86400000);
+  rpcd__config_destroy(&cfg);
+
+  EXPECT_EINVAL("--handler-timeout", "\"86400001\"", "--uri", URI, "--plugin",
+                "a.so", "--handler-timeout", "86400001");
+  EXPECT_EINVAL("--handler-timeout", "\"-5\"", "--uri", URI, "--plugin", "a.so",
+                "--handler-timeout=-5");
+  EXPECT_EINVAL("--handler-timeout", "\"1.5\"", "--uri", URI, "--plugin",
+                "a.so", "--handler-timeout", "1.5");
+  EXPECT_EINVAL("--handler-timeout", "\" 1\"", "--uri", URI, "--plugin", "a.so",
+                "--handler-timeout", " 1");
+  EXPECT_EINVAL("0 to 86400000", NULL, "--uri", URI, "--plugin", "a.so",
+                "--handler-timeout", "4294967296");
+}
+
+static void test_queue_type(void **state)
+{
+  rpcd_config cfg;
+
+  (void)state;
+  cfg = parse_one("--queue-type", "quorum");
+  assert_int_equal(cfg.queue_type, RPCD_QUEUE_QUORUM);
+  rpcd__config_destroy(&cfg);
+  cfg = parse_one("--queue-type", "classic");
+  assert_int_equal(cfg.queue_type, RPCD_QUEUE_CLASSIC);
+  rpcd__config_destroy(&cfg);
+  /* The later one wins. */
+  cfg = parse_one("--queue-type=quorum", "--queue-type=classic");
+  assert_int_equal(cfg.queue_type, RPCD_QUEUE_CLASSIC);
+  rpcd__config_destroy(&cfg);
+
+  EXPECT_EINVAL("--queue-type", "\"stream\"", "--uri", URI, "--plugin", "a.so",
+                "--queue-type", "stream");
+  EXPECT_EINVAL("--queue-type", "\"Quorum\"", "--uri", URI, "--plugin", "a.so",
+                "--queue-type", "Quorum");
+  EXPECT_EINVAL("--queue-type", "\"quorum \"", "--uri", URI, "--plugin", "a.so",
+                "--queue-type", "quorum ");
+  EXPECT_EINVAL("--queue-type", "\"\"", "--uri", URI, "--plugin", "a.so",
+                "--queue-type=");
+  EXPECT_EINVAL("classic, quorum", NULL, "--uri", URI, "--plugin", "a.so",
+                "--queue-type", "lazy");
+}
+
+static void test_max_deliveries(void **state)
+{
+  rpcd_config cfg;
+
+  (void)state;
+  cfg = parse_one("--max-deliveries", "1");
+  assert_int_equal(cfg.max_deliveries, 1);
+  rpcd__config_destroy(&cfg);
+  cfg = parse_one("--max-deliveries", "1000");
+  assert_int_equal(cfg.max_deliveries, 1000);
+  rpcd__config_destroy(&cfg);
+
+  EXPECT_EINVAL("--max-deliveries", "\"0\"", "--uri", URI, "--plugin", "a.so",
+                "--max-deliveries", "0");
+  EXPECT_EINVAL("--max-deliveries", "\"1001\"", "--uri", URI, "--plugin",
+                "a.so", "--max-deliveries", "1001");
+  EXPECT_EINVAL("--max-deliveries", "\"+3\"", "--uri", URI, "--plugin", "a.so",
+                "--max-deliveries=+3");
+  EXPECT_EINVAL("--max-deliveries", "\"three\"", "--uri", URI, "--plugin",
+                "a.so", "--max-deliveries", "three");
+  EXPECT_EINVAL("1 to 1000", NULL, "--uri", URI, "--plugin", "a.so",
+                "--max-deliveries", "0");
+}
+
 static void test_bad_log_level(void **state)
 {
   (void)state;
@@ -371,34 +562,89 @@ static void test_unknown_flag(void **state)
                 "a.so", "--bogus");
   EXPECT_EINVAL("unknown argument", "\"--bogus=1\"", "--uri", URI, "--plugin",
                 "a.so", "--bogus=1");
-  /* A prefix of a flag is not the flag. */
+  /* A prefix of a flag is not the flag, ambiguous or not (getopt_long would
+   * take "--pref" for --prefetch). */
   EXPECT_EINVAL("unknown argument", "\"--plug\"", "--uri", URI, "--plug",
                 "a.so");
+  EXPECT_EINVAL("unknown argument", "\"--pref\"", "--uri", URI, "--plugin",
+                "a.so", "--pref", "4");
+  EXPECT_EINVAL("unknown argument", "\"--work=2\"", "--uri", URI, "--plugin",
+                "a.so", "--work=2");
+  EXPECT_EINVAL("unknown argument", "\"--he\"", "--he");
   /* Nor is a flag with more after it. */
   EXPECT_EINVAL("unknown argument", "\"--uris\"", "--uris", URI, "--plugin",
                 "a.so");
-  /* Positional arguments are not accepted. */
-  EXPECT_EINVAL("unknown argument", "\"a.so\"", "--uri", URI, "a.so");
+  /* Short options: only -h, and not in a cluster. */
   EXPECT_EINVAL("unknown argument", "\"-p\"", "-p", "a.so", "--uri", URI);
+  EXPECT_EINVAL("unknown argument", "\"-uri\"", "-uri", URI, "--plugin",
+                "a.so");
+  EXPECT_EINVAL("unknown argument", "\"-hx\"", "-hx");
+  EXPECT_EINVAL("unknown argument", "\"-xh\"", "-xh");
   /* The message points at --help. */
   EXPECT_EINVAL("--help", NULL, "--bogus");
+  /* A flag without a value given one. */
+  EXPECT_EINVAL("--help", "takes no value", "--help=x");
+  EXPECT_EINVAL("--version", "\"--version=\"", "--version=");
+}
+
+static void test_positional(void **state)
+{
+  rpcd_config cfg;
+  char err[256];
+  char *argv[] = {
+      (char *)"rpcd",     (char *)"--uri", (char *)URI,      (char *)"a.so",
+      (char *)"--plugin", (char *)"b.so",  (char *)"--help", NULL};
+  char *copy[sizeof(argv) / sizeof(argv[0])];
+  size_t i;
+
+  (void)state;
+  EXPECT_EINVAL("unexpected argument", "\"a.so\"", "--uri", URI, "a.so");
+  EXPECT_EINVAL("unexpected argument", "\"a.so\"", "a.so", "--uri", URI,
+                "--plugin", "b.so");
+  EXPECT_EINVAL("unexpected argument", "\"-\"", "--uri", URI, "--plugin",
+                "b.so", "-");
+  EXPECT_EINVAL("unexpected argument", "\"\"", "--uri", URI, "--plugin", "b.so",
+                "");
+  /* "--" ends the flags; what follows is still positional. */
+  EXPECT_EINVAL("unexpected argument", "\"--plugin\"", "--uri", URI, "--",
+                "--plugin", "b.so");
+  EXPECT_EINVAL("(see --help)", NULL, "--uri", URI, "a.so");
+  /* An error in a flag before the positional argument comes first. */
+  EXPECT_EINVAL("--prefetch", "\"0\"", "--prefetch", "0", "a.so");
+  /* A trailing "--" is harmless. */
+  assert_int_equal(
+      PARSE(&cfg, NULL, err, "--uri", URI, "--plugin", "b.so", "--"), RPCD_OK);
+  rpcd__config_destroy(&cfg);
+
+  /* argv is not permuted: the positional argument stops the parse before
+   * --help, and every pointer is where it was. */
+  memcpy(copy, argv, sizeof(argv));
+  assert_int_equal(rpcd__config_parse(&cfg, 7, argv, NULL, err, sizeof(err)),
+                   RPCD_EINVAL);
+  assert_non_null(strstr(err, "\"a.so\""));
+  assert_false(cfg.help);
+  rpcd__config_destroy(&cfg);
+  for (i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
+    assert_ptr_equal(argv[i], copy[i]);
 }
 
 static void test_missing_value(void **state)
 {
-  static const char *const flags[] = {
-      "--uri",        "--queue",    "--plugin",
-      "--plugin-dir", "--prefetch", "--text-method",
-      "--log-level",  "--max-body", "--heartbeat",
-  };
   size_t i;
+  size_t n = 0;
 
   (void)state;
-  for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-    const char *args[] = {"--uri", URI, "--plugin", "a.so", flags[i], NULL};
+  for (i = 0; i < N_FLAGS; i++) {
+    char flag[64];
+    const char *args[] = {"--uri", URI, "--plugin", "a.so", flag, NULL};
 
-    expect_einval(args, flags[i], "needs a value");
+    if (flag_rows[i].has_arg != required_argument)
+      continue;
+    snprintf(flag, sizeof(flag), "--%s", flag_rows[i].name);
+    expect_einval(args, flag, "needs a value");
+    n++;
   }
+  assert_true(n >= 14);
 }
 
 static void test_required(void **state)
@@ -467,19 +713,97 @@ static void test_help_and_version(void **state)
   assert_false(cfg.help);
   rpcd__config_destroy(&cfg);
 
-  /* The usage text documents every flag. */
-  {
-    static const char *const flags[] = {
-        "--uri",       "--queue",       "--plugin ",   "--plugin-dir",
-        "--prefetch",  "--text-method", "--log-level", "--max-body",
-        "--heartbeat", "--help",        "--version",
-    };
-    size_t i;
+  /* -h is --help only on its own. */
+  assert_int_equal(PARSE(&cfg, NULL, err, "-h"), RPCD_OK);
+  assert_true(cfg.help);
+  rpcd__config_destroy(&cfg);
+}
 
-    for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-      if (!strstr(rpcd__usage, flags[i]))
-        fail_msg("usage does not mention %s", flags[i]);
+/* Whether `word` occurs in `text` as a whole word (between blanks, line
+ * breaks or the ends). */
+static bool has_word(const char *text, const char *word)
+{
+  size_t n = strlen(word);
+  const char *p;
+
+  for (p = strstr(text, word); p; p = strstr(p + 1, word)) {
+    if ((p == text || p[-1] == ' ' || p[-1] == '\n' || p[-1] == '[') &&
+        (p[n] == ' ' || p[n] == '\n' || p[n] == '\0' || p[n] == ']'))
+      return true;
   }
+  return false;
+}
+
+/* The usage text documents every flag of the table, in full. */
+static void test_usage_text(void **state)
+{
+  const char *usage = rpcd__usage_text();
+  const char *line;
+  char synopsis[1024]; /* up to the first blank line */
+  size_t i;
+
+  (void)state;
+  /* Built once: the same text every time. */
+  assert_ptr_equal(rpcd__usage_text(), usage);
+  assert_true(strncmp(usage, "usage: rpcd ", 12) == 0);
+  assert_non_null(strstr(usage, "\n\n"));
+  assert_true((size_t)(strstr(usage, "\n\n") - usage) < sizeof(synopsis));
+  snprintf(synopsis, sizeof(synopsis), "%.*s",
+           (int)(strstr(usage, "\n\n") - usage), usage);
+
+  for (i = 0; i < N_FLAGS; i++) {
+    const flag_row *r = &flag_rows[i];
+    char want[128];
+    char words[512];
+    char *w;
+    char *save;
+
+    /* The flag and its value, at the start of its help line. */
+    if (r->short_name)
+      snprintf(want, sizeof(want), "\n  -%c, --%s%s%s", r->short_name, r->name,
+               *r->metavar ? " " : "", r->metavar);
+    else
+      snprintf(want, sizeof(want), "\n  --%s%s%s", r->name,
+               *r->metavar ? " " : "", r->metavar);
+    if (!strstr(usage, want))
+      fail_msg("usage lacks \"%s\":\n%s", want + 1, usage);
+    /* In the synopsis. */
+    if (r->has_arg == required_argument) {
+      snprintf(want, sizeof(want), "[--%s %s]", r->name, r->metavar);
+      if (!strstr(synopsis, want))
+        fail_msg("usage synopsis lacks \"%s\":\n%s", want, usage);
+    } else {
+      snprintf(want, sizeof(want), "--%s", r->name);
+      if (!has_word(synopsis, want))
+        fail_msg("usage synopsis lacks \"%s\":\n%s", want, usage);
+    }
+    /* Every word of its help, however the lines were wrapped. */
+    snprintf(words, sizeof(words), "%s", r->help);
+    for (w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save))
+      if (!has_word(usage, w))
+        fail_msg("usage lacks \"%s\" of --%s's help:\n%s", w, r->name, usage);
+  }
+
+  /* Lines fit in 79 columns, and the whole text fit in its buffer. */
+  for (line = usage; *line;) {
+    size_t n = strcspn(line, "\n");
+
+    if (n > 79)
+      fail_msg("usage line of %zu columns: %.*s", n, (int)n, line);
+    line += n + (line[n] == '\n');
+  }
+  assert_non_null(
+      strstr(usage, "Exit status: 0 clean stop, 1 failure (broker, plugin), 2 "
+                    "usage error.\n"));
+  assert_int_equal(usage[strlen(usage) - 1], '\n');
+
+  /* The process model's paragraph. */
+  assert_non_null(strstr(usage, "SIGHUP: reload the plugins."));
+  assert_true(has_word(usage, "--drain-timeout."));
+  assert_true(has_word(usage, "SIGTERM:"));
+  /* Handlers have their own thread: the heartbeat no longer bounds them. */
+  assert_null(strstr(usage, "twice"));
+  assert_non_null(strstr(usage, "AMQP heartbeat, 0 to disable (default: 60)"));
 }
 
 /* A failed parse may leave plugins allocated; destroy frees them. */
@@ -497,12 +821,15 @@ static void test_destroy_after_failure(void **state)
   rpcd__config_destroy(NULL);
 }
 
-/* Parsing twice gives the same result: no hidden state (getopt has some). */
+/* Parsing again gives the same result: no hidden state (getopt has some),
+ * even after a parse that stopped half-way. */
 static void test_reentrant(void **state)
 {
   rpcd_config a;
   rpcd_config b;
+  rpcd_config cfg;
   char err[256];
+  int round;
 
   (void)state;
   assert_int_equal(
@@ -517,6 +844,41 @@ static void test_reentrant(void **state)
   assert_int_equal(b.n_plugins, 1);
   rpcd__config_destroy(&a);
   rpcd__config_destroy(&b);
+
+  for (round = 0; round < 3; round++) {
+    /* Stopped by an error, --help, a missing value, a positional argument,
+     * a short-flag cluster... */
+    assert_int_equal(
+        PARSE(&cfg, NULL, err, "--prefetch", "0", "--workers", "2"),
+        RPCD_EINVAL);
+    rpcd__config_destroy(&cfg);
+    assert_int_equal(
+        PARSE(&cfg, NULL, err, "--workers", "3", "--help", "--workers", "4"),
+        RPCD_OK);
+    assert_int_equal(cfg.workers, 3);
+    rpcd__config_destroy(&cfg);
+    assert_int_equal(PARSE(&cfg, NULL, err, "--uri", URI, "--workers"),
+                     RPCD_EINVAL);
+    rpcd__config_destroy(&cfg);
+    assert_int_equal(PARSE(&cfg, NULL, err, "--uri", URI, "x", "--workers=5"),
+                     RPCD_EINVAL);
+    rpcd__config_destroy(&cfg);
+    assert_int_equal(PARSE(&cfg, NULL, err, "-xh"), RPCD_EINVAL);
+    rpcd__config_destroy(&cfg);
+
+    /* ... the next parse starts from the first argument with defaults. */
+    assert_int_equal(PARSE(&cfg, NULL, err, "--plugin", "c.so", "--uri", URI,
+                           "--queue-type", "quorum"),
+                     RPCD_OK);
+    assert_int_equal(cfg.n_plugins, 1);
+    assert_string_equal(cfg.plugins[0], "c.so");
+    assert_string_equal(cfg.uri, URI);
+    assert_int_equal(cfg.queue_type, RPCD_QUEUE_QUORUM);
+    assert_int_equal(cfg.workers, expected_workers());
+    assert_int_equal(cfg.prefetch, 1);
+    assert_false(cfg.help);
+    rpcd__config_destroy(&cfg);
+  }
 }
 
 int main(void)
@@ -530,15 +892,22 @@ int main(void)
       cmocka_unit_test(test_bad_prefetch),
       cmocka_unit_test(test_bad_max_body),
       cmocka_unit_test(test_bad_heartbeat),
+      cmocka_unit_test(test_workers),
+      cmocka_unit_test(test_drain_timeout),
+      cmocka_unit_test(test_handler_timeout),
+      cmocka_unit_test(test_queue_type),
+      cmocka_unit_test(test_max_deliveries),
       cmocka_unit_test(test_bad_log_level),
       cmocka_unit_test(test_bad_queue),
       cmocka_unit_test(test_bad_text_method),
       cmocka_unit_test(test_bad_plugin_dir),
       cmocka_unit_test(test_unknown_flag),
+      cmocka_unit_test(test_positional),
       cmocka_unit_test(test_missing_value),
       cmocka_unit_test(test_required),
       cmocka_unit_test(test_no_args),
       cmocka_unit_test(test_help_and_version),
+      cmocka_unit_test(test_usage_text),
       cmocka_unit_test(test_destroy_after_failure),
       cmocka_unit_test(test_reentrant),
   };
