@@ -38,6 +38,14 @@ int rpcd__reply_encode_result(msgpack_sbuffer *out, bool has_msgid,
 int rpcd__reply_encode_error(msgpack_sbuffer *out, bool has_msgid,
                              uint32_t msgid, int code, const char *message)
 {
+  return rpcd__reply_encode_error_data(out, has_msgid, msgid, code, message,
+                                       NULL, 0);
+}
+
+int rpcd__reply_encode_error_data(msgpack_sbuffer *out, bool has_msgid,
+                                  uint32_t msgid, int code, const char *message,
+                                  const void *data, size_t data_len)
+{
   msgpack_packer pk;
   int rc = 0;
 
@@ -45,11 +53,15 @@ int rpcd__reply_encode_error(msgpack_sbuffer *out, bool has_msgid,
     message = "";
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
   rc |= pack_head(&pk, has_msgid, msgid);
-  rc |= msgpack_pack_map(&pk, 2);
+  rc |= msgpack_pack_map(&pk, data ? 3 : 2);
   rc |= msgpack_pack_str_with_body(&pk, "code", 4);
   rc |= msgpack_pack_int32(&pk, code);
   rc |= msgpack_pack_str_with_body(&pk, "message", 7);
   rc |= msgpack_pack_str_with_body(&pk, message, strlen(message));
+  if (data) {
+    rc |= msgpack_pack_str_with_body(&pk, "data", 4);
+    rc |= msgpack_sbuffer_write(out, data, data_len);
+  }
   rc |= msgpack_pack_nil(&pk);
   return rc == 0 ? RPCD_OK : RPCD_ENOMEM;
 }

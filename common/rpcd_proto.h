@@ -127,6 +127,12 @@ int rpcd__reply_encode_result(msgpack_sbuffer *out, bool has_msgid,
 int rpcd__reply_encode_error(msgpack_sbuffer *out, bool has_msgid,
                              uint32_t msgid, int code, const char *message);
 
+/* The same with "data": data[0..data_len) is exactly one msgpack object,
+ * copied as it is; NULL leaves "data" out. */
+int rpcd__reply_encode_error_data(msgpack_sbuffer *out, bool has_msgid,
+                                  uint32_t msgid, int code, const char *message,
+                                  const void *data, size_t data_len);
+
 typedef struct rpcd_reply_view {
   bool has_msgid;
   uint32_t msgid;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The consumer loop. Requests are acked only after their reply has been
- * handed to the socket, so a server that dies mid-request leaves the request
- * to be delivered again (at least once). Malformed requests are answered and
- * acked too: redelivering them could never succeed.
+ * A worker's AMQP connection: consuming the request queue, publishing
+ * replies, acks and dead letters. The loop that decides what to do when
+ * lives in worker.c; nothing here blocks except a write to a broker that
+ * stopped reading (see rpcd__consumer_abort_io).
  */
 #include "consumer.h"
 
@@ -12,13 +12,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "broker.h"
 #include "log.h"
 #include "rpcd_proto.h"
 #include "text_escape.h"
 #include "transport_amqp.h"
 
 #define CHANNEL 1
-#define POLL_MS 250 /* how often the loop looks at the stop flag */
 
 /* The socket while a reply or an ack is being written, else -1; read by
  * rpcd__consumer_abort_io() from a signal handler. */
@@ -36,6 +36,7 @@ struct rpcd_consumer {
   const rpcd_consumer_config *cfg;
   amqp_connection_state_t conn;
   bool channel_closed; /* by the broker: closing it again is an error */
+  char tag[256];       /* the consumer tag; "" when not consuming */
 };
 
 static amqp_bytes_t span_bytes(const char *s)
@@ -43,36 +44,34 @@ static amqp_bytes_t span_bytes(const char *s)
   return amqp_cstring_bytes(s);
 }
 
-/* Declare the request queue and consume it. Also what a basic.cancel (the
- * queue was deleted under us) calls again on the same channel.
- * *channel_closed tells whether the broker closed the channel on failure. */
+/* Declare the queues and consume the request queue. Also what a
+ * basic.cancel (the queue was deleted under us) calls again on the same
+ * channel. *channel_closed tells whether the broker closed the channel. */
 static int subscribe(rpcd_consumer *c, bool *channel_closed, char *err,
                      size_t errlen)
 {
   const rpcd_consumer_config *cfg = c->cfg;
+  amqp_basic_consume_ok_t *ok;
   char detail[256];
   int rc;
 
-  amqp_queue_declare(c->conn, CHANNEL, span_bytes(cfg->queue), 0, 1, 0, 0,
-                     amqp_empty_table);
-  rc = rpcd__amqp_status(c->conn, CHANNEL, amqp_get_rpc_reply(c->conn),
-                         "declaring the queue", channel_closed, NULL, detail,
-                         sizeof(detail));
-  if (rc != RPCD_OK) {
-    /* e.g. PRECONDITION_FAILED: the queue exists with other arguments */
-    rpcd__set_err(err, errlen, "could not declare queue \"%s\" (durable): %s",
-                  cfg->queue, detail);
+  rc = rpcd__declare_queues(c->conn, CHANNEL, cfg->queue, channel_closed, err,
+                            errlen);
+  if (rc != RPCD_OK)
     return rc;
-  }
-  amqp_basic_consume(c->conn, CHANNEL, span_bytes(cfg->queue), amqp_empty_bytes,
-                     0, 0, 0, amqp_empty_table);
+  ok = amqp_basic_consume(c->conn, CHANNEL, span_bytes(cfg->queue),
+                          amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
   rc = rpcd__amqp_status(c->conn, CHANNEL, amqp_get_rpc_reply(c->conn),
                          "starting to consume", channel_closed, NULL, detail,
                          sizeof(detail));
-  if (rc != RPCD_OK)
+  if (rc != RPCD_OK) {
     rpcd__set_err(err, errlen, "could not consume queue \"%s\": %s", cfg->queue,
                   detail);
-  return rc;
+    return rc;
+  }
+  snprintf(c->tag, sizeof(c->tag), "%.*s", ok ? (int)ok->consumer_tag.len : 0,
+           ok ? (const char *)ok->consumer_tag.bytes : "");
+  return RPCD_OK;
 }
 
 int rpcd__consumer_open(const rpcd_consumer_config *cfg, rpcd_consumer **out,
@@ -157,10 +156,8 @@ static void read_deadline(const amqp_field_value_t *v, rpcd_message_in *in)
   }
 }
 
-/* Read what the request handler needs out of the AMQP properties. cid is
- * the buffer for the correlation id as printable text. */
-static void message_from_envelope(const amqp_envelope_t *env,
-                                  rpcd_message_in *in, char *cid, size_t cidlen)
+void rpcd__message_from_envelope(const amqp_envelope_t *env,
+                                 rpcd_message_in *in, char *cid, size_t cidlen)
 {
   const amqp_basic_properties_t *p = &env->message.properties;
   const amqp_table_entry_t *h;
@@ -228,83 +225,6 @@ static int publish_reply(rpcd_consumer *c, const amqp_envelope_t *env,
       c->conn, CHANNEL, amqp_empty_bytes, req->reply_to, 0, 0, &props, body));
 }
 
-static void count(rpcd_consumer_stats *stats, const rpcd_message_out *out)
-{
-  stats->received++;
-  switch (out->outcome) {
-  case RPCD_OUTCOME_OK:
-    stats->ok++;
-    break;
-  case RPCD_OUTCOME_ERROR:
-    stats->errors++;
-    break;
-  case RPCD_OUTCOME_NOTIFIED:
-    stats->notifications++;
-    break;
-  case RPCD_OUTCOME_EXPIRED:
-    stats->expired++;
-    break;
-  }
-}
-
-/* Handle one delivery: answer, then ack. */
-static int serve_one(rpcd_consumer *c, const amqp_envelope_t *env,
-                     rpcd_consumer_stats *stats, char *err, size_t errlen)
-{
-  const amqp_basic_properties_t *p = &env->message.properties;
-  rpcd_message_out out;
-  rpcd_message_in in;
-  char cid[160];
-  int64_t started = rpcd__now_mono_ms();
-  int rc = RPCD_OK;
-
-  message_from_envelope(env, &in, cid, sizeof(cid));
-  rpcd__handle_message(&c->cfg->handler, &in, &out);
-  count(stats, &out);
-
-  /* rabbitmq-c writes without a deadline: let a stop break a write that a
-   * blocked broker never drains. */
-  writing_fd = amqp_get_sockfd(c->conn);
-  if (out.send_reply) {
-    rc = publish_reply(c, env, &out);
-    if (rc != RPCD_OK) {
-      rpcd__set_err(err, errlen, "could not publish the reply: %s",
-                    rpcd_strerror(rc));
-      goto out;
-    }
-  }
-  rc = rpcd__amqp_lib_status(
-      amqp_basic_ack(c->conn, CHANNEL, env->delivery_tag, 0));
-  writing_fd = -1;
-  if (rc != RPCD_OK) {
-    rpcd__set_err(err, errlen, "could not ack delivery %llu: %s",
-                  (unsigned long long)env->delivery_tag, rpcd_strerror(rc));
-    goto out;
-  }
-
-  if (out.outcome == RPCD_OUTCOME_ERROR)
-    rpcd_log(RPCD_LOG_INFO, "call %s cid=%.*s failed with %d: %s",
-             out.method[0] ? out.method : "?", (int)in.correlation_id.len,
-             in.correlation_id.ptr ? in.correlation_id.ptr : "", out.status,
-             out.error);
-  else if (out.outcome == RPCD_OUTCOME_EXPIRED)
-    rpcd_log(RPCD_LOG_INFO,
-             "cid=%.*s: deadline passed before it started, "
-             "dropped",
-             (int)in.correlation_id.len,
-             in.correlation_id.ptr ? in.correlation_id.ptr : "");
-  else
-    rpcd_log(RPCD_LOG_DEBUG, "call %s cid=%.*s took %lld ms%s", out.method,
-             (int)in.correlation_id.len,
-             in.correlation_id.ptr ? in.correlation_id.ptr : "",
-             (long long)(rpcd__now_mono_ms() - started),
-             (p->_flags & AMQP_BASIC_REPLY_TO_FLAG) ? "" : " (no reply_to)");
-out:
-  writing_fd = -1;
-  rpcd__message_out_destroy(&out);
-  return rc;
-}
-
 /* A frame other than a delivery arrived: find out whether it ends us. */
 static int handle_other_frame(rpcd_consumer *c, rpcd_consumer_stats *stats,
                               char *err, size_t errlen)
@@ -363,40 +283,139 @@ static int handle_other_frame(rpcd_consumer *c, rpcd_consumer_stats *stats,
   }
 }
 
-int rpcd__consumer_serve(rpcd_consumer *c, volatile sig_atomic_t *stop,
-                         rpcd_consumer_stats *stats, char *err, size_t errlen)
+int rpcd__consumer_read(rpcd_consumer *c, amqp_envelope_t *env, bool *got,
+                        rpcd_consumer_stats *stats, char *err, size_t errlen)
 {
-  struct timeval tv;
+  struct timeval now = {0, 0};
+  amqp_rpc_reply_t r;
   int rc;
 
-  while (!*stop) {
-    amqp_envelope_t env;
-    amqp_rpc_reply_t r;
-
-    amqp_maybe_release_buffers(c->conn);
-    tv.tv_sec = 0;
-    tv.tv_usec = POLL_MS * 1000;
-    r = amqp_consume_message(c->conn, &env, &tv, 0);
-    if (r.reply_type == AMQP_RESPONSE_NORMAL) {
-      rc = serve_one(c, &env, stats, err, errlen);
-      amqp_destroy_envelope(&env);
-      if (rc != RPCD_OK)
-        return rc == RPCD_ENOMEM ? rc : RPCD_ECONNLOST;
-      continue;
-    }
-    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-        r.library_error == AMQP_STATUS_TIMEOUT)
-      continue;
-    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-        r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
-      rc = handle_other_frame(c, stats, err, errlen);
-      if (rc != RPCD_OK)
-        return rc;
-      continue;
-    }
-    rc = rpcd__amqp_status(c->conn, CHANNEL, r, "consuming", NULL, NULL, err,
-                           errlen);
-    return rc == RPCD_OK ? RPCD_ECONNLOST : rc;
+  *got = false;
+  amqp_maybe_release_buffers(c->conn);
+  /* A zero timeout never waits for the socket, but rabbitmq-c still sends
+   * a heartbeat that is due and notices one that is overdue. */
+  r = amqp_consume_message(c->conn, env, &now, 0);
+  if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+    *got = true;
+    return RPCD_OK;
   }
-  return RPCD_OK;
+  if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+      r.library_error == AMQP_STATUS_TIMEOUT)
+    return RPCD_OK;
+  if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+      r.library_error == AMQP_STATUS_UNEXPECTED_STATE)
+    return handle_other_frame(c, stats, err, errlen);
+  rc = rpcd__amqp_status(c->conn, CHANNEL, r, "consuming", NULL, NULL, err,
+                         errlen);
+  return rc == RPCD_OK || rc == RPCD_ETIMEDOUT ? RPCD_ECONNLOST : rc;
+}
+
+bool rpcd__consumer_buffered(const rpcd_consumer *c)
+{
+  return amqp_data_in_buffer(c->conn) || amqp_frames_enqueued(c->conn);
+}
+
+int rpcd__consumer_fd(const rpcd_consumer *c)
+{
+  return amqp_get_sockfd(c->conn);
+}
+
+/* rabbitmq-c writes without a deadline: while one is under way its socket
+ * is where abort_io can break it off. */
+static void writing(const rpcd_consumer *c)
+{
+  writing_fd = amqp_get_sockfd(c->conn);
+}
+
+static int written(int amqp_status_code)
+{
+  writing_fd = -1;
+  return rpcd__amqp_lib_status(amqp_status_code);
+}
+
+int rpcd__consumer_reply(rpcd_consumer *c, const amqp_envelope_t *env,
+                         const rpcd_message_out *out)
+{
+  writing(c);
+  return written(publish_reply(c, env, out));
+}
+
+int rpcd__consumer_ack(rpcd_consumer *c, uint64_t delivery_tag)
+{
+  writing(c);
+  return written(amqp_basic_ack(c->conn, CHANNEL, delivery_tag, 0));
+}
+
+int rpcd__consumer_requeue(rpcd_consumer *c, uint64_t delivery_tag)
+{
+  writing(c);
+  return written(amqp_basic_reject(c->conn, CHANNEL, delivery_tag, 1));
+}
+
+int rpcd__consumer_cancel(rpcd_consumer *c, char *err, size_t errlen)
+{
+  if (!c->tag[0])
+    return RPCD_OK;
+  /* Deliveries already on their way still arrive until cancel-ok (which
+   * rabbitmq-c waits for here, keeping them); the worker hands those back
+   * too. */
+  amqp_basic_cancel(c->conn, CHANNEL, amqp_cstring_bytes(c->tag));
+  c->tag[0] = '\0';
+  return rpcd__amqp_last_status(c->conn, CHANNEL, "cancelling the consumer",
+                                err, errlen);
+}
+
+static void header_str(amqp_table_entry_t *e, const char *key,
+                       const char *value)
+{
+  e->key = amqp_cstring_bytes(key);
+  e->value.kind = AMQP_FIELD_KIND_UTF8;
+  e->value.value.bytes = amqp_cstring_bytes(value);
+}
+
+int rpcd__consumer_dead_letter(rpcd_consumer *c, const amqp_envelope_t *env,
+                               const rpcd_dead_letter *why)
+{
+  const amqp_basic_properties_t *req = &env->message.properties;
+  amqp_basic_properties_t props = *req;
+  int n_old =
+      req->_flags & AMQP_BASIC_HEADERS_FLAG ? req->headers.num_entries : 0;
+  amqp_table_entry_t *headers;
+  char queue[300];
+  int n = 0;
+  int i;
+  int rc;
+
+  headers = calloc((size_t)n_old + 4, sizeof(*headers));
+  if (!headers)
+    return RPCD_ENOMEM;
+  /* The original headers stay, so the request can be replayed as it was;
+   * the x-rpcd-* ones say why it is here. */
+  for (i = 0; i < n_old; i++) {
+    amqp_bytes_t k = req->headers.entries[i].key;
+
+    if (k.len < 7 || memcmp(k.bytes, "x-rpcd-", 7) != 0)
+      headers[n++] = req->headers.entries[i];
+  }
+  header_str(&headers[n++], "x-rpcd-reason", why->reason);
+  header_str(&headers[n++], "x-rpcd-signal", why->signal);
+  header_str(&headers[n++], "x-rpcd-method", why->method);
+  headers[n].key = amqp_cstring_bytes("x-rpcd-time");
+  headers[n].value.kind = AMQP_FIELD_KIND_TIMESTAMP;
+  headers[n++].value.value.u64 = (uint64_t)(why->time_ms / 1000);
+  props._flags |= AMQP_BASIC_HEADERS_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
+  props.headers.num_entries = n;
+  props.headers.entries = headers;
+  props.delivery_mode = 2; /* kept for an operator: persistent */
+  /* No expiration: a request that waits in the dead-letter queue must not
+   * vanish when its caller's deadline passes. */
+  props._flags &= ~AMQP_BASIC_EXPIRATION_FLAG;
+  snprintf(queue, sizeof(queue), "%s%s", c->cfg->queue,
+           RPCD_DEAD_LETTER_SUFFIX);
+  writing(c);
+  rc = written(amqp_basic_publish(c->conn, CHANNEL, amqp_empty_bytes,
+                                  amqp_cstring_bytes(queue), 0, 0, &props,
+                                  env->message.body));
+  free(headers);
+  return rc;
 }

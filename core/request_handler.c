@@ -243,6 +243,9 @@ void rpcd__handle_message(const rpcd_handler_config *cfg,
   }
   set_method(out, req.method, req.method_len);
 
+  if (cfg->before_dispatch)
+    cfg->before_dispatch(cfg->ctx, req.method, req.method_len, req.has_msgid,
+                         req.msgid, out->content_type);
   rpcd__dispatch(cfg->registry, req.method, req.method_len, req.params,
                  in->correlation_id.ptr, in->correlation_id.len, cfg->max_body,
                  &res);

@@ -67,6 +67,13 @@ typedef struct rpcd_handler_config {
   const rpcd_registry *registry;
   size_t max_body;         /* request and result limit */
   const char *text_method; /* --text-method, or NULL */
+  /* Called right before a method's handler runs (plugin code from here on),
+   * with what answering the request without the handler needs: its msgid
+   * and the reply's content type. NULL: not called. */
+  void (*before_dispatch)(void *ctx, const char *method, size_t method_len,
+                          bool has_msgid, uint32_t msgid,
+                          const char *reply_content_type);
+  void *ctx;
 } rpcd_handler_config;
 
 /* Handle one message. Always fills `out`; destroy it afterwards. */

@@ -147,6 +147,9 @@ void rpcd__handle_text(const rpcd_handler_config *cfg,
     return;
   }
 
+  if (cfg->before_dispatch)
+    cfg->before_dispatch(cfg->ctx, cfg->text_method, strlen(cfg->text_method),
+                         false, 0, RPCD_CONTENT_TYPE_TEXT);
   rpcd__dispatch(cfg->registry, cfg->text_method, strlen(cfg->text_method),
                  &doc.root, in->correlation_id.ptr, in->correlation_id.len,
                  cfg->max_body, &res);

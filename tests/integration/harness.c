@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,6 +148,10 @@ pid_t h_rpcd_start(const char *queue, const char *const *extra_args)
       dup2(fd, STDERR_FILENO);
       close(fd);
     }
+    /* A server is a process group of its own (tests kill whole groups),
+     * and it stops when the test program dies. */
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     execv(RPCD_BIN, (char *const *)argv);
     _exit(127);
   }
@@ -308,4 +313,65 @@ void h_raw_call(const char *queue, const h_raw_request *req,
     break;
   }
   rpcd__amqp_close(conn, 1);
+}
+
+bool h_wait_consumers(const char *queue, int n, unsigned timeout_ms)
+{
+  int64_t deadline = h_now_ms() + timeout_ms;
+
+  do {
+    if (h_queue_consumers(queue) == n)
+      return true;
+    sleep_ms(20);
+  } while (h_now_ms() < deadline);
+  return false;
+}
+
+static void header_text(const amqp_table_t *t, const char *key, char *out,
+                        size_t cap)
+{
+  const amqp_table_entry_t *e = rpcd__amqp_table_get(t, key);
+
+  out[0] = '\0';
+  if (e && (e->value.kind == AMQP_FIELD_KIND_UTF8 ||
+            e->value.kind == AMQP_FIELD_KIND_BYTES))
+    copy_bytes(out, cap, e->value.value.bytes);
+}
+
+bool h_dead_letter_get(const char *queue, h_dead_letter *out)
+{
+  amqp_connection_state_t conn = connect_or_die();
+  char dead[300];
+  amqp_rpc_reply_t r;
+  amqp_message_t msg;
+  bool got = false;
+
+  memset(out, 0, sizeof(*out));
+  snprintf(dead, sizeof(dead), "%s.dead", queue);
+  r = amqp_basic_get(conn, 1, amqp_cstring_bytes(dead), 1);
+  if (r.reply_type == AMQP_RESPONSE_NORMAL &&
+      r.reply.id == AMQP_BASIC_GET_OK_METHOD &&
+      amqp_read_message(conn, 1, &msg, 0).reply_type == AMQP_RESPONSE_NORMAL) {
+    const amqp_basic_properties_t *p = &msg.properties;
+
+    got = true;
+    if (p->_flags & AMQP_BASIC_HEADERS_FLAG) {
+      header_text(&p->headers, "x-rpcd-reason", out->reason,
+                  sizeof(out->reason));
+      header_text(&p->headers, "x-rpcd-signal", out->signal,
+                  sizeof(out->signal));
+      header_text(&p->headers, "x-rpcd-method", out->method,
+                  sizeof(out->method));
+      out->has_time = rpcd__amqp_table_get(&p->headers, "x-rpcd-time") != NULL;
+    }
+    if (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)
+      copy_bytes(out->correlation_id, sizeof(out->correlation_id),
+                 p->correlation_id);
+    out->body_len =
+        msg.body.len < sizeof(out->body) ? msg.body.len : sizeof(out->body);
+    memcpy(out->body, msg.body.bytes, out->body_len);
+    amqp_destroy_message(&msg);
+  }
+  rpcd__amqp_close(conn, 1);
+  return got;
 }

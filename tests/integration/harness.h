@@ -77,6 +77,23 @@ typedef struct h_raw_request {
 void h_raw_call(const char *queue, const h_raw_request *req,
                 unsigned timeout_ms, h_raw_reply *reply);
 
+/* Wait until `queue` has exactly n consumers; false after timeout_ms. */
+bool h_wait_consumers(const char *queue, int n, unsigned timeout_ms);
+
+/* One message taken (and acked) from "<queue>.dead". */
+typedef struct h_dead_letter {
+  char reason[64]; /* x-rpcd-reason */
+  char signal[64]; /* x-rpcd-signal */
+  char method[256];
+  bool has_time; /* x-rpcd-time present */
+  char correlation_id[128];
+  char body[4096];
+  size_t body_len;
+} h_dead_letter;
+
+/* Take one message from "<queue>.dead"; false when it is empty. */
+bool h_dead_letter_get(const char *queue, h_dead_letter *out);
+
 /* Monotonic milliseconds. */
 int64_t h_now_ms(void);
 

@@ -24,7 +24,8 @@ fail() {
   exit 1
 }
 
-"$rpcd" --uri "$uri" --queue "$queue" --plugin "$fib" --log-level info \
+"$rpcd" --uri "$uri" --queue "$queue" --plugin "$fib" --workers 1 \
+  --log-level info \
   >"$log" 2>&1 &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null' EXIT

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+#include "broker.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "rpcd_proto.h"
+
+static int declare(amqp_connection_state_t conn, amqp_channel_t channel,
+                   const char *queue, bool *channel_closed, char *err,
+                   size_t errlen)
+{
+  char detail[256];
+  int rc;
+
+  amqp_queue_declare(conn, channel, amqp_cstring_bytes(queue), 0, 1, 0, 0,
+                     amqp_empty_table);
+  rc = rpcd__amqp_status(conn, channel, amqp_get_rpc_reply(conn),
+                         "declaring the queue", channel_closed, NULL, detail,
+                         sizeof(detail));
+  if (rc != RPCD_OK)
+    /* e.g. PRECONDITION_FAILED: the queue exists with other arguments */
+    rpcd__set_err(err, errlen, "could not declare queue \"%s\" (durable): %s",
+                  queue, detail);
+  return rc;
+}
+
+int rpcd__declare_queues(amqp_connection_state_t conn, amqp_channel_t channel,
+                         const char *queue, bool *channel_closed, char *err,
+                         size_t errlen)
+{
+  char dead[300];
+  int rc;
+
+  rc = declare(conn, channel, queue, channel_closed, err, errlen);
+  if (rc != RPCD_OK)
+    return rc;
+  snprintf(dead, sizeof(dead), "%s%s", queue, RPCD_DEAD_LETTER_SUFFIX);
+  return declare(conn, channel, dead, channel_closed, err, errlen);
+}
+
+int rpcd__broker_open(const char *uri, const char *queue,
+                      amqp_connection_state_t *out, char *err, size_t errlen)
+{
+  rpcd_amqp_options opts = {0};
+  bool channel_closed = false;
+  int rc;
+
+  opts.product = "rpcd supervisor";
+  rc = rpcd__amqp_connect(uri, &opts, 1, out, err, errlen);
+  if (rc != RPCD_OK)
+    return rc;
+  rc = rpcd__declare_queues(*out, 1, queue, &channel_closed, err, errlen);
+  if (rc != RPCD_OK) {
+    rpcd__amqp_close(*out, channel_closed ? 0 : 1);
+    *out = NULL;
+  }
+  return rc;
+}
+
+int rpcd__broker_publish_reply(amqp_connection_state_t conn,
+                               amqp_bytes_t reply_to, amqp_bytes_t cid,
+                               const char *content_type, int32_t status,
+                               amqp_bytes_t body)
+{
+  amqp_basic_properties_t props;
+  amqp_table_entry_t hdr;
+
+  memset(&props, 0, sizeof(props));
+  props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
+                 AMQP_BASIC_HEADERS_FLAG;
+  props.content_type = amqp_cstring_bytes(content_type);
+  props.delivery_mode = 1;
+  if (cid.len) {
+    props._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
+    props.correlation_id = cid;
+  }
+  hdr.key = amqp_cstring_bytes(RPCD_HDR_STATUS);
+  hdr.value.kind = AMQP_FIELD_KIND_I32;
+  hdr.value.value.i32 = status;
+  props.headers.num_entries = 1;
+  props.headers.entries = &hdr;
+  return rpcd__amqp_lib_status(amqp_basic_publish(
+      conn, 1, amqp_empty_bytes, reply_to, 0, 0, &props, body));
+}

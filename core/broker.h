@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The queues rpcd declares, in one place, so that the supervisor (at
+ * startup) and every worker (when it subscribes, and again after the queue
+ * was deleted) declare them with the same arguments: the request queue and
+ * its dead-letter queue "<queue>.dead", both durable.
+ */
+#ifndef RPCD_BROKER_H
+#define RPCD_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "transport_amqp.h"
+
+#define RPCD_DEAD_LETTER_SUFFIX ".dead"
+
+/*
+ * Declare the request queue and its dead-letter queue on `channel`.
+ * \param channel_closed  out (may be NULL): the broker closed the channel
+ *                        (e.g. the queue exists with other arguments)
+ * \return RPCD_OK, or a status with err naming the queue and the reason
+ */
+int rpcd__declare_queues(amqp_connection_state_t conn, amqp_channel_t channel,
+                         const char *queue, bool *channel_closed, char *err,
+                         size_t errlen);
+
+/*
+ * The supervisor's own connection (channel 1, no heartbeat: it is idle
+ * until a dead worker's request needs an answer): connect and declare the
+ * queues.
+ * \return RPCD_OK, or RPCD_ECONNECT / RPCD_EBROKER / RPCD_EINVAL with err
+ */
+int rpcd__broker_open(const char *uri, const char *queue,
+                      amqp_connection_state_t *out, char *err, size_t errlen);
+
+/*
+ * Publish a reply on `conn` (channel 1) to reply_to, with correlation id
+ * cid (raw bytes) and header x-rpc-status = status: how the supervisor
+ * answers for a worker that died with the request in hand.
+ * \return an rpcd_status
+ */
+int rpcd__broker_publish_reply(amqp_connection_state_t conn,
+                               amqp_bytes_t reply_to, amqp_bytes_t cid,
+                               const char *content_type, int32_t status,
+                               amqp_bytes_t body);
+
+#endif /* RPCD_BROKER_H */

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
+#include "scoreboard.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "transport_amqp.h"
+
+rpcd_scoreboard *rpcd__scoreboard_create(unsigned n_slots, unsigned n_tombs)
+{
+  size_t size = sizeof(rpcd_scoreboard) + n_slots * sizeof(rpcd_slot) +
+                n_tombs * sizeof(rpcd_tombstone);
+  rpcd_scoreboard *sb;
+  void *p;
+
+  p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+           0);
+  if (p == MAP_FAILED)
+    return NULL;
+  /* Anonymous memory comes zeroed: every slot FREE, every tomb EMPTY. */
+  sb = p;
+  sb->n_slots = n_slots;
+  sb->n_tombs = n_tombs;
+  sb->slots = (rpcd_slot *)(sb + 1);
+  sb->tombs = (rpcd_tombstone *)(sb->slots + n_slots);
+  sb->map_size = size;
+  return sb;
+}
+
+void rpcd__scoreboard_destroy(rpcd_scoreboard *sb)
+{
+  if (sb)
+    munmap(sb, sb->map_size);
+}
+
+int rpcd__slot_take(rpcd_scoreboard *sb, unsigned generation)
+{
+  unsigned i;
+
+  for (i = 0; i < sb->n_slots; i++) {
+    rpcd_slot *s = &sb->slots[i];
+
+    if (atomic_load(&s->state) != RPCD_SLOT_FREE)
+      continue;
+    atomic_store(&s->pid, 0);
+    atomic_store(&s->generation, generation);
+    atomic_store(&s->started_ms, rpcd__now_unix_ms());
+    atomic_store(&s->calls, 0);
+    atomic_store(&s->errors, 0);
+    atomic_store(&s->state, RPCD_SLOT_IDLE);
+    return (int)i;
+  }
+  return -1;
+}
+
+void rpcd__slot_release(rpcd_scoreboard *sb, int slot)
+{
+  if (slot >= 0 && (unsigned)slot < sb->n_slots) {
+    atomic_store(&sb->slots[slot].pid, 0);
+    atomic_store(&sb->slots[slot].state, RPCD_SLOT_FREE);
+  }
+}
+
+/* FNV-1a, 64-bit: cheap, and a collision costs one request run or not run
+ * twice only when a worker died with the other in hand. */
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+  const unsigned char *p = data;
+  size_t i;
+
+  for (i = 0; i < len; i++) {
+    h ^= p[i];
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+uint64_t rpcd__request_key(const void *cid, size_t cid_len, const void *body,
+                           size_t body_len)
+{
+  uint64_t h = 0xcbf29ce484222325ULL;
+  unsigned char sep = 0xff;
+
+  h = fnv1a(h, cid, cid_len);
+  h = fnv1a(h, &sep, 1);
+  return fnv1a(h, body, body_len);
+}
+
+void rpcd__tomb_add(rpcd_scoreboard *sb, const rpcd_slot_request *req,
+                    const char *reason, const char *signal)
+{
+  unsigned i = atomic_fetch_add(&sb->next_tomb, 1) % sb->n_tombs;
+  rpcd_tombstone *t = &sb->tombs[i];
+
+  /* The ring overwrites its oldest entry: a redelivery that old has long
+   * been run elsewhere or dead-lettered by the broker. */
+  atomic_store(&t->state, RPCD_TOMB_WRITING);
+  t->key = req->key;
+  t->time_ms = rpcd__now_unix_ms();
+  snprintf(t->reason, sizeof(t->reason), "%s", reason);
+  snprintf(t->signal, sizeof(t->signal), "%s", signal);
+  snprintf(t->method, sizeof(t->method), "%s", req->method);
+  atomic_store_explicit(&t->state, RPCD_TOMB_DEAD, memory_order_release);
+}
+
+bool rpcd__tomb_claim(rpcd_scoreboard *sb, uint64_t key, rpcd_tombstone *out)
+{
+  unsigned i;
+
+  for (i = 0; i < sb->n_tombs; i++) {
+    rpcd_tombstone *t = &sb->tombs[i];
+    int expected = RPCD_TOMB_DEAD;
+
+    if (atomic_load_explicit(&t->state, memory_order_acquire) !=
+            RPCD_TOMB_DEAD ||
+        t->key != key)
+      continue;
+    if (!atomic_compare_exchange_strong(&t->state, &expected,
+                                        RPCD_TOMB_CLAIMED))
+      continue;
+    memcpy(out, t, sizeof(*out));
+    return true;
+  }
+  return false;
+}
+
+bool rpcd__slot_running_elsewhere(const rpcd_scoreboard *sb, int self,
+                                  uint64_t key)
+{
+  unsigned i;
+
+  for (i = 0; i < sb->n_slots; i++) {
+    const rpcd_slot *s = &sb->slots[i];
+
+    if ((int)i == self ||
+        atomic_load_explicit(&s->state, memory_order_acquire) !=
+            RPCD_SLOT_RUNNING)
+      continue;
+    if (s->req.key == key)
+      return true;
+  }
+  return false;
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scoreboard: shared memory that the supervisor maps before it forks,
+ * with one slot per worker process (Apache's scoreboard). A worker writes
+ * the request in hand into its slot before the handler runs, so that when
+ * the worker dies the supervisor still knows whom to answer; it keeps its
+ * counters there for rpc.stats. Tombstones remember requests whose worker
+ * died, so that the broker's redelivery of one is recognised and not run
+ * again.
+ *
+ * Concurrency: a slot is written only by its worker (and by the supervisor
+ * once the worker is reaped); readers in other processes see a request
+ * only after its state is published with release ordering. No locks: every
+ * field another process reads is either atomic or guarded by such a state.
+ */
+#ifndef RPCD_SCOREBOARD_H
+#define RPCD_SCOREBOARD_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define RPCD_SLOT_TEXT 256 /* method, correlation id, reply_to: bytes kept */
+
+enum rpcd_slot_state {
+  RPCD_SLOT_FREE = 0, /* no process */
+  RPCD_SLOT_IDLE,     /* a worker, between requests */
+  RPCD_SLOT_RUNNING   /* a worker, with `req` in its handler */
+};
+
+/* What the supervisor needs to answer a request whose worker died. */
+typedef struct rpcd_slot_request {
+  uint64_t key;       /* rpcd__request_key() of the delivery */
+  int64_t started_ms; /* unix ms */
+  uint32_t msgid;
+  bool has_msgid;
+  bool has_reply_to;
+  uint16_t cid_len; /* raw bytes; 0 when the request had none */
+  uint16_t reply_to_len;
+  char cid[RPCD_SLOT_TEXT];
+  char reply_to[RPCD_SLOT_TEXT];
+  char method[RPCD_SLOT_TEXT]; /* NUL-terminated; "" when unknown */
+  char content_type[64];       /* the reply's, NUL-terminated */
+} rpcd_slot_request;
+
+typedef struct rpcd_slot {
+  _Atomic int state; /* enum rpcd_slot_state */
+  _Atomic pid_t pid;
+  _Atomic unsigned generation;
+  _Atomic int64_t started_ms; /* unix ms when the worker started */
+  _Atomic uint64_t calls;     /* requests answered or run */
+  _Atomic uint64_t errors;    /* of those, answered with an error */
+  rpcd_slot_request req;      /* valid while state == RUNNING */
+} rpcd_slot;
+
+enum rpcd_tomb_state {
+  RPCD_TOMB_EMPTY = 0,
+  RPCD_TOMB_WRITING, /* the supervisor is filling it in */
+  RPCD_TOMB_DEAD,    /* a request whose worker died; not yet seen again */
+  RPCD_TOMB_CLAIMED  /* its redelivery was dead-lettered by a worker */
+};
+
+typedef struct rpcd_tombstone {
+  _Atomic int state; /* enum rpcd_tomb_state */
+  uint64_t key;
+  int64_t time_ms; /* unix ms of the death */
+  char reason[32]; /* "handler-crashed" */
+  char signal[32]; /* "SIGSEGV", or "exit 3" */
+  char method[RPCD_SLOT_TEXT];
+} rpcd_tombstone;
+
+/* Server-wide counters, summed over all workers. */
+typedef struct rpcd_server_counters {
+  _Atomic uint64_t crashes;
+  _Atomic uint64_t poison;
+  _Atomic uint64_t timeouts;
+  _Atomic uint64_t reloads;
+  _Atomic uint64_t restarts;
+} rpcd_server_counters;
+
+typedef struct rpcd_scoreboard {
+  unsigned n_slots;
+  unsigned n_tombs;
+  _Atomic unsigned next_tomb; /* ring position */
+  rpcd_server_counters server;
+  rpcd_slot *slots;      /* n_slots, inside the mapping */
+  rpcd_tombstone *tombs; /* n_tombs, inside the mapping */
+  size_t map_size;
+} rpcd_scoreboard;
+
+/*
+ * Map a scoreboard shared with every process forked afterwards.
+ * \return the scoreboard, or NULL (errno set)
+ */
+rpcd_scoreboard *rpcd__scoreboard_create(unsigned n_slots, unsigned n_tombs);
+void rpcd__scoreboard_destroy(rpcd_scoreboard *sb);
+
+/* A FREE slot, marked IDLE for `pid`; -1 when all are taken. Supervisor. */
+int rpcd__slot_take(rpcd_scoreboard *sb, unsigned generation);
+void rpcd__slot_release(rpcd_scoreboard *sb, int slot);
+
+/* A 64-bit key naming one delivered request: its correlation id and body.
+ * The broker's redelivery of a request has the same key. */
+uint64_t rpcd__request_key(const void *cid, size_t cid_len, const void *body,
+                           size_t body_len);
+
+/* Remember a request whose worker died (supervisor). */
+void rpcd__tomb_add(rpcd_scoreboard *sb, const rpcd_slot_request *req,
+                    const char *reason, const char *signal);
+
+/*
+ * Claim the tombstone of `key`: true once per tombstone, with a copy of it
+ * in *out; the caller then dead-letters the redelivery instead of running
+ * it.
+ */
+bool rpcd__tomb_claim(rpcd_scoreboard *sb, uint64_t key, rpcd_tombstone *out);
+
+/* True when another slot than `self` is running the request `key` (its
+ * worker may be dead and not yet reaped). */
+bool rpcd__slot_running_elsewhere(const rpcd_scoreboard *sb, int self,
+                                  uint64_t key);
+
+#endif /* RPCD_SCOREBOARD_H */

@@ -1,0 +1,655 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The supervisor's loop. Signals are blocked and taken one at a time with
+ * sigtimedwait(), so every signal is handled in ordinary code, in order,
+ * and the timeout drives the timers (respawn backoff, drain deadline).
+ *
+ * Workers live in a table of records; a record outlives its process only
+ * until it is reaped. The workers of the current generation are kept at
+ * --workers; those of older generations drain and are not replaced.
+ */
+#define _GNU_SOURCE /* sigabbrev_np */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rpcd/version.h>
+
+#include "broker.h"
+#include "log.h"
+#include "registry.h"
+#include "rpcd_proto.h"
+#include "scoreboard.h"
+#include "transport_amqp.h"
+#include "worker.h"
+
+/* A worker that dies sooner than this after its start is in a crash loop:
+ * it is started again no more than once a second, backing off to 30 s. */
+#define CRASH_LOOP_MS 1000
+#define CRASH_BACKOFF_MAX_MS 30000
+#define PLUGIN_CHECK_TIMEOUT_MS 30000
+
+typedef struct worker_rec {
+  pid_t pid;      /* 0: not running */
+  int slot;       /* in the scoreboard, while pid != 0 */
+  unsigned index; /* slot within its generation */
+  unsigned generation;
+  int64_t started_ms;    /* monotonic */
+  int64_t restart_at;    /* monotonic; when pid == 0 and a restart is due */
+  unsigned quick_deaths; /* consecutive deaths within CRASH_LOOP_MS */
+  bool draining;         /* sent SIGTERM; not to be replaced */
+} worker_rec;
+
+typedef struct supervisor {
+  const rpcd_config *cfg;
+  pid_t self;
+  unsigned generation;
+  worker_rec *workers; /* current generation: [0, cfg->workers) */
+  worker_rec *old;     /* older generations, draining */
+  size_t n_old;
+  size_t cap_old;
+  bool stopping;
+  int64_t stop_deadline; /* monotonic */
+  unsigned restarts;
+  unsigned reloads;
+  amqp_connection_state_t conn; /* for what a dead worker cannot publish */
+  rpcd_scoreboard *sb;
+} supervisor;
+
+const char *rpcd__signal_name(int sig, char *buf, size_t len)
+{
+  const char *abbrev = sigabbrev_np(sig);
+
+  if (abbrev)
+    snprintf(buf, len, "SIG%s", abbrev);
+  else
+    snprintf(buf, len, "signal %d", sig);
+  return buf;
+}
+
+/* "exit status 1", "SIGSEGV (core dumped)": how a child ended, for logs. */
+static const char *describe_status(int status, char *buf, size_t len)
+{
+  char sig[32];
+
+  if (WIFEXITED(status))
+    snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+  else if (WIFSIGNALED(status))
+    snprintf(buf, len, "killed by %s%s",
+             rpcd__signal_name(WTERMSIG(status), sig, sizeof(sig)),
+             WCOREDUMP(status) ? " (core dumped)" : "");
+  else
+    snprintf(buf, len, "status 0x%x", (unsigned)status);
+  return buf;
+}
+
+/* Sleep until a child exits or ms pass (SIGCHLD is blocked). */
+static void wait_sigchld(int64_t ms)
+{
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  sigset_t chld;
+
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigtimedwait(&chld, NULL, &ts);
+}
+
+/* Wait up to timeout_ms for `pid` while signals stay blocked. Other
+ * children that exit meanwhile are left for the main loop to reap. */
+static bool wait_child(pid_t pid, int64_t timeout_ms, int *status)
+{
+  int64_t deadline = rpcd__now_mono_ms() + timeout_ms;
+
+  for (;;) {
+    pid_t r = waitpid(pid, status, WNOHANG);
+    int64_t left = deadline - rpcd__now_mono_ms();
+
+    if (r == pid)
+      return true;
+    if (r < 0 && errno != EINTR)
+      return false;
+    if (left <= 0)
+      return false;
+    /* Woken by any child's exit, or every 100 ms at the latest. */
+    wait_sigchld(left < 100 ? left : 100);
+  }
+}
+
+/*
+ * Load the plugin set in a throwaway child: a plugin that is refused, whose
+ * init fails or that crashes the loader stops startup (or a reload) before
+ * any worker runs it. The child prints the reason itself.
+ */
+static bool plugin_set_loads(const rpcd_config *cfg, char *why, size_t whylen)
+{
+  char desc[64];
+  int status;
+  pid_t pid;
+
+  pid = fork();
+  if (pid < 0) {
+    snprintf(why, whylen, "fork: %s", strerror(errno));
+    return false;
+  }
+  if (pid == 0) {
+    rpcd_registry reg;
+    char err[1024];
+    int rc;
+    sigset_t none;
+
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    rpcd__registry_init(&reg);
+    rc = rpcd__load_plugin_set(&reg, cfg, err, sizeof(err));
+    if (rc != RPCD_OK)
+      fprintf(stderr, "rpcd: %s\n", err);
+    else
+      rpcd__registry_destroy(&reg);
+    fflush(stderr);
+    _exit(rc == RPCD_OK ? 0 : 1);
+  }
+  if (!wait_child(pid, PLUGIN_CHECK_TIMEOUT_MS, &status)) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    snprintf(why, whylen,
+             "loading the plugins did not finish within %d ms (an init that "
+             "hangs?)",
+             PLUGIN_CHECK_TIMEOUT_MS);
+    return false;
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    return true;
+  if (WIFEXITED(status))
+    snprintf(why, whylen, "a plugin was refused (see above)");
+  else
+    snprintf(why, whylen, "loading the plugins crashed: %s",
+             describe_status(status, desc, sizeof(desc)));
+  return false;
+}
+
+static void start_worker(supervisor *s, worker_rec *w)
+{
+  rpcd_worker_args args;
+  pid_t pid;
+
+  w->slot = rpcd__slot_take(s->sb, w->generation);
+  if (w->slot < 0) {
+    /* Every slot is held by a draining worker of an older generation. */
+    rpcd_log(RPCD_LOG_WARN,
+             "worker %u waits for a draining worker to finish (no free slot)",
+             w->index);
+    w->restart_at = rpcd__now_mono_ms() + 100;
+    return;
+  }
+  fflush(NULL); /* nothing buffered may be written twice */
+  pid = fork();
+  if (pid < 0) {
+    rpcd_log(RPCD_LOG_ERROR, "fork: %s; retrying in 1 s", strerror(errno));
+    rpcd__slot_release(s->sb, w->slot);
+    w->restart_at = rpcd__now_mono_ms() + 1000;
+    return;
+  }
+  if (pid == 0) {
+    if (s->conn) /* the worker opens its own; this one is not its to use */
+      amqp_destroy_connection(s->conn);
+    args.cfg = s->cfg;
+    args.index = w->index;
+    args.generation = w->generation;
+    args.supervisor = s->self;
+    args.sb = s->sb;
+    args.slot = w->slot;
+    rpcd__worker_main(&args);
+  }
+  w->pid = pid;
+  w->started_ms = rpcd__now_mono_ms();
+  rpcd_log(RPCD_LOG_INFO, "worker %u started (pid %ld, generation %u)",
+           w->index, (long)pid, w->generation);
+}
+
+/* A worker of the current generation died: start it again, at once unless
+ * it is in a crash loop: it died soon after starting without ever serving
+ * a request (a plugin that fails in every fresh process, a broker that
+ * refuses it). A crash in a handler is the request's fault, not a loop. */
+static void schedule_restart(worker_rec *w, int64_t now, bool served)
+{
+  unsigned delay = 0;
+
+  if (!served && now - w->started_ms < CRASH_LOOP_MS) {
+    w->quick_deaths++;
+    delay = CRASH_LOOP_MS << (w->quick_deaths > 5 ? 5 : w->quick_deaths - 1);
+    if (delay > CRASH_BACKOFF_MAX_MS)
+      delay = CRASH_BACKOFF_MAX_MS;
+    rpcd_log(RPCD_LOG_ERROR,
+             "worker %u died within %d ms of starting (%u times in a row): "
+             "crash loop, starting it again in %u ms",
+             w->index, CRASH_LOOP_MS, w->quick_deaths, delay);
+  } else {
+    w->quick_deaths = 0;
+  }
+  w->restart_at = now + delay;
+}
+
+static worker_rec *find_worker(supervisor *s, pid_t pid)
+{
+  size_t i;
+
+  for (i = 0; i < s->cfg->workers; i++) {
+    if (s->workers[i].pid == pid)
+      return &s->workers[i];
+  }
+  for (i = 0; i < s->n_old; i++) {
+    if (s->old[i].pid == pid)
+      return &s->old[i];
+  }
+  return NULL;
+}
+
+/* Publish, reconnecting once: the supervisor's connection is idle for
+ * long stretches and may have been dropped meanwhile. */
+static int publish_for_dead(supervisor *s, const rpcd_slot_request *r,
+                            int32_t status, amqp_bytes_t body)
+{
+  amqp_bytes_t reply_to = {r->reply_to_len, (void *)r->reply_to};
+  amqp_bytes_t cid = {r->cid_len, (void *)r->cid};
+  char err[512];
+  int attempt;
+  int rc = RPCD_ECONNLOST;
+
+  for (attempt = 0; attempt < 2 && rc != RPCD_OK; attempt++) {
+    if (!s->conn && rpcd__broker_open(s->cfg->uri, s->cfg->queue, &s->conn, err,
+                                      sizeof(err)) != RPCD_OK) {
+      rpcd_log(RPCD_LOG_ERROR, "%s", err);
+      s->conn = NULL;
+      return RPCD_ECONNECT;
+    }
+    rc = rpcd__broker_publish_reply(s->conn, reply_to, cid, r->content_type,
+                                    status, body);
+    if (rc != RPCD_OK) {
+      rpcd__amqp_close(s->conn, 0);
+      s->conn = NULL;
+    }
+  }
+  return rc;
+}
+
+/*
+ * A worker died with a request in hand (its slot says RUNNING): answer the
+ * caller "handler crashed" once, here, and leave a tombstone so that the
+ * broker's redelivery of the request is dead-lettered instead of run again.
+ */
+static void answer_for_dead(supervisor *s, worker_rec *w, int status)
+{
+  rpcd_slot *slot = &s->sb->slots[w->slot];
+  const rpcd_slot_request *r = &slot->req;
+  char cause[32];
+  char msg[320];
+  msgpack_sbuffer data;
+  msgpack_sbuffer body;
+  msgpack_packer pk;
+  amqp_bytes_t bytes;
+  int rc;
+
+  if (WIFSIGNALED(status))
+    rpcd__signal_name(WTERMSIG(status), cause, sizeof(cause));
+  else
+    snprintf(cause, sizeof(cause), "exit %d", WEXITSTATUS(status));
+  atomic_fetch_add(&s->sb->server.crashes, 1);
+  rpcd__tomb_add(s->sb, r, "handler-crashed", cause);
+  rpcd_log(RPCD_LOG_ERROR,
+           "worker %u died (%s) running %s: answering its caller \"handler "
+           "crashed\"; the request is not run again",
+           w->index, cause, r->method[0] ? r->method : "?");
+  if (!r->has_reply_to)
+    return;
+  snprintf(msg, sizeof(msg), "handler crashed: %s in %s", cause,
+           r->method[0] ? r->method : "?");
+  msgpack_sbuffer_init(&data);
+  msgpack_sbuffer_init(&body);
+  if (strcmp(r->content_type, RPCD_CONTENT_TYPE_TEXT) == 0) {
+    char text[400];
+    int n = snprintf(text, sizeof(text), "error %d: %s",
+                     RPCD_ERR_HANDLER_CRASHED, msg);
+
+    msgpack_sbuffer_write(&body, text, (size_t)n);
+  } else {
+    msgpack_packer_init(&pk, &data, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, WIFSIGNALED(status) ? 2 : 3);
+    msgpack_pack_str_with_body(&pk, "signal", 6);
+    if (WIFSIGNALED(status)) {
+      msgpack_pack_str_with_body(&pk, cause, strlen(cause));
+    } else {
+      msgpack_pack_nil(&pk);
+      msgpack_pack_str_with_body(&pk, "exit_status", 11);
+      msgpack_pack_int(&pk, WEXITSTATUS(status));
+    }
+    msgpack_pack_str_with_body(&pk, "method", 6);
+    msgpack_pack_str_with_body(&pk, r->method, strlen(r->method));
+    rpcd__reply_encode_error_data(&body, r->has_msgid, r->msgid,
+                                  RPCD_ERR_HANDLER_CRASHED, msg, data.data,
+                                  data.size);
+  }
+  bytes.bytes = body.data;
+  bytes.len = body.size;
+  rc = publish_for_dead(s, r, RPCD_ERR_HANDLER_CRASHED, bytes);
+  if (rc != RPCD_OK)
+    rpcd_log(RPCD_LOG_ERROR, "could not answer for worker %u: %s", w->index,
+             rpcd_strerror(rc));
+  msgpack_sbuffer_destroy(&data);
+  msgpack_sbuffer_destroy(&body);
+}
+
+static void reap(supervisor *s)
+{
+  int64_t now = rpcd__now_mono_ms();
+  char desc[64];
+  int status;
+  pid_t pid;
+
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    worker_rec *w = find_worker(s, pid);
+    bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    bool served;
+
+    if (!w)
+      continue; /* a plugin-check child reaped late */
+    rpcd_log(clean ? RPCD_LOG_INFO : RPCD_LOG_WARN,
+             "worker %u (pid %ld, generation %u) exited: %s", w->index,
+             (long)pid, w->generation,
+             describe_status(status, desc, sizeof(desc)));
+    served = atomic_load(&s->sb->slots[w->slot].calls) > 0;
+    if (atomic_load_explicit(&s->sb->slots[w->slot].state,
+                             memory_order_acquire) == RPCD_SLOT_RUNNING) {
+      served = true;
+      answer_for_dead(s, w, status);
+    }
+    rpcd__slot_release(s->sb, w->slot);
+    w->pid = 0;
+    if (s->stopping || w->draining || w->generation != s->generation)
+      continue;
+    s->restarts++;
+    atomic_fetch_add(&s->sb->server.restarts, 1);
+    schedule_restart(w, now, served);
+  }
+}
+
+static void start_due_workers(supervisor *s)
+{
+  int64_t now = rpcd__now_mono_ms();
+  size_t i;
+
+  if (s->stopping)
+    return;
+  for (i = 0; i < s->cfg->workers; i++) {
+    worker_rec *w = &s->workers[i];
+
+    if (w->pid == 0 && w->restart_at <= now)
+      start_worker(s, w);
+  }
+}
+
+static size_t running(const supervisor *s)
+{
+  size_t n = 0;
+  size_t i;
+
+  for (i = 0; i < s->cfg->workers; i++)
+    n += s->workers[i].pid != 0;
+  for (i = 0; i < s->n_old; i++)
+    n += s->old[i].pid != 0;
+  return n;
+}
+
+static void signal_all(supervisor *s, int sig)
+{
+  size_t i;
+
+  for (i = 0; i < s->cfg->workers; i++) {
+    if (s->workers[i].pid)
+      kill(s->workers[i].pid, sig);
+  }
+  for (i = 0; i < s->n_old; i++) {
+    if (s->old[i].pid)
+      kill(s->old[i].pid, sig);
+  }
+}
+
+static void begin_stop(supervisor *s, int sig)
+{
+  char name[32];
+
+  if (s->stopping) {
+    rpcd_log(RPCD_LOG_WARN,
+             "%s again: killing %zu workers without waiting for them",
+             rpcd__signal_name(sig, name, sizeof(name)), running(s));
+    signal_all(s, SIGKILL);
+    s->stop_deadline = rpcd__now_mono_ms();
+    return;
+  }
+  s->stopping = true;
+  s->stop_deadline = rpcd__now_mono_ms() + s->cfg->drain_timeout_ms;
+  rpcd_log(RPCD_LOG_INFO, "%s: draining %zu workers (at most %u ms)",
+           rpcd__signal_name(sig, name, sizeof(name)), running(s),
+           s->cfg->drain_timeout_ms);
+  signal_all(s, SIGTERM);
+}
+
+/* Move the current generation's records to the draining list and signal
+ * them; a fresh table takes the new generation. */
+static bool retire_generation(supervisor *s)
+{
+  size_t i;
+
+  if (s->n_old + s->cfg->workers > s->cap_old) {
+    size_t cap = (s->n_old + s->cfg->workers) * 2;
+    worker_rec *grown = realloc(s->old, cap * sizeof(*grown));
+
+    if (!grown)
+      return false;
+    s->old = grown;
+    s->cap_old = cap;
+  }
+  for (i = 0; i < s->cfg->workers; i++) {
+    worker_rec *w = &s->workers[i];
+
+    if (!w->pid)
+      continue;
+    w->draining = true;
+    kill(w->pid, SIGTERM);
+    s->old[s->n_old++] = *w;
+  }
+  return true;
+}
+
+/* Forget draining records whose process is gone. */
+static void compact_old(supervisor *s)
+{
+  size_t i;
+  size_t n = 0;
+
+  for (i = 0; i < s->n_old; i++) {
+    if (s->old[i].pid)
+      s->old[n++] = s->old[i];
+  }
+  s->n_old = n;
+}
+
+/*
+ * SIGHUP: check the plugin set again (files are read anew, so a plugin
+ * replaced on disk is picked up); if it loads, start a new generation and
+ * drain the old one, else keep serving with the old one.
+ */
+static void reload(supervisor *s)
+{
+  worker_rec *next;
+  char why[256];
+  size_t i;
+
+  rpcd_log(RPCD_LOG_INFO, "SIGHUP: reloading the plugins (generation %u)",
+           s->generation + 1);
+  if (!plugin_set_loads(s->cfg, why, sizeof(why))) {
+    rpcd_log(RPCD_LOG_ERROR, "reload refused: %s; generation %u keeps serving",
+             why, s->generation);
+    return;
+  }
+  next = calloc(s->cfg->workers, sizeof(*next));
+  if (!next || !retire_generation(s)) {
+    free(next);
+    rpcd_log(RPCD_LOG_ERROR, "reload refused: out of memory");
+    return;
+  }
+  free(s->workers);
+  s->workers = next;
+  s->generation++;
+  s->reloads++;
+  atomic_fetch_add(&s->sb->server.reloads, 1);
+  for (i = 0; i < s->cfg->workers; i++) {
+    next[i].index = (unsigned)i;
+    next[i].generation = s->generation;
+    start_worker(s, &next[i]);
+  }
+  rpcd_log(RPCD_LOG_INFO,
+           "reload done: generation %u serving, %zu workers of older "
+           "generations draining",
+           s->generation, s->n_old);
+}
+
+/* Milliseconds until the next timer, for sigtimedwait. */
+static int64_t next_timeout_ms(const supervisor *s)
+{
+  int64_t now = rpcd__now_mono_ms();
+  int64_t next = now + 1000;
+  size_t i;
+
+  if (s->stopping)
+    next = s->stop_deadline < next ? s->stop_deadline : next;
+  else
+    for (i = 0; i < s->cfg->workers; i++) {
+      const worker_rec *w = &s->workers[i];
+
+      if (w->pid == 0 && w->restart_at < next)
+        next = w->restart_at;
+    }
+  return next > now ? next - now : 0;
+}
+
+/* Reach the broker and declare the queues before any worker starts, so a
+ * wrong URI, a refused login or a queue declared with other arguments is
+ * a startup error, not a crash loop. */
+static int connect_broker(supervisor *s)
+{
+  char err[512];
+
+  if (rpcd__broker_open(s->cfg->uri, s->cfg->queue, &s->conn, err,
+                        sizeof(err)) != RPCD_OK) {
+    fprintf(stderr, "rpcd: %s\n", err);
+    return -1;
+  }
+  return 0;
+}
+
+int rpcd__supervise(const rpcd_config *cfg)
+{
+  supervisor s;
+  sigset_t set;
+  char why[256];
+  int status = 0;
+  size_t i;
+
+  memset(&s, 0, sizeof(s));
+  s.cfg = cfg;
+  s.self = getpid();
+  s.generation = 1;
+
+  /* Taken with sigtimedwait() below; blocked before any child exists, so
+   * none is missed. */
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (!plugin_set_loads(cfg, why, sizeof(why))) {
+    if (!strstr(why, "see above"))
+      fprintf(stderr, "rpcd: %s\n", why);
+    return 1;
+  }
+  if (connect_broker(&s) != 0)
+    return 1;
+  /* Slots for the workers of two generations (a reload overlaps them) and
+   * some to spare for quick reloads. */
+  s.sb = rpcd__scoreboard_create(cfg->workers * 4 + 4, 256);
+  if (!s.sb) {
+    fprintf(stderr, "rpcd: could not map the scoreboard: %s\n",
+            strerror(errno));
+    rpcd__amqp_close(s.conn, 1);
+    return 1;
+  }
+
+  s.workers = calloc(cfg->workers, sizeof(*s.workers));
+  if (!s.workers) {
+    fprintf(stderr, "rpcd: out of memory\n");
+    rpcd__amqp_close(s.conn, 1);
+    return 1;
+  }
+  rpcd_log(RPCD_LOG_INFO, "rpcd %s supervising %u workers on queue \"%s\"",
+           RPCD_VERSION_STRING, cfg->workers, cfg->queue);
+  for (i = 0; i < cfg->workers; i++) {
+    s.workers[i].index = (unsigned)i;
+    s.workers[i].generation = s.generation;
+    start_worker(&s, &s.workers[i]);
+  }
+
+  for (;;) {
+    int64_t wait_ms = next_timeout_ms(&s);
+    struct timespec ts = {wait_ms / 1000, (wait_ms % 1000) * 1000000L};
+    siginfo_t info;
+    int sig;
+
+    sig = sigtimedwait(&set, &info, &ts);
+    if (sig == SIGCHLD)
+      reap(&s);
+    else if (sig == SIGTERM || sig == SIGINT)
+      begin_stop(&s, sig);
+    else if (sig == SIGHUP && !s.stopping)
+      reload(&s);
+    reap(&s); /* SIGCHLDs coalesce: never rely on one per child */
+    compact_old(&s);
+    if (s.stopping) {
+      if (running(&s) == 0)
+        break;
+      if (rpcd__now_mono_ms() >= s.stop_deadline) {
+        rpcd_log(RPCD_LOG_ERROR,
+                 "drain timeout: killing %zu workers that did not finish",
+                 running(&s));
+        signal_all(&s, SIGKILL);
+        while (running(&s) > 0) {
+          wait_sigchld(100);
+          reap(&s);
+          compact_old(&s);
+        }
+        status = 1;
+        break;
+      }
+      continue;
+    }
+    start_due_workers(&s);
+  }
+  rpcd_log(RPCD_LOG_INFO, "stopped%s: %u worker restarts, %u reloads",
+           status ? " after the drain timeout" : "", s.restarts, s.reloads);
+  rpcd__amqp_close(s.conn, 1);
+  rpcd__scoreboard_destroy(s.sb);
+  free(s.workers);
+  free(s.old);
+  return status;
+}

@@ -1,0 +1,661 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The worker process. What it shares with the supervisor is only what fork
+ * copied: the parsed flags. Everything that runs plugin code happens here.
+ *
+ * SIGTERM (or SIGINT) drains: the consumer is cancelled, requests received
+ * but not started go back to the queue when the channel closes (they were
+ * never acked), the request in hand is finished and answered, and the
+ * worker exits 0. A second signal, or STOP_GRACE_S after the first, breaks
+ * off a reply that a blocked broker never drains.
+ */
+#include "worker.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "consumer.h"
+#include "dispatcher.h"
+#include "handler_thread.h"
+#include "log.h"
+#include "plugin_loader.h"
+#include "registry.h"
+#include "rpcd_proto.h"
+#include "scoreboard.h"
+
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 30000
+#define STOP_GRACE_S 10
+
+/* Set by the signal handler; the only state a signal handler touches. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+  if (sig == SIGALRM || stop_requested) {
+    rpcd__consumer_abort_io();
+    return;
+  }
+  stop_requested = 1;
+  alarm(STOP_GRACE_S);
+}
+
+static void install_signals(void)
+{
+  struct sigaction sa;
+  sigset_t none;
+
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGALRM, &sa, NULL);
+  sa.sa_handler = SIG_IGN;
+  /* A reply to a vanished peer must not kill the worker; SIGHUP is the
+   * supervisor's (a terminal hang-up reaches the whole group). */
+  sigaction(SIGPIPE, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  sa.sa_handler = SIG_DFL;
+  sigaction(SIGCHLD, &sa, NULL);
+  /* The supervisor blocks the signals it waits for; fork copied that. */
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Sleep up to ms, waking early when a stop is requested. */
+static void sleep_unless_stopped(unsigned ms)
+{
+  struct timespec ts = {0, 100 * 1000000L};
+  unsigned slept = 0;
+
+  while (!stop_requested && slept < ms) {
+    nanosleep(&ts, NULL);
+    slept += 100;
+  }
+}
+
+int rpcd__load_plugin_set(rpcd_registry *reg, const rpcd_config *cfg, char *err,
+                          size_t errlen)
+{
+  size_t i;
+  int rc;
+
+  rc = rpcd__dispatcher_add_builtins(reg, err, errlen);
+  for (i = 0; rc == 0 && i < cfg->n_plugins; i++)
+    rc = rpcd__plugin_load(reg, cfg->plugins[i], err, errlen);
+  if (rc == 0 && cfg->plugin_dir)
+    rc = rpcd__plugin_load_dir(reg, cfg->plugin_dir, err, errlen);
+  if (rc != 0)
+    return rc;
+  if (cfg->text_method &&
+      !rpcd__registry_lookup(reg, cfg->text_method, strlen(cfg->text_method))) {
+    rpcd__set_err(err, errlen,
+                  "--text-method: no loaded plugin registers method \"%s\"",
+                  cfg->text_method);
+    return RPCD_EPLUGIN;
+  }
+  return RPCD_OK;
+}
+
+/* A delivery from receipt to ack. */
+typedef struct job {
+  struct job *next;
+  amqp_envelope_t env;
+  rpcd_message_in in;
+  rpcd_message_out out;
+  char cid[160];
+  uint64_t key;
+  int64_t started_ms; /* monotonic, when handed to the handler thread */
+} job;
+
+typedef struct worker {
+  const rpcd_worker_args *args;
+  const rpcd_config *cfg;
+  rpcd_handler_config hcfg;
+  rpcd_consumer_config ccfg;
+  rpcd_slot *slot;
+  rpcd_handler_thread *thread;
+  rpcd_consumer *conn;
+  job *head; /* received, not started, in order */
+  job *tail;
+  job *parked; /* redeliveries of requests another slot is running */
+  job *running;
+  bool draining;
+  rpcd_consumer_stats stats;
+} worker;
+
+#define POLL_MAX_MS 1000
+#define PARKED_RECHECK_MS 10
+
+static void push(job **head, job **tail, job *j)
+{
+  j->next = NULL;
+  if (*tail)
+    (*tail)->next = j;
+  else
+    *head = j;
+  *tail = j;
+}
+
+static void free_job(job *j)
+{
+  amqp_destroy_envelope(&j->env);
+  free(j);
+}
+
+static void count(rpcd_consumer_stats *stats, const rpcd_message_out *out)
+{
+  stats->received++;
+  switch (out->outcome) {
+  case RPCD_OUTCOME_OK:
+    stats->ok++;
+    break;
+  case RPCD_OUTCOME_ERROR:
+    stats->errors++;
+    break;
+  case RPCD_OUTCOME_NOTIFIED:
+    stats->notifications++;
+    break;
+  case RPCD_OUTCOME_EXPIRED:
+    stats->expired++;
+    break;
+  }
+}
+
+static void copy_bytes(char *dst, size_t cap, uint16_t *len, amqp_bytes_t b)
+{
+  size_t n = b.len < cap ? b.len : cap;
+
+  memcpy(dst, b.bytes, n);
+  *len = (uint16_t)n;
+}
+
+/* Handler thread, right before plugin code runs: from here until the ack
+ * the request is the slot's, and a death answers it (supervisor.c). */
+static void before_dispatch(void *ctx, const char *method, size_t method_len,
+                            bool has_msgid, uint32_t msgid,
+                            const char *reply_content_type)
+{
+  worker *w = ctx;
+  rpcd_slot_request *r = &w->slot->req;
+
+  r->has_msgid = has_msgid;
+  r->msgid = msgid;
+  snprintf(r->method, sizeof(r->method), "%.*s", (int)method_len, method);
+  snprintf(r->content_type, sizeof(r->content_type), "%s",
+           reply_content_type ? reply_content_type : RPCD_CONTENT_TYPE);
+  r->started_ms = rpcd__now_unix_ms();
+  atomic_store_explicit(&w->slot->state, RPCD_SLOT_RUNNING,
+                        memory_order_release);
+}
+
+/* What the slot needs before the handler thread gets the job. */
+static void prepare_slot(worker *w, const job *j)
+{
+  const amqp_basic_properties_t *p = &j->env.message.properties;
+  rpcd_slot_request *r = &w->slot->req;
+
+  memset(r, 0, sizeof(*r));
+  r->key = j->key;
+  if (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)
+    copy_bytes(r->cid, sizeof(r->cid), &r->cid_len, p->correlation_id);
+  r->has_reply_to = (p->_flags & AMQP_BASIC_REPLY_TO_FLAG) && p->reply_to.len;
+  if (r->has_reply_to)
+    copy_bytes(r->reply_to, sizeof(r->reply_to), &r->reply_to_len, p->reply_to);
+}
+
+static uint64_t job_key(const amqp_envelope_t *env)
+{
+  const amqp_basic_properties_t *p = &env->message.properties;
+  bool has_cid = p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG;
+
+  return rpcd__request_key(has_cid ? p->correlation_id.bytes : NULL,
+                           has_cid ? p->correlation_id.len : 0,
+                           env->message.body.bytes, env->message.body.len);
+}
+
+/*
+ * A redelivery of a request whose worker died with it in hand: dead-letter
+ * it and ack, never run it again. True when that was the case (or the
+ * connection failed: *rc says).
+ */
+static bool settle_dead_redelivery(worker *w, job *j, int *rc)
+{
+  rpcd_tombstone tomb;
+  rpcd_dead_letter why;
+
+  *rc = RPCD_OK;
+  if (!rpcd__tomb_claim(w->args->sb, j->key, &tomb))
+    return false;
+  why.reason = tomb.reason;
+  why.signal = tomb.signal;
+  why.method = tomb.method;
+  why.time_ms = tomb.time_ms;
+  *rc = rpcd__consumer_dead_letter(w->conn, &j->env, &why);
+  if (*rc == RPCD_OK)
+    *rc = rpcd__consumer_ack(w->conn, j->env.delivery_tag);
+  rpcd_log(RPCD_LOG_INFO,
+           "cid=%s: redelivery of a request whose worker died (%s, %s) "
+           "dead-lettered, not run again",
+           j->cid, tomb.method, tomb.signal);
+  return true;
+}
+
+/* Start the next job the handler thread may take. */
+static int start_next(worker *w)
+{
+  job **pp;
+  int rc;
+
+  /* Parked redeliveries first: their other copy may be settled by now. */
+  for (pp = &w->parked; *pp;) {
+    job *j = *pp;
+
+    if (settle_dead_redelivery(w, j, &rc)) {
+      *pp = j->next;
+      free_job(j);
+      if (rc != RPCD_OK)
+        return rc;
+      continue;
+    }
+    if (!rpcd__slot_running_elsewhere(w->args->sb, w->args->slot, j->key)) {
+      /* The other copy finished: at least once, this one runs too. */
+      *pp = j->next;
+      push(&w->head, &w->tail, j);
+      continue;
+    }
+    pp = &j->next;
+  }
+  while (w->head && !w->running) {
+    job *j = w->head;
+
+    w->head = j->next;
+    if (!w->head)
+      w->tail = NULL;
+    rpcd__message_from_envelope(&j->env, &j->in, j->cid, sizeof(j->cid));
+    j->key = job_key(&j->env);
+    if (j->env.redelivered) {
+      if (settle_dead_redelivery(w, j, &rc)) {
+        free_job(j);
+        if (rc != RPCD_OK)
+          return rc;
+        continue;
+      }
+      if (rpcd__slot_running_elsewhere(w->args->sb, w->args->slot, j->key)) {
+        j->next = w->parked;
+        w->parked = j;
+        continue;
+      }
+    }
+    prepare_slot(w, j);
+    j->started_ms = rpcd__now_mono_ms();
+    w->running = j;
+    rpcd__handler_thread_submit(w->thread, &j->in, &j->out);
+  }
+  return RPCD_OK;
+}
+
+static void log_outcome(const job *j)
+{
+  const rpcd_message_out *out = &j->out;
+
+  if (out->outcome == RPCD_OUTCOME_ERROR)
+    rpcd_log(RPCD_LOG_INFO, "call %s cid=%s failed with %d: %s",
+             out->method[0] ? out->method : "?", j->cid, out->status,
+             out->error);
+  else if (out->outcome == RPCD_OUTCOME_EXPIRED)
+    rpcd_log(RPCD_LOG_INFO,
+             "cid=%s: deadline passed before it started, dropped", j->cid);
+  else
+    rpcd_log(RPCD_LOG_DEBUG, "call %s cid=%s took %lld ms%s", out->method,
+             j->cid, (long long)(rpcd__now_mono_ms() - j->started_ms),
+             j->in.has_reply_to ? "" : " (no reply_to)");
+}
+
+/* The running job is done: answer, ack, free the slot. */
+static int finish_running(worker *w, char *err, size_t errlen)
+{
+  job *j = w->running;
+  int rc = RPCD_OK;
+
+  count(&w->stats, &j->out);
+  atomic_fetch_add(&w->slot->calls, 1);
+  if (j->out.outcome == RPCD_OUTCOME_ERROR)
+    atomic_fetch_add(&w->slot->errors, 1);
+  if (j->out.send_reply) {
+    rc = rpcd__consumer_reply(w->conn, &j->env, &j->out);
+    if (rc != RPCD_OK)
+      rpcd__set_err(err, errlen, "could not publish the reply: %s",
+                    rpcd_strerror(rc));
+  }
+  if (rc == RPCD_OK) {
+    rc = rpcd__consumer_ack(w->conn, j->env.delivery_tag);
+    if (rc != RPCD_OK)
+      rpcd__set_err(err, errlen, "could not ack delivery %llu: %s",
+                    (unsigned long long)j->env.delivery_tag, rpcd_strerror(rc));
+  }
+  atomic_store_explicit(&w->slot->state, RPCD_SLOT_IDLE, memory_order_release);
+  log_outcome(j);
+  rpcd__message_out_destroy(&j->out);
+  free_job(j);
+  w->running = NULL;
+  return rc;
+}
+
+/*
+ * The handler overran --handler-timeout (or its request's deadline): answer
+ * its caller "deadline exceeded", dead-letter the request, ack it, and end
+ * the worker, since a thread stuck in plugin code cannot be stopped. The
+ * supervisor starts a fresh one.
+ */
+static void kill_overrun(worker *w, int64_t ran_ms)
+{
+  job *j = w->running;
+  rpcd_slot_request *r = &w->slot->req;
+  rpcd_message_out out;
+  rpcd_dead_letter why;
+  char msg[400];
+
+  snprintf(msg, sizeof(msg),
+           "handler of %.255s still running after %lld ms: stopped (its "
+           "worker is replaced)",
+           r->method[0] ? r->method : "?", (long long)ran_ms);
+  rpcd_log(RPCD_LOG_ERROR, "cid=%s: %s", j->cid, msg);
+  memset(&out, 0, sizeof(out));
+  msgpack_sbuffer_init(&out.body);
+  out.content_type = r->content_type[0] ? r->content_type : RPCD_CONTENT_TYPE;
+  out.status = RPCD_ERR_DEADLINE_EXCEEDED;
+  if (j->in.has_reply_to &&
+      rpcd__reply_encode_error(&out.body, r->has_msgid, r->msgid,
+                               RPCD_ERR_DEADLINE_EXCEEDED, msg) == RPCD_OK)
+    rpcd__consumer_reply(w->conn, &j->env, &out);
+  why.reason = "timeout";
+  why.signal = "";
+  why.method = r->method;
+  why.time_ms = rpcd__now_unix_ms();
+  rpcd__consumer_dead_letter(w->conn, &j->env, &why);
+  rpcd__consumer_ack(w->conn, j->env.delivery_tag);
+  atomic_fetch_add(&w->args->sb->server.timeouts, 1);
+  atomic_store_explicit(&w->slot->state, RPCD_SLOT_IDLE, memory_order_release);
+  msgpack_sbuffer_destroy(&out.body);
+  rpcd__consumer_close(w->conn);
+  _exit(RPCD_WORKER_EXIT_TIMEOUT);
+}
+
+/* Milliseconds the running handler may still take; -1: no limit. */
+static int64_t overrun_in(const worker *w, int64_t now)
+{
+  const job *j = w->running;
+  int64_t left = -1;
+
+  if (!j || w->cfg->handler_timeout_ms == 0)
+    return -1;
+  left = j->started_ms + w->cfg->handler_timeout_ms - now;
+  if (j->in.has_deadline) {
+    int64_t to_deadline = j->in.deadline_ms - rpcd__now_unix_ms();
+
+    if (to_deadline < left)
+      left = to_deadline;
+  }
+  return left < 0 ? 0 : left;
+}
+
+/* SIGTERM: stop consuming and hand back what has not started. */
+static int begin_drain(worker *w, char *err, size_t errlen)
+{
+  job *j;
+  int rc;
+
+  w->draining = true;
+  rpcd_log(RPCD_LOG_INFO, "worker %u draining: %s", w->args->index,
+           w->running ? "finishing the request in hand" : "idle");
+  rc = rpcd__consumer_cancel(w->conn, err, errlen);
+  while (rc == RPCD_OK && (j = w->head)) {
+    w->head = j->next;
+    rc = rpcd__consumer_requeue(w->conn, j->env.delivery_tag);
+    free_job(j);
+  }
+  w->tail = w->head ? w->tail : NULL;
+  while (rc == RPCD_OK && (j = w->parked)) {
+    w->parked = j->next;
+    rc = rpcd__consumer_requeue(w->conn, j->env.delivery_tag);
+    free_job(j);
+  }
+  return rc;
+}
+
+static int on_delivery(worker *w, job *j)
+{
+  if (w->draining) {
+    int rc = rpcd__consumer_requeue(w->conn, j->env.delivery_tag);
+
+    free_job(j);
+    return rc;
+  }
+  push(&w->head, &w->tail, j);
+  return RPCD_OK;
+}
+
+/* Wait for the socket, the handler thread, or the next timer. */
+static void wait_for_work(worker *w)
+{
+  int64_t now = rpcd__now_mono_ms();
+  int64_t timeout = POLL_MAX_MS;
+  int64_t overrun = overrun_in(w, now);
+  struct pollfd fds[2];
+
+  if (rpcd__consumer_buffered(w->conn))
+    return;
+  /* rabbitmq-c sends heartbeats only from within its calls. */
+  if (w->ccfg.heartbeat_s && timeout > w->ccfg.heartbeat_s * 250)
+    timeout = w->ccfg.heartbeat_s * 250;
+  if (overrun >= 0 && overrun < timeout)
+    timeout = overrun;
+  if (w->parked && timeout > PARKED_RECHECK_MS)
+    timeout = PARKED_RECHECK_MS;
+  fds[0].fd = rpcd__consumer_fd(w->conn);
+  fds[0].events = POLLIN;
+  fds[1].fd = rpcd__handler_thread_fd(w->thread);
+  fds[1].events = POLLIN;
+  poll(fds, 2, (int)timeout);
+}
+
+/* Serve on one connection until it fails (an error status) or the drain
+ * is complete (RPCD_OK). */
+static int serve_connection(worker *w, char *err, size_t errlen)
+{
+  int rc = RPCD_OK;
+
+  for (;;) {
+    int reads;
+
+    if (stop_requested && !w->draining) {
+      rc = begin_drain(w, err, errlen);
+      if (rc != RPCD_OK)
+        return rc;
+    }
+    if (w->running && rpcd__handler_thread_collect(w->thread)) {
+      rc = finish_running(w, err, errlen);
+      if (rc != RPCD_OK)
+        return rc;
+    }
+    if (w->running) {
+      int64_t overrun = overrun_in(w, rpcd__now_mono_ms());
+
+      if (overrun == 0)
+        kill_overrun(w, rpcd__now_mono_ms() - w->running->started_ms);
+    }
+    if (!w->running && !w->draining) {
+      rc = start_next(w);
+      if (rc != RPCD_OK) {
+        rpcd__set_err(err, errlen, "settling a redelivery: %s",
+                      rpcd_strerror(rc));
+        return rc;
+      }
+    }
+    if (w->draining && !w->running)
+      return RPCD_OK;
+    wait_for_work(w);
+    /* Everything that arrived, and what rabbitmq-c buffered with it. */
+    for (reads = 0; reads < 256; reads++) {
+      job *j = calloc(1, sizeof(*j));
+      bool got;
+
+      if (!j)
+        return RPCD_ENOMEM;
+      rc = rpcd__consumer_read(w->conn, &j->env, &got, &w->stats, err, errlen);
+      if (rc != RPCD_OK || !got) {
+        free(j);
+        if (rc != RPCD_OK)
+          return rc;
+        break;
+      }
+      rc = on_delivery(w, j);
+      if (rc != RPCD_OK) {
+        rpcd__set_err(err, errlen, "handing a request back: %s",
+                      rpcd_strerror(rc));
+        return rc;
+      }
+      if (!rpcd__consumer_buffered(w->conn))
+        break;
+    }
+  }
+}
+
+/* The connection is gone: what was received and not answered returns to
+ * the queue by itself. A handler still running finishes first (its thread
+ * cannot be stopped); its reply has no connection to go to. */
+static void drop_connection(worker *w)
+{
+  job *j;
+
+  if (w->running) {
+    while (!rpcd__handler_thread_collect(w->thread)) {
+      struct pollfd fd = {rpcd__handler_thread_fd(w->thread), POLLIN, 0};
+
+      poll(&fd, 1, 1000);
+    }
+    rpcd_log(RPCD_LOG_WARN,
+             "cid=%s: finished after the connection was lost; the broker "
+             "delivers the request again",
+             w->running->cid);
+    atomic_store_explicit(&w->slot->state, RPCD_SLOT_IDLE,
+                          memory_order_release);
+    rpcd__message_out_destroy(&w->running->out);
+    free_job(w->running);
+    w->running = NULL;
+  }
+  while ((j = w->head)) {
+    w->head = j->next;
+    free_job(j);
+  }
+  w->tail = NULL;
+  while ((j = w->parked)) {
+    w->parked = j->next;
+    free_job(j);
+  }
+  rpcd__consumer_close(w->conn);
+  w->conn = NULL;
+}
+
+/* Consume until drained; reconnect with backoff when the broker goes away.
+ * The supervisor reached the broker before forking, so a worker never gives
+ * up on it. */
+static void serve(worker *w)
+{
+  unsigned backoff_ms = BACKOFF_MIN_MS;
+  char err[512];
+  int rc;
+
+  while (!stop_requested || w->conn) {
+    if (!w->conn) {
+      rc = rpcd__consumer_open(&w->ccfg, &w->conn, err, sizeof(err));
+      if (rc != RPCD_OK) {
+        w->conn = NULL;
+        rpcd_log(RPCD_LOG_WARN, "%s; retrying in %u ms", err, backoff_ms);
+        sleep_unless_stopped(backoff_ms);
+        backoff_ms =
+            backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2;
+        continue;
+      }
+      backoff_ms = BACKOFF_MIN_MS;
+      w->draining = false;
+      rpcd_log(RPCD_LOG_INFO,
+               "worker %u serving queue \"%s\" (prefetch %u, %zu methods, "
+               "generation %u)",
+               w->args->index, w->ccfg.queue, w->ccfg.prefetch,
+               w->hcfg.registry->n_methods, w->args->generation);
+    }
+    rc = serve_connection(w, err, sizeof(err));
+    if (rc != RPCD_OK && !stop_requested)
+      rpcd_log(RPCD_LOG_WARN, "connection lost: %s; reconnecting", err);
+    drop_connection(w);
+    if (rc == RPCD_OK)
+      break; /* drained */
+  }
+  rpcd_log(RPCD_LOG_INFO,
+           "worker %u stopped: %llu requests (%llu ok, %llu errors, %llu "
+           "expired, %llu notifications), queue re-declared %llu times after "
+           "a cancel",
+           w->args->index, (unsigned long long)w->stats.received,
+           (unsigned long long)w->stats.ok, (unsigned long long)w->stats.errors,
+           (unsigned long long)w->stats.expired,
+           (unsigned long long)w->stats.notifications,
+           (unsigned long long)w->stats.cancels);
+}
+
+void rpcd__worker_main(const rpcd_worker_args *args)
+{
+  const rpcd_config *cfg = args->cfg;
+  rpcd_registry reg;
+  char err[1024];
+  worker w;
+
+  /* Die with the supervisor, and check it did not die before the request
+   * took effect. SIGKILL: nobody is left to enforce a drain timeout, and
+   * the broker hands unacked requests to other servers. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != args->supervisor)
+    _exit(RPCD_WORKER_EXIT_ORPHAN);
+  install_signals();
+
+  memset(&w, 0, sizeof(w));
+  w.args = args;
+  w.cfg = cfg;
+  w.slot = &args->sb->slots[args->slot];
+  atomic_store(&w.slot->pid, getpid());
+
+  rpcd__registry_init(&reg);
+  if (rpcd__load_plugin_set(&reg, cfg, err, sizeof(err)) != RPCD_OK) {
+    rpcd_log(RPCD_LOG_ERROR, "worker %u: %s", args->index, err);
+    rpcd__registry_destroy(&reg);
+    exit(RPCD_WORKER_EXIT_FAILED);
+  }
+  w.hcfg.registry = &reg;
+  w.hcfg.max_body = cfg->max_body;
+  w.hcfg.text_method = cfg->text_method;
+  w.hcfg.before_dispatch = before_dispatch;
+  w.hcfg.ctx = &w;
+  w.ccfg.uri = cfg->uri;
+  w.ccfg.queue = cfg->queue;
+  w.ccfg.prefetch = cfg->prefetch;
+  w.ccfg.heartbeat_s = cfg->heartbeat_s;
+  if (rpcd__handler_thread_start(&w.hcfg, &w.thread) != RPCD_OK) {
+    rpcd_log(RPCD_LOG_ERROR, "worker %u: could not start its handler thread",
+             args->index);
+    rpcd__registry_destroy(&reg);
+    exit(RPCD_WORKER_EXIT_FAILED);
+  }
+  serve(&w);
+  rpcd__handler_thread_stop(w.thread);
+  rpcd__registry_destroy(&reg);
+  exit(RPCD_WORKER_EXIT_OK);
+}

@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The process model against a real broker: a supervisor and its workers
+ * serving crash.so (tests/integration/crash_plugin.c) and fib.so.
+ *   - a handler that segfaults, aborts or exits gets its caller exactly one
+ *     "handler crashed" reply, runs once, lands in <queue>.dead, and the
+ *     calls around it all succeed; the worker is replaced
+ *   - a worker killed with SIGKILL while running a request: the same
+ *   - a handler that sleeps 3.5 heartbeats replies once and runs once,
+ *     while the other worker answers meanwhile
+ *   - --handler-timeout ends a handler that never returns with "deadline
+ *     exceeded"
+ *   - SIGTERM under load: exit 0, nothing left of the group, no call lost
+ *     and no duplicate reply
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rpcd/client.h>
+
+#include "harness.h"
+#include "rpcd_proto.h"
+
+#define CALL_TIMEOUT_MS 15000
+
+static char crash_log[512];
+
+static void sleep_ms(unsigned ms)
+{
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+  nanosleep(&ts, NULL);
+}
+
+static rpcd_client *client_for(const char *queue)
+{
+  rpcd_client *c = NULL;
+
+  assert_int_equal(rpcd_client_new(&c), RPCD_OK);
+  assert_int_equal(rpcd_client_set_queue(c, queue), RPCD_OK);
+  if (rpcd_client_connect(c, h_broker_uri()) != RPCD_OK)
+    fail_msg("connect: %s", rpcd_client_last_error(c));
+  return c;
+}
+
+/* Params [token] or [token, ms]. */
+static void pack_token(msgpack_sbuffer *buf, const char *token, int ms)
+{
+  msgpack_packer pk;
+
+  msgpack_sbuffer_init(buf);
+  msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+  msgpack_pack_array(&pk, ms >= 0 ? 2 : 1);
+  msgpack_pack_str_with_body(&pk, token, strlen(token));
+  if (ms >= 0)
+    msgpack_pack_int(&pk, ms);
+}
+
+static rpcd_call_id send_token(rpcd_client *c, const char *method,
+                               const char *token, int ms)
+{
+  msgpack_sbuffer params;
+  rpcd_call_id id = 0;
+
+  pack_token(&params, token, ms);
+  if (rpcd_client_send(c, method, params.data, params.size, CALL_TIMEOUT_MS,
+                       &id, 0) != RPCD_OK)
+    fail_msg("send %s: %s", method, rpcd_client_last_error(c));
+  msgpack_sbuffer_destroy(&params);
+  return id;
+}
+
+static rpcd_call_id send_fib(rpcd_client *c, unsigned n)
+{
+  unsigned char params[2] = {0x91, (unsigned char)n};
+  rpcd_call_id id = 0;
+
+  if (rpcd_client_send(c, "fib", params, 2, CALL_TIMEOUT_MS, &id, 0) != RPCD_OK)
+    fail_msg("send fib: %s", rpcd_client_last_error(c));
+  return id;
+}
+
+/* Wait for a fib(20) call: it must succeed with 6765. */
+static void expect_fib20(rpcd_client *c, rpcd_call_id id)
+{
+  rpcd_reply *r = NULL;
+  const void *data;
+  size_t len;
+  rpcd_mp_doc doc;
+  int rc;
+
+  rc = rpcd_client_wait(c, id, &r);
+  if (rc != RPCD_OK)
+    fail_msg("fib call: %s (%s)", rpcd_strerror(rc),
+             r ? rpcd_reply_error_message(r) : rpcd_client_last_error(c));
+  assert_int_equal(rpcd_reply_result(r, &data, &len), RPCD_OK);
+  assert_int_equal(rpcd__mp_decode(data, len, 8, &doc, NULL, 0), RPCD_OK);
+  assert_int_equal(doc.root.via.u64, 6765);
+  rpcd__mp_doc_destroy(&doc);
+  rpcd_reply_free(r);
+}
+
+/* The value of key `k` in the msgpack map `m`, or NULL. */
+static const msgpack_object *map_get(const msgpack_object *m, const char *k)
+{
+  uint32_t i;
+
+  if (m->type != MSGPACK_OBJECT_MAP)
+    return NULL;
+  for (i = 0; i < m->via.map.size; i++)
+    if (rpcd__mp_str_eq(&m->via.map.ptr[i].key, k))
+      return &m->via.map.ptr[i].val;
+  return NULL;
+}
+
+/* Wait for a call that must fail with `code`; check data.signal. */
+static void expect_error(rpcd_client *c, rpcd_call_id id, int code,
+                         const char *signal, const char *method)
+{
+  rpcd_reply *r = NULL;
+  const void *data;
+  size_t len;
+  int rc;
+
+  rc = rpcd_client_wait(c, id, &r);
+  if (rc != RPCD_EREMOTE)
+    fail_msg("expected a remote error %d, got %s (%s)", code, rpcd_strerror(rc),
+             rpcd_client_last_error(c));
+  if (rpcd_reply_error_code(r) != code)
+    fail_msg("error %d (%s), expected %d", rpcd_reply_error_code(r),
+             rpcd_reply_error_message(r), code);
+  if (signal) {
+    rpcd_mp_doc doc;
+    const msgpack_object *v;
+
+    assert_true(rpcd_reply_error_data(r, &data, &len));
+    assert_int_equal(rpcd__mp_decode(data, len, 8, &doc, NULL, 0), RPCD_OK);
+    v = map_get(&doc.root, "signal");
+    assert_non_null(v);
+    if (strcmp(signal, "nil") == 0)
+      assert_int_equal(v->type, MSGPACK_OBJECT_NIL);
+    else
+      assert_true(rpcd__mp_str_eq(v, signal));
+    v = map_get(&doc.root, "method");
+    assert_non_null(v);
+    assert_true(rpcd__mp_str_eq(v, method));
+    rpcd__mp_doc_destroy(&doc);
+  }
+  rpcd_reply_free(r);
+}
+
+/* How many times "<method> <token>" ran, per the crash plugin's log; the
+ * pid of the last run in *pid (may be NULL). */
+static int runs(const char *method, const char *token, long *pid)
+{
+  char want[300];
+  char line[512];
+  int n = 0;
+  FILE *f;
+
+  snprintf(want, sizeof(want), "%s %s ", method, token);
+  f = fopen(crash_log, "r");
+  if (!f)
+    return 0;
+  while (fgets(line, sizeof(line), f)) {
+    if (strncmp(line, want, strlen(want)) == 0) {
+      n++;
+      if (pid)
+        *pid = strtol(line + strlen(want), NULL, 10);
+    }
+  }
+  fclose(f);
+  return n;
+}
+
+static void unique_token(char *buf, size_t len, const char *what)
+{
+  static unsigned seq;
+
+  snprintf(buf, len, "%s-%ld-%u", what, (long)getpid(), ++seq);
+}
+
+/* The dead-letter queue receives the request (its redelivery, settled by
+ * a worker) within a few seconds. */
+static void expect_dead_letter(const char *queue, const char *reason,
+                               const char *signal, const char *method)
+{
+  int64_t deadline = h_now_ms() + 5000;
+  h_dead_letter dl;
+
+  while (!h_dead_letter_get(queue, &dl)) {
+    if (h_now_ms() > deadline)
+      fail_msg("nothing in %s.dead", queue);
+    sleep_ms(50);
+  }
+  assert_string_equal(dl.reason, reason);
+  if (signal)
+    assert_string_equal(dl.signal, signal);
+  assert_string_equal(dl.method, method);
+  assert_true(dl.has_time);
+  assert_true(dl.body_len > 0);
+}
+
+static pid_t start_server(const char *queue, const char *const *more)
+{
+  const char *args[24] = {"--plugin",   FIB_PLUGIN,  "--plugin",
+                          CRASH_PLUGIN, "--workers", "2"};
+  size_t n = 6;
+  pid_t pid;
+
+  while (more && *more && n < 22)
+    args[n++] = *more++;
+  args[n] = NULL;
+  pid = h_rpcd_start(queue, args);
+  assert_true(pid > 0);
+  assert_true(h_wait_consumers(queue, 2, 5000));
+  return pid;
+}
+
+static void crash_round(rpcd_client *c, const char *queue, const char *method,
+                        const char *signal)
+{
+  rpcd_call_id before[50];
+  rpcd_call_id after[50];
+  rpcd_call_id crash;
+  char token[64];
+  int64_t sent;
+  size_t i;
+
+  unique_token(token, sizeof(token), method);
+  for (i = 0; i < 50; i++)
+    before[i] = send_fib(c, 20);
+  sent = h_now_ms();
+  crash = send_token(c, method, token, -1);
+  for (i = 0; i < 50; i++)
+    after[i] = send_fib(c, 20);
+  expect_error(c, crash, RPCD_ERR_HANDLER_CRASHED, signal, method);
+  /* Within one second of the crash (the crash is immediate). */
+  assert_true(h_now_ms() - sent < 1500);
+  for (i = 0; i < 50; i++) {
+    expect_fib20(c, before[i]);
+    expect_fib20(c, after[i]);
+  }
+  expect_dead_letter(queue, "handler-crashed",
+                     strcmp(signal, "nil") == 0 ? "exit 3" : signal, method);
+  /* Back to two workers within 2 s; and the crashed request never ran
+   * again (the redelivery was dead-lettered above, so any rerun would
+   * have happened by now). */
+  assert_true(h_wait_consumers(queue, 2, 2000));
+  assert_int_equal(runs(method, token, NULL), 1);
+}
+
+static void test_crashes_answered_once(void **state)
+{
+  char queue[128];
+  rpcd_client *c;
+  pid_t server;
+
+  (void)state;
+  h_unique_queue(queue, sizeof(queue));
+  {
+    static const char *const more[] = {"--prefetch", "8", NULL};
+
+    server = start_server(queue, more);
+  }
+  c = client_for(queue);
+  crash_round(c, queue, "crash.segv", "SIGSEGV");
+  crash_round(c, queue, "crash.abort", "SIGABRT");
+  crash_round(c, queue, "crash.exit", "nil");
+  assert_int_equal(rpcd_client_dropped_replies(c), 0);
+  rpcd_client_free(c);
+  assert_int_equal(h_rpcd_stop(server), 0);
+}
+
+static void test_worker_killed_from_outside(void **state)
+{
+  char queue[128];
+  char token[64];
+  rpcd_call_id id;
+  rpcd_client *c;
+  pid_t server;
+  long worker = 0;
+  int64_t deadline;
+
+  (void)state;
+  h_unique_queue(queue, sizeof(queue));
+  server = start_server(queue, NULL);
+  c = client_for(queue);
+  unique_token(token, sizeof(token), "kill9");
+  id = send_token(c, "crash.sleep", token, 5000);
+  deadline = h_now_ms() + 5000;
+  while (runs("crash.sleep", token, &worker) == 0 && h_now_ms() < deadline)
+    sleep_ms(20);
+  assert_true(worker > 0 && worker != server);
+  assert_int_equal(kill((pid_t)worker, SIGKILL), 0);
+  expect_error(c, id, RPCD_ERR_HANDLER_CRASHED, "SIGKILL", "crash.sleep");
+  expect_dead_letter(queue, "handler-crashed", "SIGKILL", "crash.sleep");
+  assert_true(h_wait_consumers(queue, 2, 2000));
+  assert_int_equal(runs("crash.sleep", token, NULL), 1);
+  rpcd_client_free(c);
+  assert_int_equal(h_rpcd_stop(server), 0);
+}
+
+/* A handler sleeping 3.5 heartbeats (7 s at --heartbeat 2) keeps its
+ * worker's connection: one reply, one run, and the other worker answers
+ * meanwhile without delay (with the default prefetch of 1, nothing waits
+ * behind the sleeping handler). */
+static void test_long_handler_keeps_connection(void **state)
+{
+  static const char *const more[] = {"--heartbeat", "2", NULL};
+  char queue[128];
+  char token[64];
+  char log_path[512];
+  char cmd[700];
+  rpcd_call_id slow;
+  rpcd_client *c;
+  pid_t server;
+  int i;
+
+  (void)state;
+  h_unique_queue(queue, sizeof(queue));
+  server = start_server(queue, more);
+  c = client_for(queue);
+  unique_token(token, sizeof(token), "slow");
+  slow = send_token(c, "crash.sleep", token, 7000);
+  sleep_ms(200);
+  for (i = 0; i < 20; i++) {
+    int64_t t0 = h_now_ms();
+    rpcd_call_id id = send_fib(c, 20);
+
+    expect_fib20(c, id);
+    assert_true(h_now_ms() - t0 < 1000);
+    sleep_ms(300);
+  }
+  {
+    rpcd_reply *r = NULL;
+
+    assert_int_equal(rpcd_client_wait(c, slow, &r), RPCD_OK);
+    rpcd_reply_free(r);
+  }
+  assert_int_equal(runs("crash.sleep", token, NULL), 1);
+  assert_int_equal(rpcd_client_dropped_replies(c), 0);
+  h_rpcd_log_path(queue, log_path, sizeof(log_path));
+  snprintf(cmd, sizeof(cmd), "grep -q 'connection lost' '%s'", log_path);
+  assert_int_not_equal(system(cmd), 0);
+  rpcd_client_free(c);
+  assert_int_equal(h_rpcd_stop(server), 0);
+}
+
+static void test_handler_timeout(void **state)
+{
+  static const char *const more[] = {"--handler-timeout", "1000", NULL};
+  char queue[128];
+  char token[64];
+  rpcd_call_id id;
+  rpcd_client *c;
+  pid_t server;
+  int64_t t0;
+
+  (void)state;
+  h_unique_queue(queue, sizeof(queue));
+  server = start_server(queue, more);
+  c = client_for(queue);
+  unique_token(token, sizeof(token), "hang");
+  t0 = h_now_ms();
+  id = send_token(c, "crash.hang", token, -1);
+  expect_error(c, id, RPCD_ERR_DEADLINE_EXCEEDED, NULL, NULL);
+  assert_true(h_now_ms() - t0 >= 1000);
+  assert_true(h_now_ms() - t0 < 3000);
+  expect_dead_letter(queue, "timeout", NULL, "crash.hang");
+  assert_true(h_wait_consumers(queue, 2, 2000));
+  expect_fib20(c, send_fib(c, 20));
+  assert_int_equal(runs("crash.hang", token, NULL), 1);
+  rpcd_client_free(c);
+  assert_int_equal(h_rpcd_stop(server), 0);
+}
+
+/* Two servers on one queue under load; SIGTERM one of them midway. */
+static void test_sigterm_under_load_loses_nothing(void **state)
+{
+  enum { CALLS = 3000, IN_FLIGHT = 64 };
+  static rpcd_call_id ids[CALLS];
+  char queue[128];
+  rpcd_client *c;
+  pid_t a;
+  pid_t b;
+  size_t sent = 0;
+  size_t done = 0;
+  int status = -1;
+  int i;
+
+  (void)state;
+  h_unique_queue(queue, sizeof(queue));
+  a = start_server(queue, NULL);
+  {
+    const char *args[] = {"--plugin",  FIB_PLUGIN, "--plugin", CRASH_PLUGIN,
+                          "--workers", "2",        NULL};
+
+    b = h_rpcd_start(queue, args);
+    assert_true(b > 0);
+  }
+  assert_true(h_wait_consumers(queue, 4, 5000));
+  c = client_for(queue);
+  while (done < CALLS) {
+    while (sent < CALLS && sent - done < IN_FLIGHT)
+      ids[sent++] = send_fib(c, 20);
+    expect_fib20(c, ids[done++]);
+    if (done == CALLS / 3)
+      kill(a, SIGTERM);
+  }
+  /* The stopped server exits 0, and nothing of its group is left. */
+  for (i = 0; i < 150 && waitpid(a, &status, WNOHANG) != a; i++)
+    sleep_ms(100);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  assert_int_equal(kill(-a, 0), -1);
+  assert_int_equal(rpcd_client_dropped_replies(c), 0);
+  rpcd_client_free(c);
+  assert_int_equal(h_rpcd_stop(b), 0);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_crashes_answered_once),
+      cmocka_unit_test(test_worker_killed_from_outside),
+      cmocka_unit_test(test_handler_timeout),
+      cmocka_unit_test(test_sigterm_under_load_loses_nothing),
+      cmocka_unit_test(test_long_handler_keeps_connection),
+  };
+
+  snprintf(crash_log, sizeof(crash_log), "%s/crash-runs-%ld.log", LOG_DIR,
+           (long)getpid());
+  unlink(crash_log);
+  setenv("RPCD_CRASH_LOG", crash_log, 1);
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
