@@ -49,6 +49,7 @@ int rpcd__slot_take(rpcd_scoreboard *sb, unsigned generation)
     atomic_store(&s->started_ms, rpcd__now_unix_ms());
     atomic_store(&s->calls, 0);
     atomic_store(&s->errors, 0);
+    atomic_store(&s->ready, false);
     atomic_store(&s->state, RPCD_SLOT_IDLE);
     return (int)i;
   }

@@ -50,6 +50,7 @@ typedef struct rpcd_slot {
   _Atomic pid_t pid;
   _Atomic unsigned generation;
   _Atomic int64_t started_ms; /* unix ms when the worker started */
+  _Atomic bool ready;         /* consuming: the worker's queue is served */
   _Atomic uint64_t calls;     /* requests answered or run */
   _Atomic uint64_t errors;    /* of those, answered with an error */
   rpcd_slot_request req;      /* valid while state == RUNNING */

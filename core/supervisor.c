@@ -47,6 +47,8 @@ typedef struct worker_rec {
   int64_t restart_at;    /* monotonic; when pid == 0 and a restart is due */
   unsigned quick_deaths; /* consecutive deaths within CRASH_LOOP_MS */
   bool draining;         /* sent SIGTERM; not to be replaced */
+  bool retired;          /* of an older generation: drains once the new
+                            generation is consuming */
 } worker_rec;
 
 typedef struct supervisor {
@@ -63,6 +65,8 @@ typedef struct supervisor {
   unsigned reloads;
   amqp_connection_state_t conn; /* for what a dead worker cannot publish */
   rpcd_scoreboard *sb;
+  int64_t retired_at;  /* monotonic, when the last reload retired workers */
+  bool warned_unready; /* the new generation is slow to consume: said so */
 } supervisor;
 
 const char *rpcd__signal_name(int sig, char *buf, size_t len)
@@ -442,8 +446,9 @@ static void begin_stop(supervisor *s, int sig)
   signal_all(s, SIGTERM);
 }
 
-/* Move the current generation's records to the draining list and signal
- * them; a fresh table takes the new generation. */
+/* Move the current generation's records to the list of old ones; they are
+ * signalled once the new generation consumes (drain_retired), so the queue
+ * never goes without a consumer and callers never see "no consumer". */
 static bool retire_generation(supervisor *s)
 {
   size_t i;
@@ -462,11 +467,70 @@ static bool retire_generation(supervisor *s)
 
     if (!w->pid)
       continue;
-    w->draining = true;
-    kill(w->pid, SIGTERM);
+    w->retired = true;
     s->old[s->n_old++] = *w;
   }
+  s->retired_at = rpcd__now_mono_ms();
   return true;
+}
+
+static bool generation_ready(const supervisor *s)
+{
+  size_t i;
+
+  for (i = 0; i < s->cfg->workers; i++) {
+    const worker_rec *w = &s->workers[i];
+
+    if (!w->pid || !atomic_load(&s->sb->slots[w->slot].ready))
+      return false;
+  }
+  return true;
+}
+
+/* Drain the retired workers once every worker of the new generation is
+ * consuming. */
+static void drain_retired(supervisor *s)
+{
+  size_t n = 0;
+  size_t i;
+
+  for (i = 0; i < s->n_old; i++)
+    n += s->old[i].retired && !s->old[i].draining && s->old[i].pid;
+  if (n == 0)
+    return;
+  if (!generation_ready(s)) {
+    if (rpcd__now_mono_ms() - s->retired_at > 10000 && !s->warned_unready) {
+      rpcd_log(RPCD_LOG_WARN,
+               "generation %u is not consuming after 10 s; generation %u "
+               "keeps serving until it is",
+               s->generation, s->generation - 1);
+      s->warned_unready = true;
+    }
+    return;
+  }
+  for (i = 0; i < s->n_old; i++) {
+    worker_rec *w = &s->old[i];
+
+    if (w->retired && !w->draining && w->pid) {
+      w->draining = true;
+      kill(w->pid, SIGTERM);
+    }
+  }
+  rpcd_log(RPCD_LOG_INFO,
+           "reload done: generation %u serving, %zu workers of older "
+           "generations draining",
+           s->generation, n);
+}
+
+static bool retired_waiting(const supervisor *s)
+{
+  size_t i;
+
+  for (i = 0; i < s->n_old; i++) {
+    if (s->old[i].retired && !s->old[i].draining && s->old[i].pid)
+      return true;
+  }
+  return false;
 }
 
 /* Forget draining records whose process is gone. */
@@ -511,15 +575,12 @@ static void reload(supervisor *s)
   s->generation++;
   s->reloads++;
   atomic_fetch_add(&s->sb->server.reloads, 1);
+  s->warned_unready = false;
   for (i = 0; i < s->cfg->workers; i++) {
     next[i].index = (unsigned)i;
     next[i].generation = s->generation;
     start_worker(s, &next[i]);
   }
-  rpcd_log(RPCD_LOG_INFO,
-           "reload done: generation %u serving, %zu workers of older "
-           "generations draining",
-           s->generation, s->n_old);
 }
 
 /* Milliseconds until the next timer, for sigtimedwait. */
@@ -530,14 +591,15 @@ static int64_t next_timeout_ms(const supervisor *s)
   size_t i;
 
   if (s->stopping)
-    next = s->stop_deadline < next ? s->stop_deadline : next;
-  else
-    for (i = 0; i < s->cfg->workers; i++) {
-      const worker_rec *w = &s->workers[i];
+    return s->stop_deadline > now ? s->stop_deadline - now : 0;
+  if (retired_waiting(s))
+    next = now + 20; /* watch the new generation come up */
+  for (i = 0; i < s->cfg->workers; i++) {
+    const worker_rec *w = &s->workers[i];
 
-      if (w->pid == 0 && w->restart_at < next)
-        next = w->restart_at;
-    }
+    if (w->pid == 0 && w->restart_at < next)
+      next = w->restart_at;
+  }
   return next > now ? next - now : 0;
 }
 
@@ -644,6 +706,7 @@ int rpcd__supervise(const rpcd_config *cfg)
       continue;
     }
     start_due_workers(&s);
+    drain_retired(&s);
   }
   rpcd_log(RPCD_LOG_INFO, "stopped%s: %u worker restarts, %u reloads",
            status ? " after the drain timeout" : "", s.restarts, s.reloads);

@@ -588,6 +588,7 @@ static void serve(worker *w)
       }
       backoff_ms = BACKOFF_MIN_MS;
       w->draining = false;
+      atomic_store(&w->slot->ready, true);
       rpcd_log(RPCD_LOG_INFO,
                "worker %u serving queue \"%s\" (prefetch %u, %zu methods, "
                "generation %u)",

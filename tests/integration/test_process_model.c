@@ -12,6 +12,8 @@
  *     exceeded"
  *   - SIGTERM under load: exit 0, nothing left of the group, no call lost
  *     and no duplicate reply
+ *   - SIGHUP under load reloads the plugins, refuses a set that does not
+ *     load, and picks up a plugin replaced on disk
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -430,6 +432,133 @@ static void test_sigterm_under_load_loses_nothing(void **state)
   assert_int_equal(h_rpcd_stop(b), 0);
 }
 
+/* Copy a file byte for byte (the plugin directory's files). */
+static void copy_file(const char *from, const char *to)
+{
+  char cmd[1200];
+
+  snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* The version rpc.list reports for plugin `name`, into buf. */
+static void listed_version(rpcd_client *c, const char *name, char *buf,
+                           size_t len)
+{
+  rpcd_reply *r = NULL;
+  const void *data;
+  size_t n;
+  rpcd_mp_doc doc;
+  uint32_t i;
+
+  buf[0] = '\0';
+  assert_int_equal(rpcd_client_call(c, "rpc.list", "\x90", 1, 5000, &r, 0),
+                   RPCD_OK);
+  assert_int_equal(rpcd_reply_result(r, &data, &n), RPCD_OK);
+  assert_int_equal(rpcd__mp_decode(data, n, 8, &doc, NULL, 0), RPCD_OK);
+  assert_int_equal(doc.root.type, MSGPACK_OBJECT_ARRAY);
+  for (i = 0; i < doc.root.via.array.size; i++) {
+    const msgpack_object *m = &doc.root.via.array.ptr[i];
+    const msgpack_object *p = map_get(m, "plugin");
+    const msgpack_object *v = map_get(m, "version");
+
+    if (p && v && rpcd__mp_str_eq(p, name) && v->type == MSGPACK_OBJECT_STR)
+      snprintf(buf, len, "%.*s", (int)v->via.str.size, v->via.str.ptr);
+  }
+  rpcd__mp_doc_destroy(&doc);
+  rpcd_reply_free(r);
+}
+
+/*
+ * SIGHUP five times while calls keep flowing: twice with the same set, once
+ * with a plugin that fails to load (refused: the old generation serves on),
+ * once after the crash plugin was replaced on disk by a new version (a new
+ * inode, as mv does), once more. Every call succeeds, no reply comes twice,
+ * and the new version serves afterwards.
+ */
+static void test_sighup_reload_under_load(void **state)
+{
+  enum { CALLS = 6000, IN_FLIGHT = 32 };
+  static rpcd_call_id ids[CALLS];
+  char queue[128];
+  char dir[512];
+  char path[700];
+  char tmp[700];
+  char version[64];
+  char log_path[512];
+  char cmd[1200];
+  rpcd_client *c;
+  pid_t server;
+  size_t sent = 0;
+  size_t done = 0;
+
+  (void)state;
+  h_unique_queue(queue, sizeof(queue));
+  snprintf(dir, sizeof(dir), "%s/plugins-%ld", LOG_DIR, (long)getpid());
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'", dir, dir);
+  assert_int_equal(system(cmd), 0);
+  snprintf(path, sizeof(path), "%s/crash.so", dir);
+  copy_file(CRASH_PLUGIN, path);
+  {
+    const char *args[] = {
+        "--plugin", FIB_PLUGIN, "--plugin-dir", dir, "--workers", "2", NULL};
+
+    server = h_rpcd_start(queue, args);
+    assert_true(server > 0);
+  }
+  assert_true(h_wait_consumers(queue, 2, 5000));
+  c = client_for(queue);
+  listed_version(c, "crash", version, sizeof(version));
+  assert_string_equal(version, "1.0.0");
+
+  while (done < CALLS) {
+    while (sent < CALLS && sent - done < IN_FLIGHT)
+      ids[sent++] = send_fib(c, 20);
+    expect_fib20(c, ids[done++]);
+    switch (done) {
+    case 1000:
+    case 2000:
+      kill(server, SIGHUP);
+      break;
+    case 3000:
+      snprintf(tmp, sizeof(tmp), "%s/zz-bad.so", dir);
+      copy_file(BAD_PLUGIN, tmp);
+      kill(server, SIGHUP);
+      break;
+    case 3500:
+      unlink(tmp);
+      break;
+    case 4000:
+      /* A new version, renamed into place: a new inode. */
+      snprintf(tmp, sizeof(tmp), "%s/.crash.so.new", dir);
+      copy_file(CRASH_V2_PLUGIN, tmp);
+      assert_int_equal(rename(tmp, path), 0);
+      kill(server, SIGHUP);
+      break;
+    case 5000:
+      kill(server, SIGHUP);
+      break;
+    default:
+      break;
+    }
+  }
+  assert_int_equal(rpcd_client_dropped_replies(c), 0);
+  /* The last reload has settled once only its generation consumes. */
+  assert_true(h_wait_consumers(queue, 2, 5000));
+  listed_version(c, "crash", version, sizeof(version));
+  assert_string_equal(version, "2.0.0");
+  rpcd_client_free(c);
+  assert_int_equal(h_rpcd_stop(server), 0);
+
+  h_rpcd_log_path(queue, log_path, sizeof(log_path));
+  snprintf(cmd, sizeof(cmd), "test $(grep -c 'reload refused' '%s') = 1",
+           log_path);
+  assert_int_equal(system(cmd), 0);
+  snprintf(cmd, sizeof(cmd), "test $(grep -c 'reload done' '%s') = 4",
+           log_path);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -437,6 +566,7 @@ int main(void)
       cmocka_unit_test(test_worker_killed_from_outside),
       cmocka_unit_test(test_handler_timeout),
       cmocka_unit_test(test_sigterm_under_load_loses_nothing),
+      cmocka_unit_test(test_sighup_reload_under_load),
       cmocka_unit_test(test_long_handler_keeps_connection),
   };
 
