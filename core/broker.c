@@ -7,39 +7,62 @@
 #include "rpcd_proto.h"
 
 static int declare(amqp_connection_state_t conn, amqp_channel_t channel,
-                   const char *queue, bool *channel_closed, char *err,
-                   size_t errlen)
+                   const char *queue, amqp_table_t args, const char *kind,
+                   bool *channel_closed, char *err, size_t errlen)
 {
   char detail[256];
   int rc;
 
   amqp_queue_declare(conn, channel, amqp_cstring_bytes(queue), 0, 1, 0, 0,
-                     amqp_empty_table);
+                     args);
   rc = rpcd__amqp_status(conn, channel, amqp_get_rpc_reply(conn),
                          "declaring the queue", channel_closed, NULL, detail,
                          sizeof(detail));
   if (rc != RPCD_OK)
-    /* e.g. PRECONDITION_FAILED: the queue exists with other arguments */
-    rpcd__set_err(err, errlen, "could not declare queue \"%s\" (durable): %s",
-                  queue, detail);
+    /* e.g. PRECONDITION_FAILED - inequivalent arg 'x-queue-type': the
+     * queue exists with other arguments, and the broker names them */
+    rpcd__set_err(err, errlen, "could not declare queue \"%s\" (%s): %s", queue,
+                  kind, detail);
   return rc;
 }
 
 int rpcd__declare_queues(amqp_connection_state_t conn, amqp_channel_t channel,
-                         const char *queue, bool *channel_closed, char *err,
-                         size_t errlen)
+                         const rpcd_queue_spec *queue, bool *channel_closed,
+                         char *err, size_t errlen)
 {
+  amqp_table_entry_t args[4];
+  amqp_table_t table = amqp_empty_table;
   char dead[300];
   int rc;
 
-  rc = declare(conn, channel, queue, channel_closed, err, errlen);
+  snprintf(dead, sizeof(dead), "%s%s", queue->name, RPCD_DEAD_LETTER_SUFFIX);
+  /* The dead-letter queue first: the request queue names it. */
+  rc = declare(conn, channel, dead, amqp_empty_table, "durable", channel_closed,
+               err, errlen);
   if (rc != RPCD_OK)
     return rc;
-  snprintf(dead, sizeof(dead), "%s%s", queue, RPCD_DEAD_LETTER_SUFFIX);
-  return declare(conn, channel, dead, channel_closed, err, errlen);
+  if (queue->type == RPCD_QUEUE_QUORUM) {
+    args[0].key = amqp_cstring_bytes("x-queue-type");
+    args[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    args[0].value.value.bytes = amqp_cstring_bytes("quorum");
+    args[1].key = amqp_cstring_bytes("x-dead-letter-exchange");
+    args[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    args[1].value.value.bytes = amqp_cstring_bytes("");
+    args[2].key = amqp_cstring_bytes("x-dead-letter-routing-key");
+    args[2].value.kind = AMQP_FIELD_KIND_UTF8;
+    args[2].value.value.bytes = amqp_cstring_bytes(dead);
+    args[3].key = amqp_cstring_bytes("x-delivery-limit");
+    args[3].value.kind = AMQP_FIELD_KIND_I64;
+    args[3].value.value.i64 = (int64_t)queue->max_deliveries + 1;
+    table.num_entries = 4;
+    table.entries = args;
+  }
+  return declare(conn, channel, queue->name, table,
+                 queue->type == RPCD_QUEUE_QUORUM ? "quorum" : "durable",
+                 channel_closed, err, errlen);
 }
 
-int rpcd__broker_open(const char *uri, const char *queue,
+int rpcd__broker_open(const char *uri, const rpcd_queue_spec *queue,
                       amqp_connection_state_t *out, char *err, size_t errlen)
 {
   rpcd_amqp_options opts = {0};

@@ -12,19 +12,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "transport_amqp.h"
 
 #define RPCD_DEAD_LETTER_SUFFIX ".dead"
 
+/* The request queue as the flags describe it. */
+typedef struct rpcd_queue_spec {
+  const char *name;
+  rpcd_queue_type type;    /* classic, or quorum with dead-lettering */
+  unsigned max_deliveries; /* quorum: x-delivery-limit is one above */
+} rpcd_queue_spec;
+
 /*
- * Declare the request queue and its dead-letter queue on `channel`.
+ * Declare the request queue and its dead-letter queue on `channel`. A
+ * quorum queue dead-letters to "<queue>.dead" by itself once a request was
+ * delivered more than max_deliveries + 1 times: the broker's backstop for a
+ * request rpcd never got to settle.
  * \param channel_closed  out (may be NULL): the broker closed the channel
  *                        (e.g. the queue exists with other arguments)
  * \return RPCD_OK, or a status with err naming the queue and the reason
  */
 int rpcd__declare_queues(amqp_connection_state_t conn, amqp_channel_t channel,
-                         const char *queue, bool *channel_closed, char *err,
-                         size_t errlen);
+                         const rpcd_queue_spec *queue, bool *channel_closed,
+                         char *err, size_t errlen);
 
 /*
  * The supervisor's own connection (channel 1, no heartbeat: it is idle
@@ -32,7 +43,7 @@ int rpcd__declare_queues(amqp_connection_state_t conn, amqp_channel_t channel,
  * queues.
  * \return RPCD_OK, or RPCD_ECONNECT / RPCD_EBROKER / RPCD_EINVAL with err
  */
-int rpcd__broker_open(const char *uri, const char *queue,
+int rpcd__broker_open(const char *uri, const rpcd_queue_spec *queue,
                       amqp_connection_state_t *out, char *err, size_t errlen);
 
 /*

@@ -55,18 +55,18 @@ static int subscribe(rpcd_consumer *c, bool *channel_closed, char *err,
   char detail[256];
   int rc;
 
-  rc = rpcd__declare_queues(c->conn, CHANNEL, cfg->queue, channel_closed, err,
+  rc = rpcd__declare_queues(c->conn, CHANNEL, &cfg->queue, channel_closed, err,
                             errlen);
   if (rc != RPCD_OK)
     return rc;
-  ok = amqp_basic_consume(c->conn, CHANNEL, span_bytes(cfg->queue),
+  ok = amqp_basic_consume(c->conn, CHANNEL, span_bytes(cfg->queue.name),
                           amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
   rc = rpcd__amqp_status(c->conn, CHANNEL, amqp_get_rpc_reply(c->conn),
                          "starting to consume", channel_closed, NULL, detail,
                          sizeof(detail));
   if (rc != RPCD_OK) {
-    rpcd__set_err(err, errlen, "could not consume queue \"%s\": %s", cfg->queue,
-                  detail);
+    rpcd__set_err(err, errlen, "could not consume queue \"%s\": %s",
+                  cfg->queue.name, detail);
     return rc;
   }
   snprintf(c->tag, sizeof(c->tag), "%.*s", ok ? (int)ok->consumer_tag.len : 0,
@@ -194,6 +194,9 @@ void rpcd__message_from_envelope(const amqp_envelope_t *env,
   h = rpcd__amqp_table_get(&p->headers, RPCD_HDR_DEADLINE);
   if (h)
     read_deadline(&h->value, in);
+  h = rpcd__amqp_table_get(&p->headers, "x-delivery-count");
+  if (h && !rpcd__amqp_field_int(&h->value, &in->delivery_count))
+    in->delivery_count = 0;
 }
 
 static int publish_reply(rpcd_consumer *c, const amqp_envelope_t *env,
@@ -258,10 +261,10 @@ static int handle_other_frame(rpcd_consumer *c, rpcd_consumer_stats *stats,
     rpcd_log(RPCD_LOG_WARN,
              "the broker cancelled the consumer of queue \"%s\" (queue "
              "deleted?); declaring it again",
-             c->cfg->queue);
+             c->cfg->queue.name);
     if (subscribe(c, &c->channel_closed, err, errlen) != RPCD_OK)
       return RPCD_ECONNLOST;
-    rpcd_log(RPCD_LOG_INFO, "consuming queue \"%s\" again", c->cfg->queue);
+    rpcd_log(RPCD_LOG_INFO, "consuming queue \"%s\" again", c->cfg->queue.name);
     return RPCD_OK;
   case AMQP_CONNECTION_BLOCKED_METHOD: {
     const amqp_connection_blocked_t *m = frame.payload.method.decoded;
@@ -410,7 +413,7 @@ int rpcd__consumer_dead_letter(rpcd_consumer *c, const amqp_envelope_t *env,
   /* No expiration: a request that waits in the dead-letter queue must not
    * vanish when its caller's deadline passes. */
   props._flags &= ~AMQP_BASIC_EXPIRATION_FLAG;
-  snprintf(queue, sizeof(queue), "%s%s", c->cfg->queue,
+  snprintf(queue, sizeof(queue), "%s%s", c->cfg->queue.name,
            RPCD_DEAD_LETTER_SUFFIX);
   writing(c);
   rc = written(amqp_basic_publish(c->conn, CHANNEL, amqp_empty_bytes,

@@ -18,12 +18,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "broker.h"
 #include "request_handler.h"
 #include "transport_amqp.h"
 
 typedef struct rpcd_consumer_config {
   const char *uri;
-  const char *queue;
+  rpcd_queue_spec queue;
   unsigned prefetch;
   unsigned heartbeat_s;
 } rpcd_consumer_config;
@@ -34,6 +35,7 @@ typedef struct rpcd_consumer_stats {
   uint64_t errors;
   uint64_t expired;
   uint64_t notifications;
+  uint64_t poison;  /* delivered more than --max-deliveries times */
   uint64_t cancels; /* basic.cancel from the broker: the queue was deleted */
 } rpcd_consumer_stats;
 

@@ -243,6 +243,21 @@ void rpcd__handle_message(const rpcd_handler_config *cfg,
   }
   set_method(out, req.method, req.method_len);
 
+  if (in->poison) {
+    snprintf(msg, sizeof(msg),
+             "request delivered %lld times before (its handler kept killing "
+             "servers): not run again",
+             (long long)in->delivery_count);
+    if (req.type == RPCD_MSG_NOTIFY) {
+      out->status = RPCD_ERR_POISON;
+      snprintf(out->error, sizeof(out->error), "%s", msg);
+    } else {
+      reply_error(in, out, true, req.msgid, RPCD_ERR_POISON, msg);
+    }
+    out->outcome = RPCD_OUTCOME_POISON;
+    rpcd__request_destroy(&req);
+    return;
+  }
   if (cfg->before_dispatch)
     cfg->before_dispatch(cfg->ctx, req.method, req.method_len, req.has_msgid,
                          req.msgid, out->content_type);

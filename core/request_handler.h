@@ -44,13 +44,20 @@ typedef struct rpcd_message_in {
    * AMQP timestamp (unix s): the field's type, for the error; else NULL */
   const char *bad_deadline_type;
   int64_t now_ms; /* unix ms when handling started */
+  /* x-delivery-count, which quorum queues add to a redelivery: how often
+   * the request was delivered before; 0 when absent */
+  int64_t delivery_count;
+  /* Set by the transport when delivery_count passed --max-deliveries: the
+   * request is answered "poison" and not run. */
+  bool poison;
 } rpcd_message_in;
 
 typedef enum rpcd_outcome {
   RPCD_OUTCOME_OK,       /* the handler ran and returned a result */
   RPCD_OUTCOME_ERROR,    /* answered with an error (any code) */
   RPCD_OUTCOME_NOTIFIED, /* a notification ran; nothing to send */
-  RPCD_OUTCOME_EXPIRED   /* deadline passed before it started; not run */
+  RPCD_OUTCOME_EXPIRED,  /* deadline passed before it started; not run */
+  RPCD_OUTCOME_POISON    /* delivered too often; answered, not run */
 } rpcd_outcome;
 
 typedef struct rpcd_message_out {

@@ -65,6 +65,7 @@ typedef struct supervisor {
   unsigned reloads;
   amqp_connection_state_t conn; /* for what a dead worker cannot publish */
   rpcd_scoreboard *sb;
+  rpcd_queue_spec queue;
   int64_t retired_at;  /* monotonic, when the last reload retired workers */
   bool warned_unready; /* the new generation is slow to consume: said so */
 } supervisor;
@@ -131,17 +132,28 @@ static bool wait_child(pid_t pid, int64_t timeout_ms, int *status)
 /*
  * Load the plugin set in a throwaway child: a plugin that is refused, whose
  * init fails or that crashes the loader stops startup (or a reload) before
- * any worker runs it. The child prints the reason itself.
+ * any worker runs it. The child sends its reason back through a pipe, so
+ * the supervisor reports it, at startup as today's message and on reload
+ * in the log.
  */
 static bool plugin_set_loads(const rpcd_config *cfg, char *why, size_t whylen)
 {
   char desc[64];
   int status;
+  int fds[2];
+  ssize_t n;
   pid_t pid;
 
+  why[0] = '\0';
+  if (pipe(fds) != 0) {
+    snprintf(why, whylen, "pipe: %s", strerror(errno));
+    return false;
+  }
   pid = fork();
   if (pid < 0) {
     snprintf(why, whylen, "fork: %s", strerror(errno));
+    close(fds[0]);
+    close(fds[1]);
     return false;
   }
   if (pid == 0) {
@@ -150,31 +162,35 @@ static bool plugin_set_loads(const rpcd_config *cfg, char *why, size_t whylen)
     int rc;
     sigset_t none;
 
+    close(fds[0]);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     rpcd__registry_init(&reg);
     rc = rpcd__load_plugin_set(&reg, cfg, err, sizeof(err));
-    if (rc != RPCD_OK)
-      fprintf(stderr, "rpcd: %s\n", err);
-    else
+    if (rc == RPCD_OK)
       rpcd__registry_destroy(&reg);
-    fflush(stderr);
+    else if (write(fds[1], err, strlen(err)) < 0)
+      rc = RPCD_EPLUGIN; /* the exit status still says it */
     _exit(rc == RPCD_OK ? 0 : 1);
   }
+  close(fds[1]);
   if (!wait_child(pid, PLUGIN_CHECK_TIMEOUT_MS, &status)) {
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
+    close(fds[0]);
     snprintf(why, whylen,
              "loading the plugins did not finish within %d ms (an init that "
              "hangs?)",
              PLUGIN_CHECK_TIMEOUT_MS);
     return false;
   }
+  /* The child has exited: the pipe holds all it wrote, and EOF. */
+  n = read(fds[0], why, whylen - 1);
+  why[n > 0 ? n : 0] = '\0';
+  close(fds[0]);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
     return true;
-  if (WIFEXITED(status))
-    snprintf(why, whylen, "a plugin was refused (see above)");
-  else
+  if (!why[0] || !WIFEXITED(status))
     snprintf(why, whylen, "loading the plugins crashed: %s",
              describe_status(status, desc, sizeof(desc)));
   return false;
@@ -269,7 +285,7 @@ static int publish_for_dead(supervisor *s, const rpcd_slot_request *r,
   int rc = RPCD_ECONNLOST;
 
   for (attempt = 0; attempt < 2 && rc != RPCD_OK; attempt++) {
-    if (!s->conn && rpcd__broker_open(s->cfg->uri, s->cfg->queue, &s->conn, err,
+    if (!s->conn && rpcd__broker_open(s->cfg->uri, &s->queue, &s->conn, err,
                                       sizeof(err)) != RPCD_OK) {
       rpcd_log(RPCD_LOG_ERROR, "%s", err);
       s->conn = NULL;
@@ -554,7 +570,7 @@ static void compact_old(supervisor *s)
 static void reload(supervisor *s)
 {
   worker_rec *next;
-  char why[256];
+  char why[1024];
   size_t i;
 
   rpcd_log(RPCD_LOG_INFO, "SIGHUP: reloading the plugins (generation %u)",
@@ -610,8 +626,8 @@ static int connect_broker(supervisor *s)
 {
   char err[512];
 
-  if (rpcd__broker_open(s->cfg->uri, s->cfg->queue, &s->conn, err,
-                        sizeof(err)) != RPCD_OK) {
+  if (rpcd__broker_open(s->cfg->uri, &s->queue, &s->conn, err, sizeof(err)) !=
+      RPCD_OK) {
     fprintf(stderr, "rpcd: %s\n", err);
     return -1;
   }
@@ -622,7 +638,7 @@ int rpcd__supervise(const rpcd_config *cfg)
 {
   supervisor s;
   sigset_t set;
-  char why[256];
+  char why[1024];
   int status = 0;
   size_t i;
 
@@ -630,6 +646,9 @@ int rpcd__supervise(const rpcd_config *cfg)
   s.cfg = cfg;
   s.self = getpid();
   s.generation = 1;
+  s.queue.name = cfg->queue;
+  s.queue.type = cfg->queue_type;
+  s.queue.max_deliveries = cfg->max_deliveries;
 
   /* Taken with sigtimedwait() below; blocked before any child exists, so
    * none is missed. */
@@ -642,8 +661,7 @@ int rpcd__supervise(const rpcd_config *cfg)
   signal(SIGPIPE, SIG_IGN);
 
   if (!plugin_set_loads(cfg, why, sizeof(why))) {
-    if (!strstr(why, "see above"))
-      fprintf(stderr, "rpcd: %s\n", why);
+    fprintf(stderr, "rpcd: %s\n", why);
     return 1;
   }
   if (connect_broker(&s) != 0)

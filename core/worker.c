@@ -167,6 +167,9 @@ static void count(rpcd_consumer_stats *stats, const rpcd_message_out *out)
   case RPCD_OUTCOME_EXPIRED:
     stats->expired++;
     break;
+  case RPCD_OUTCOME_POISON:
+    stats->poison++;
+    break;
   }
 }
 
@@ -281,6 +284,9 @@ static int start_next(worker *w)
     if (!w->head)
       w->tail = NULL;
     rpcd__message_from_envelope(&j->env, &j->in, j->cid, sizeof(j->cid));
+    /* Quorum queues count deliveries: past the limit, the request has
+     * taken whole servers down with it before. */
+    j->in.poison = j->in.delivery_count > (int64_t)w->cfg->max_deliveries;
     j->key = job_key(&j->env);
     if (j->env.redelivered) {
       if (settle_dead_redelivery(w, j, &rc)) {
@@ -311,6 +317,9 @@ static void log_outcome(const job *j)
     rpcd_log(RPCD_LOG_INFO, "call %s cid=%s failed with %d: %s",
              out->method[0] ? out->method : "?", j->cid, out->status,
              out->error);
+  else if (out->outcome == RPCD_OUTCOME_POISON)
+    rpcd_log(RPCD_LOG_WARN, "call %s cid=%s: %s; dead-lettered", out->method,
+             j->cid, out->error);
   else if (out->outcome == RPCD_OUTCOME_EXPIRED)
     rpcd_log(RPCD_LOG_INFO,
              "cid=%s: deadline passed before it started, dropped", j->cid);
@@ -334,6 +343,15 @@ static int finish_running(worker *w, char *err, size_t errlen)
     rc = rpcd__consumer_reply(w->conn, &j->env, &j->out);
     if (rc != RPCD_OK)
       rpcd__set_err(err, errlen, "could not publish the reply: %s",
+                    rpcd_strerror(rc));
+  }
+  if (rc == RPCD_OK && j->out.outcome == RPCD_OUTCOME_POISON) {
+    rpcd_dead_letter why = {"poison", "", j->out.method, rpcd__now_unix_ms()};
+
+    atomic_fetch_add(&w->args->sb->server.poison, 1);
+    rc = rpcd__consumer_dead_letter(w->conn, &j->env, &why);
+    if (rc != RPCD_OK)
+      rpcd__set_err(err, errlen, "could not dead-letter a poison request: %s",
                     rpcd_strerror(rc));
   }
   if (rc == RPCD_OK) {
@@ -592,7 +610,7 @@ static void serve(worker *w)
       rpcd_log(RPCD_LOG_INFO,
                "worker %u serving queue \"%s\" (prefetch %u, %zu methods, "
                "generation %u)",
-               w->args->index, w->ccfg.queue, w->ccfg.prefetch,
+               w->args->index, w->ccfg.queue.name, w->ccfg.prefetch,
                w->hcfg.registry->n_methods, w->args->generation);
     }
     rc = serve_connection(w, err, sizeof(err));
@@ -604,12 +622,13 @@ static void serve(worker *w)
   }
   rpcd_log(RPCD_LOG_INFO,
            "worker %u stopped: %llu requests (%llu ok, %llu errors, %llu "
-           "expired, %llu notifications), queue re-declared %llu times after "
-           "a cancel",
+           "expired, %llu notifications, %llu poison), queue re-declared %llu "
+           "times after a cancel",
            w->args->index, (unsigned long long)w->stats.received,
            (unsigned long long)w->stats.ok, (unsigned long long)w->stats.errors,
            (unsigned long long)w->stats.expired,
            (unsigned long long)w->stats.notifications,
+           (unsigned long long)w->stats.poison,
            (unsigned long long)w->stats.cancels);
 }
 
@@ -646,7 +665,9 @@ void rpcd__worker_main(const rpcd_worker_args *args)
   w.hcfg.before_dispatch = before_dispatch;
   w.hcfg.ctx = &w;
   w.ccfg.uri = cfg->uri;
-  w.ccfg.queue = cfg->queue;
+  w.ccfg.queue.name = cfg->queue;
+  w.ccfg.queue.type = cfg->queue_type;
+  w.ccfg.queue.max_deliveries = cfg->max_deliveries;
   w.ccfg.prefetch = cfg->prefetch;
   w.ccfg.heartbeat_s = cfg->heartbeat_s;
   if (rpcd__handler_thread_start(&w.hcfg, &w.thread) != RPCD_OK) {

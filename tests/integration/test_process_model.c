@@ -14,6 +14,8 @@
  *     and no duplicate reply
  *   - SIGHUP under load reloads the plugins, refuses a set that does not
  *     load, and picks up a plugin replaced on disk
+ *   - on a quorum queue, a request that kills whole servers is poison after
+ *     --max-deliveries
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -432,6 +434,86 @@ static void test_sigterm_under_load_loses_nothing(void **state)
   assert_int_equal(h_rpcd_stop(b), 0);
 }
 
+static bool log_contains(const char *queue, const char *text)
+{
+  char path[512];
+  char line[2048];
+  bool found = false;
+  FILE *f;
+
+  h_rpcd_log_path(queue, path, sizeof(path));
+  f = fopen(path, "r");
+  if (!f)
+    return false;
+  while (!found && fgets(line, sizeof(line), f))
+    found = strstr(line, text) != NULL;
+  fclose(f);
+  return found;
+}
+
+/*
+ * Poison: a request that takes whole servers down with it (kill -9 of the
+ * process group while it runs) is redelivered by the quorum queue with a
+ * growing x-delivery-count; past --max-deliveries 2 it is not run again,
+ * its caller gets -32006 and it lands in <queue>.dead.
+ */
+static void test_poison_on_quorum_queue(void **state)
+{
+  static const char *const args[] = {
+      "--plugin", FIB_PLUGIN,         "--plugin", CRASH_PLUGIN, "--queue-type",
+      "quorum",   "--max-deliveries", "2",        "--workers",  "1",
+      NULL};
+  char queue[128];
+  char token[64];
+  rpcd_call_id id;
+  rpcd_client *c;
+  pid_t server;
+  int kills;
+
+  (void)state;
+  /* A queue that an earlier rpcd declared as a classic queue is a clear
+   * startup error that names the queue and the argument that differs. */
+  h_unique_queue(queue, sizeof(queue));
+  {
+    static const char *const classic[] = {"--plugin", FIB_PLUGIN, NULL};
+
+    server = h_rpcd_start(queue, classic);
+    assert_true(server > 0);
+    assert_int_equal(h_rpcd_stop(server), 0);
+  }
+  assert_true(h_rpcd_start(queue, args) < 0);
+  assert_true(log_contains(queue, queue));
+  assert_true(log_contains(queue, "(quorum)"));
+  assert_true(log_contains(queue, "inequivalent arg"));
+  h_queue_delete(queue);
+
+  h_unique_queue(queue, sizeof(queue));
+  server = h_rpcd_start(queue, args);
+  assert_true(server > 0);
+  c = client_for(queue);
+  unique_token(token, sizeof(token), "poison");
+  id = send_token(c, "crash.sleep", token, 60000);
+  for (kills = 1; kills <= 3; kills++) {
+    int64_t deadline = h_now_ms() + 10000;
+
+    while (runs("crash.sleep", token, NULL) < kills) {
+      if (h_now_ms() > deadline)
+        fail_msg("run %d did not start", kills);
+      sleep_ms(20);
+    }
+    assert_int_equal(kill(-server, SIGKILL), 0);
+    waitpid(server, NULL, 0);
+    sleep_ms(100); /* the whole group is gone, connections closed */
+    server = h_rpcd_start(queue, args);
+    assert_true(server > 0);
+  }
+  expect_error(c, id, RPCD_ERR_POISON, NULL, NULL);
+  assert_int_equal(runs("crash.sleep", token, NULL), 3);
+  expect_dead_letter(queue, "poison", NULL, "crash.sleep");
+  rpcd_client_free(c);
+  assert_int_equal(h_rpcd_stop(server), 0);
+}
+
 /* Copy a file byte for byte (the plugin directory's files). */
 static void copy_file(const char *from, const char *to)
 {
@@ -567,6 +649,7 @@ int main(void)
       cmocka_unit_test(test_handler_timeout),
       cmocka_unit_test(test_sigterm_under_load_loses_nothing),
       cmocka_unit_test(test_sighup_reload_under_load),
+      cmocka_unit_test(test_poison_on_quorum_queue),
       cmocka_unit_test(test_long_handler_keeps_connection),
   };
 
