@@ -29,6 +29,7 @@
 #include "registry.h"
 #include "rpcd_proto.h"
 #include "scoreboard.h"
+#include "stats.h"
 
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
@@ -654,7 +655,8 @@ void rpcd__worker_main(const rpcd_worker_args *args)
   atomic_store(&w.slot->pid, getpid());
 
   rpcd__registry_init(&reg);
-  if (rpcd__load_plugin_set(&reg, cfg, err, sizeof(err)) != RPCD_OK) {
+  if (rpcd__load_plugin_set(&reg, cfg, err, sizeof(err)) != RPCD_OK ||
+      rpcd__stats_register(&reg, args->sb, err, sizeof(err)) != RPCD_OK) {
     rpcd_log(RPCD_LOG_ERROR, "worker %u: %s", args->index, err);
     rpcd__registry_destroy(&reg);
     exit(RPCD_WORKER_EXIT_FAILED);

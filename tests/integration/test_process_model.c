@@ -265,6 +265,47 @@ static void crash_round(rpcd_client *c, const char *queue, const char *method,
   assert_int_equal(runs(method, token, NULL), 1);
 }
 
+/* A server counter from rpc.stats; *n_workers gets the worker entries. */
+static uint64_t server_stat(rpcd_client *c, const char *key, size_t *n_workers)
+{
+  rpcd_reply *r = NULL;
+  const msgpack_object *server;
+  const msgpack_object *v;
+  const msgpack_object *workers;
+  const void *data;
+  size_t len;
+  uint64_t value;
+  rpcd_mp_doc doc;
+  uint32_t i;
+
+  assert_int_equal(rpcd_client_call(c, "rpc.stats", "\x90", 1, 5000, &r, 0),
+                   RPCD_OK);
+  assert_int_equal(rpcd_reply_result(r, &data, &len), RPCD_OK);
+  assert_int_equal(rpcd__mp_decode(data, len, 8, &doc, NULL, 0), RPCD_OK);
+  server = map_get(&doc.root, "server");
+  assert_non_null(server);
+  v = map_get(server, key);
+  assert_non_null(v);
+  assert_int_equal(v->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+  value = v->via.u64;
+  workers = map_get(&doc.root, "workers");
+  assert_non_null(workers);
+  assert_int_equal(workers->type, MSGPACK_OBJECT_ARRAY);
+  for (i = 0; i < workers->via.array.size; i++) {
+    const msgpack_object *pid = map_get(&workers->via.array.ptr[i], "pid");
+
+    assert_non_null(pid);
+    assert_true(pid->via.u64 > 0);
+    assert_non_null(map_get(&workers->via.array.ptr[i], "generation"));
+    assert_non_null(map_get(&workers->via.array.ptr[i], "calls"));
+  }
+  if (n_workers)
+    *n_workers = workers->via.array.size;
+  rpcd__mp_doc_destroy(&doc);
+  rpcd_reply_free(r);
+  return value;
+}
+
 static void test_crashes_answered_once(void **state)
 {
   char queue[128];
@@ -283,6 +324,14 @@ static void test_crashes_answered_once(void **state)
   crash_round(c, queue, "crash.abort", "SIGABRT");
   crash_round(c, queue, "crash.exit", "nil");
   assert_int_equal(rpcd_client_dropped_replies(c), 0);
+  {
+    size_t n_workers = 0;
+
+    assert_int_equal(server_stat(c, "crashes", &n_workers), 3);
+    assert_int_equal(n_workers, 2);
+    assert_int_equal(server_stat(c, "restarts", NULL), 3);
+    assert_true(server_stat(c, "calls", NULL) >= 1);
+  }
   rpcd_client_free(c);
   assert_int_equal(h_rpcd_stop(server), 0);
 }
