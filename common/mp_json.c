@@ -4,7 +4,9 @@
  * replies. A serializer of our own rather than a JSON library's, so that
  * every msgpack value prints exactly (uint64 above INT64_MAX, floats that
  * read back bit for bit) and the output is valid JSON whatever the bytes
- * (invalid UTF-8, NaN).
+ * (invalid UTF-8, NaN). What JSON cannot hold is counted in an
+ * rpcd_json_loss, so that a caller can say so instead of printing a
+ * plausible but different value in silence.
  */
 #include "mp_json.h"
 
@@ -122,12 +124,14 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
   return len;
 }
 
-static void dump_string(rpcd_json_buf *b, const char *p, size_t n)
+/* Write a JSON string; true when a byte that is not UTF-8 was replaced. */
+static bool dump_string(rpcd_json_buf *b, const char *p, size_t n)
 {
   static const char hex[] = "0123456789abcdef";
   const unsigned char *s = (const unsigned char *)p;
   size_t run = 0; /* start of the bytes not written yet */
   size_t i = 0;
+  bool replaced = false;
 
   buf_putc(b, '"');
   while (i < n) {
@@ -146,6 +150,7 @@ static void dump_string(rpcd_json_buf *b, const char *p, size_t n)
         i += len;
       } else {
         buf_puts(b, "\\ufffd");
+        replaced = true;
         i++;
       }
       run = i;
@@ -185,6 +190,7 @@ static void dump_string(rpcd_json_buf *b, const char *p, size_t n)
   }
   buf_append(b, p + run, n - run);
   buf_putc(b, '"');
+  return replaced;
 }
 
 static void dump_base64(rpcd_json_buf *b, const char *p, size_t n)
@@ -228,15 +234,16 @@ static void dump_base64(rpcd_json_buf *b, const char *p, size_t n)
  * The shortest "%.Ng" text that reads back to the same value (17 digits
  * always do for a double, 9 for a float), with ".0" added when it would
  * otherwise read as an integer, so a float stays a float on the way back.
+ * Returns false for NaN and infinities, which JSON cannot hold.
  */
-static void dump_float(rpcd_json_buf *b, double d, bool is_float32)
+static bool dump_float(rpcd_json_buf *b, double d, bool is_float32)
 {
   char tmp[48];
   int prec;
 
   if (isnan(d) || isinf(d)) {
     buf_puts(b, "null"); /* JSON has no NaN or infinity */
-    return;
+    return false;
   }
   if (is_float32) {
     float f = (float)d;
@@ -258,6 +265,7 @@ static void dump_float(rpcd_json_buf *b, double d, bool is_float32)
   buf_puts(b, tmp);
   if (!strpbrk(tmp, ".eE"))
     buf_puts(b, ".0");
+  return true;
 }
 
 static void newline_indent(rpcd_json_buf *b, unsigned flags, unsigned level)
@@ -276,8 +284,177 @@ static void name_sep(rpcd_json_buf *b, unsigned flags)
   buf_puts(b, (flags & RPCD_JSON_PRETTY) ? ": " : ":");
 }
 
+/* msgpack type names for messages about map keys. */
+static const char *type_name(msgpack_object_type t)
+{
+  switch (t) {
+  case MSGPACK_OBJECT_NIL:
+    return "nil";
+  case MSGPACK_OBJECT_BOOLEAN:
+    return "bool";
+  case MSGPACK_OBJECT_POSITIVE_INTEGER:
+  case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+    return "int";
+  case MSGPACK_OBJECT_FLOAT32:
+  case MSGPACK_OBJECT_FLOAT64:
+    return "float";
+  case MSGPACK_OBJECT_STR:
+    return "str";
+  case MSGPACK_OBJECT_BIN:
+    return "bin";
+  case MSGPACK_OBJECT_EXT:
+    return "ext";
+  case MSGPACK_OBJECT_ARRAY:
+    return "array";
+  case MSGPACK_OBJECT_MAP:
+    return "map";
+  default:
+    return "?";
+  }
+}
+
+/* Where a key's JSON text lies in the output buffer. */
+typedef struct key_span {
+  size_t off;
+  size_t len;
+} key_span;
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+  uint64_t h = 14695981039346656037ull; /* FNV-1a */
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    h ^= (unsigned char)p[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+/*
+ * Count the keys of one map (as written, at keys[0..n) in b) that repeat an
+ * earlier one, with a hash set of indexes (linear probing, at most half
+ * full), so a map of many keys costs linear time, not quadratic.
+ */
+static int count_dup_keys(const rpcd_json_buf *b, const key_span *keys,
+                          uint32_t n, rpcd_json_loss *loss)
+{
+  uint32_t *slots;
+  size_t cap = 4;
+  uint32_t i;
+
+  while (cap < (size_t)n * 2)
+    cap *= 2;
+  slots = malloc(cap * sizeof(*slots));
+  if (!slots)
+    return RPCD_ENOMEM;
+  memset(slots, 0xff, cap * sizeof(*slots)); /* UINT32_MAX: empty */
+  for (i = 0; i < n; i++) {
+    const char *k = b->data + keys[i].off;
+    size_t pos = (size_t)hash_bytes(k, keys[i].len) & (cap - 1);
+
+    while (slots[pos] != UINT32_MAX) {
+      const key_span *o = &keys[slots[pos]];
+
+      if (o->len == keys[i].len && memcmp(b->data + o->off, k, o->len) == 0)
+        break;
+      pos = (pos + 1) & (cap - 1);
+    }
+    if (slots[pos] == UINT32_MAX) {
+      slots[pos] = i;
+      continue;
+    }
+    if (loss->dup_keys++ == 0) {
+      size_t len = keys[i].len;
+
+      /* Cut on a character boundary. */
+      if (len >= sizeof(loss->dup_key)) {
+        len = sizeof(loss->dup_key) - 4;
+        while (len > 0 && ((unsigned char)k[len] & 0xc0) == 0x80)
+          len--;
+        memcpy(loss->dup_key, k, len);
+        memcpy(loss->dup_key + len, "...", 4);
+      } else {
+        memcpy(loss->dup_key, k, len);
+        loss->dup_key[len] = '\0';
+      }
+    }
+  }
+  free(slots);
+  return RPCD_OK;
+}
+
 static int dump_value(rpcd_json_buf *b, const msgpack_object *o, unsigned flags,
-                      unsigned depth)
+                      unsigned depth, rpcd_json_loss *loss);
+
+/* Write a map's members; with `loss`, count what JSON cannot hold of
+ * them. */
+static int dump_map(rpcd_json_buf *b, const msgpack_object *o, unsigned flags,
+                    unsigned depth, rpcd_json_loss *loss)
+{
+  key_span *keys = NULL;
+  uint32_t n = o->via.map.size;
+  uint32_t i;
+  int rc = RPCD_OK;
+
+  if (loss && n > 1) {
+    keys = malloc((size_t)n * sizeof(*keys));
+    if (!keys)
+      return RPCD_ENOMEM;
+  }
+  buf_putc(b, '{');
+  for (i = 0; i < n; i++) {
+    const msgpack_object_kv *kv = &o->via.map.ptr[i];
+    size_t start;
+
+    if (i > 0)
+      buf_putc(b, ',');
+    newline_indent(b, flags, depth + 1);
+    start = b->len;
+    if (kv->key.type == MSGPACK_OBJECT_STR) {
+      if (dump_string(b, kv->key.via.str.ptr, kv->key.via.str.size) && loss)
+        loss->invalid_utf8++;
+    } else {
+      /* JSON keys are strings: use the key's own JSON text */
+      rpcd_json_buf key;
+
+      if (loss && loss->nonstr_keys++ == 0)
+        snprintf(loss->key_type, sizeof(loss->key_type), "%s",
+                 type_name(kv->key.type));
+      rpcd__json_buf_init(&key);
+      rc = dump_value(&key, &kv->key, 0, depth + 1, loss);
+      if (rc == RPCD_OK && key.oom)
+        rc = RPCD_ENOMEM;
+      if (rc == RPCD_OK)
+        dump_string(b, key.data, key.len);
+      rpcd__json_buf_destroy(&key);
+      if (rc != RPCD_OK)
+        goto out;
+    }
+    if (keys) {
+      keys[i].off = start;
+      keys[i].len = b->len - start;
+    }
+    name_sep(b, flags);
+    rc = dump_value(b, &kv->val, flags, depth + 1, loss);
+    if (rc != RPCD_OK)
+      goto out;
+  }
+  if (n > 0)
+    newline_indent(b, flags, depth);
+  buf_putc(b, '}');
+  if (b->oom)
+    rc = RPCD_ENOMEM;
+  else if (keys)
+    rc = count_dup_keys(b, keys, n, loss);
+
+out:
+  free(keys);
+  return rc;
+}
+
+static int dump_value(rpcd_json_buf *b, const msgpack_object *o, unsigned flags,
+                      unsigned depth, rpcd_json_loss *loss)
 {
   char num[32];
   uint32_t i;
@@ -301,13 +478,13 @@ static int dump_value(rpcd_json_buf *b, const msgpack_object *o, unsigned flags,
     buf_puts(b, num);
     break;
   case MSGPACK_OBJECT_FLOAT32:
-    dump_float(b, o->via.f64, true);
-    break;
   case MSGPACK_OBJECT_FLOAT64:
-    dump_float(b, o->via.f64, false);
+    if (!dump_float(b, o->via.f64, o->type == MSGPACK_OBJECT_FLOAT32) && loss)
+      loss->nonfinite++;
     break;
   case MSGPACK_OBJECT_STR:
-    dump_string(b, o->via.str.ptr, o->via.str.size);
+    if (dump_string(b, o->via.str.ptr, o->via.str.size) && loss)
+      loss->invalid_utf8++;
     break;
   case MSGPACK_OBJECT_BIN:
     dump_base64(b, o->via.bin.ptr, o->via.bin.size);
@@ -333,7 +510,7 @@ static int dump_value(rpcd_json_buf *b, const msgpack_object *o, unsigned flags,
       if (i > 0)
         buf_putc(b, ',');
       newline_indent(b, flags, depth + 1);
-      rc = dump_value(b, &o->via.array.ptr[i], flags, depth + 1);
+      rc = dump_value(b, &o->via.array.ptr[i], flags, depth + 1, loss);
       if (rc != RPCD_OK)
         return rc;
     }
@@ -342,37 +519,9 @@ static int dump_value(rpcd_json_buf *b, const msgpack_object *o, unsigned flags,
     buf_putc(b, ']');
     break;
   case MSGPACK_OBJECT_MAP:
-    buf_putc(b, '{');
-    for (i = 0; i < o->via.map.size; i++) {
-      const msgpack_object_kv *kv = &o->via.map.ptr[i];
-
-      if (i > 0)
-        buf_putc(b, ',');
-      newline_indent(b, flags, depth + 1);
-      if (kv->key.type == MSGPACK_OBJECT_STR) {
-        dump_string(b, kv->key.via.str.ptr, kv->key.via.str.size);
-      } else {
-        /* JSON keys are strings: use the key's own JSON text */
-        rpcd_json_buf key;
-
-        rpcd__json_buf_init(&key);
-        rc = dump_value(&key, &kv->key, 0, depth + 1);
-        if (rc == RPCD_OK && key.oom)
-          rc = RPCD_ENOMEM;
-        if (rc == RPCD_OK)
-          dump_string(b, key.data, key.len);
-        rpcd__json_buf_destroy(&key);
-        if (rc != RPCD_OK)
-          return rc;
-      }
-      name_sep(b, flags);
-      rc = dump_value(b, &kv->val, flags, depth + 1);
-      if (rc != RPCD_OK)
-        return rc;
-    }
-    if (o->via.map.size > 0)
-      newline_indent(b, flags, depth);
-    buf_putc(b, '}');
+    rc = dump_map(b, o, flags, depth, loss);
+    if (rc != RPCD_OK)
+      return rc;
     break;
   default:
     return RPCD_EINVAL;
@@ -380,13 +529,27 @@ static int dump_value(rpcd_json_buf *b, const msgpack_object *o, unsigned flags,
   return b->oom ? RPCD_ENOMEM : RPCD_OK;
 }
 
-int rpcd__json_dump(rpcd_json_buf *out, const msgpack_object *obj,
-                    unsigned flags)
+bool rpcd__json_loss_any(const rpcd_json_loss *loss)
+{
+  return loss->nonfinite || loss->nonstr_keys || loss->dup_keys ||
+         loss->invalid_utf8;
+}
+
+int rpcd__json_dump_report(rpcd_json_buf *out, const msgpack_object *obj,
+                           unsigned flags, rpcd_json_loss *loss)
 {
   int rc;
 
-  rc = dump_value(out, obj, flags, 0);
+  if (loss)
+    memset(loss, 0, sizeof(*loss));
+  rc = dump_value(out, obj, flags, 0, loss);
   if (rc == RPCD_OK && out->oom)
     rc = RPCD_ENOMEM;
   return rc;
+}
+
+int rpcd__json_dump(rpcd_json_buf *out, const msgpack_object *obj,
+                    unsigned flags)
+{
+  return rpcd__json_dump_report(out, obj, flags, NULL);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * msgpack -> JSON text, exact for every value, for rpcctl's output and the
- * server's plain-text replies. Internal: not installed, not part of the ABI.
+ * msgpack -> JSON text for rpcctl's output and the server's plain-text
+ * replies: exact for every value JSON can hold, and a report of what it
+ * could not. Internal: not installed, not part of the ABI.
  */
 #ifndef RPCD_MP_JSON_H
 #define RPCD_MP_JSON_H
@@ -38,6 +39,23 @@ void rpcd__json_buf_init(rpcd_json_buf *buf);
 void rpcd__json_buf_destroy(rpcd_json_buf *buf);
 
 /*
+ * What the JSON text written by rpcd__json_dump_report() could not hold of
+ * the msgpack value. All zero when the text says exactly what the value
+ * says (up to the documented spellings of bin and ext).
+ */
+typedef struct rpcd_json_loss {
+  size_t nonfinite;    /* NaN and infinities, written as null */
+  size_t nonstr_keys;  /* map keys that are not str, written as strings */
+  char key_type[8];    /* msgpack type of the first such key: "int"... */
+  size_t dup_keys;     /* map members whose written key repeats another's */
+  char dup_key[64];    /* the first repeated key as written (JSON, maybe cut) */
+  size_t invalid_utf8; /* strings with bytes that are not UTF-8 (\ufffd) */
+} rpcd_json_loss;
+
+/* True when the dump lost anything. */
+bool rpcd__json_loss_any(const rpcd_json_loss *loss);
+
+/*
  * Append `obj` to `out` as JSON text (valid per RFC 8259):
  *  - integers exact, including uint64 above INT64_MAX;
  *  - floats as the shortest text that reads back to the same value (at most
@@ -56,6 +74,15 @@ void rpcd__json_buf_destroy(rpcd_json_buf *buf);
  */
 int rpcd__json_dump(rpcd_json_buf *out, const msgpack_object *obj,
                     unsigned flags);
+
+/*
+ * rpcd__json_dump(), and say in *loss (zeroed first; may be NULL) what the
+ * text could not hold: NaN and infinities, map keys that are not strings,
+ * keys that are written the same way twice in one map (JSON readers keep
+ * one of them; found in linear time) and strings that are not valid UTF-8.
+ */
+int rpcd__json_dump_report(rpcd_json_buf *out, const msgpack_object *obj,
+                           unsigned flags, rpcd_json_loss *loss);
 
 #ifdef __cplusplus
 }

@@ -41,6 +41,13 @@
 /* Bounds of how long a queue check waits for the broker. */
 #define PROBE_TIMEOUT_MIN_MS 50
 #define PROBE_TIMEOUT_MAX_MS 5000
+/* Connect timeout when neither rpcd_client_set_connect_timeout() nor
+ * rpcd_client_set_timeout() was called. */
+#define CONNECT_TIMEOUT_DEFAULT_MS 5000u
+/* Once a reply has started, each of its frames must follow within this
+ * long, whatever the call's timeout: giving up in the middle of a message
+ * would leave the frame stream unusable anyway. */
+#define CONTENT_STALL_MS 5000
 
 #define APP_ID "rpcd-client"
 #define MAX_QUEUE_LEN 255
@@ -59,6 +66,9 @@ struct rpcd_client {
   amqp_connection_state_t conn; /* NULL when not connected */
   bool probe_open;              /* channel 2 is open */
   unsigned timeout_ms;
+  bool timeout_set;            /* rpcd_client_set_timeout() was called */
+  unsigned connect_timeout_ms; /* 0: timeout_ms when set, else the default */
+  size_t max_reply;            /* largest reply body accepted, in bytes */
   uint32_t next_msgid;
   uint32_t queue_ix; /* the queue calls go to, an index into queues */
   struct queue_info *queues;
@@ -276,46 +286,43 @@ out_failed:
 /* ------------------------------------------------------------------------ */
 /* Receiving                                                                 */
 
-static void handle_delivery(rpcd_client *c, const amqp_envelope_t *env)
+/*
+ * A reply for a call in flight arrived whole (body_status RPCD_OK), or its
+ * body was not kept: RPCD_ETOOBIG (over the client's max_reply) or
+ * RPCD_ENOMEM. Complete the call with the outcome.
+ */
+static void complete_call(rpcd_client *c, rpcd_pending *p, const void *body,
+                          uint64_t body_len, int body_status)
 {
-  const amqp_basic_properties_t *props = &env->message.properties;
-  const amqp_bytes_t *body = &env->message.body;
   rpcd_reply_view view;
   rpcd_reply *reply;
-  rpcd_pending *p;
   char why[256];
   char detail[sizeof(c->last_error)];
+  const char *queue = c->queues[p->queue_ix].name;
   int rc;
 
-  if (!(props->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)) {
-    c->dropped_replies++;
+  if (body_status == RPCD_ETOOBIG) {
+    rpcd__set_err(detail, sizeof(detail),
+                  "reply of %" PRIu64 " bytes exceeds the limit of %zu bytes "
+                  "(from queue \"%s\")",
+                  body_len, c->max_reply, queue);
+    rpcd__pending_complete(&c->pending, p, RPCD_ETOOBIG, NULL, detail);
     return;
   }
-  p = rpcd__pending_find_cid(&c->pending, props->correlation_id.bytes,
-                             props->correlation_id.len);
-  /* A reply to a call that timed out, was answered already (a request
-   * delivered twice) or was never ours. */
-  if (!p || p->state != RPCD_PENDING_IN_FLIGHT) {
-    c->dropped_replies++;
+  if (body_status != RPCD_OK) {
+    rpcd__pending_complete(&c->pending, p, body_status, NULL,
+                           "out of memory while receiving a reply");
     return;
   }
-
-  rc = rpcd__reply_decode(body->bytes, body->len, &view, why, sizeof(why));
+  rc = rpcd__reply_decode(body, (size_t)body_len, &view, why, sizeof(why));
+  if (rc == RPCD_OK)
+    rc = rpcd__reply_check(&view, p->msgid, why, sizeof(why));
   if (rc != RPCD_OK) {
     rpcd__set_err(detail, sizeof(detail),
-                  "malformed reply from queue \"%s\": %s",
-                  c->queues[p->queue_ix].name, why);
+                  "malformed reply from queue \"%s\": %s", queue, why);
     rpcd__pending_complete(&c->pending, p,
                            rc == RPCD_ENOMEM ? RPCD_ENOMEM : RPCD_EPROTO, NULL,
                            detail);
-    goto out_destroy;
-  }
-  if (view.has_msgid && view.msgid != p->msgid) {
-    rpcd__set_err(detail, sizeof(detail),
-                  "malformed reply from queue \"%s\": msgid %" PRIu32
-                  " does not match the request's %" PRIu32,
-                  c->queues[p->queue_ix].name, view.msgid, p->msgid);
-    rpcd__pending_complete(&c->pending, p, RPCD_EPROTO, NULL, detail);
     goto out_destroy;
   }
   rc = rpcd__reply_from_view(&view, &reply);
@@ -338,6 +345,122 @@ out_destroy:
   rpcd__reply_view_destroy(&view);
 }
 
+static int handle_frame(rpcd_client *c, const amqp_frame_t *f);
+
+/*
+ * The next frame of the message being read on `channel`. Frames of other
+ * channels that arrive meanwhile are handled; a broker that stops sending
+ * in the middle of a message, or sends something else, loses the
+ * connection.
+ *
+ * \return RPCD_OK, or RPCD_ECONNLOST after connection_lost()
+ */
+static int next_content_frame(rpcd_client *c, amqp_channel_t channel,
+                              int frame_type, amqp_frame_t *f)
+{
+  struct timeval tv;
+  char detail[256];
+  int st;
+
+  for (;;) {
+    tv = ms_to_tv(CONTENT_STALL_MS);
+    st = amqp_simple_wait_frame_noblock(c->conn, f, &tv);
+    if (st == AMQP_STATUS_TIMEOUT) {
+      rpcd__set_err(detail, sizeof(detail),
+                    "the broker stopped sending in the middle of a reply "
+                    "(nothing for %d ms)",
+                    CONTENT_STALL_MS);
+      connection_lost(c, detail, false);
+      return RPCD_ECONNLOST;
+    }
+    if (st != AMQP_STATUS_OK) {
+      rpcd__set_err(detail, sizeof(detail), "reading a reply: %s",
+                    amqp_error_string2(st));
+      connection_lost(c, detail, false);
+      return RPCD_ECONNLOST;
+    }
+    if (f->channel == channel)
+      break;
+    if (handle_frame(c, f) != RPCD_OK || !c->conn)
+      return RPCD_ECONNLOST;
+  }
+  if (f->frame_type != frame_type) {
+    rpcd__set_err(detail, sizeof(detail),
+                  "reading a reply: frame type %d where %d was expected",
+                  (int)f->frame_type, frame_type);
+    connection_lost(c, detail, false);
+    return RPCD_ECONNLOST;
+  }
+  return RPCD_OK;
+}
+
+/*
+ * A basic.deliver arrived on `channel`: read the content header and body
+ * that follow, and complete the call the reply is for. The size check comes
+ * before the body is read: a body over max_reply (or one for no call in
+ * flight) is read frame by frame and dropped, never held whole, so a huge
+ * reply costs neither the memory nor the connection.
+ */
+static int read_delivery(rpcd_client *c, amqp_channel_t channel)
+{
+  const amqp_basic_properties_t *props;
+  amqp_frame_t f;
+  rpcd_pending *p = NULL;
+  unsigned char *body = NULL;
+  uint64_t size;
+  uint64_t got = 0;
+  int body_status = RPCD_OK;
+  int rc;
+
+  rc = next_content_frame(c, channel, AMQP_FRAME_HEADER, &f);
+  if (rc != RPCD_OK)
+    return rc;
+  props = f.payload.properties.decoded;
+  size = f.payload.properties.body_size;
+  /* A reply to a call that timed out, was answered already (a request
+   * delivered twice) or was never ours. */
+  if (props->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)
+    p = rpcd__pending_find_cid(&c->pending, props->correlation_id.bytes,
+                               props->correlation_id.len);
+  if (p && p->state != RPCD_PENDING_IN_FLIGHT)
+    p = NULL;
+  if (!p)
+    c->dropped_replies++;
+  else if (size > c->max_reply)
+    body_status = RPCD_ETOOBIG;
+  else if (!(body = malloc(size ? (size_t)size : 1)))
+    body_status = RPCD_ENOMEM;
+
+  while (got < size) {
+    size_t n;
+
+    /* Frames read so far (the header too) are not needed any more. */
+    amqp_maybe_release_buffers_on_channel(c->conn, channel);
+    rc = next_content_frame(c, channel, AMQP_FRAME_BODY, &f);
+    if (rc != RPCD_OK)
+      goto out_free;
+    n = f.payload.body_fragment.len;
+    if (n > size - got) {
+      connection_lost(c, "reading a reply: more body than its header said",
+                      false);
+      rc = RPCD_ECONNLOST;
+      goto out_free;
+    }
+    if (body && n > 0)
+      memcpy(body + got, f.payload.body_fragment.bytes, n);
+    got += n;
+  }
+  /* p is still in flight: the frames of other channels read meanwhile can
+   * only fail calls by losing the connection, which returned above. */
+  if (p)
+    complete_call(c, p, body, size, body_status);
+  rc = RPCD_OK;
+
+out_free:
+  free(body);
+  return rc;
+}
+
 /* The broker returned a mandatory request: its queue is gone. */
 static int handle_return(rpcd_client *c, amqp_channel_t channel,
                          const amqp_basic_return_t *m)
@@ -355,6 +478,7 @@ static int handle_return(rpcd_client *c, amqp_channel_t channel,
                 "request: %.*s)",
                 (int)m->routing_key.len, (const char *)m->routing_key.bytes,
                 (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+  /* The content is the client's own request, of a size it chose. */
   r = amqp_read_message(c->conn, channel, &msg, 0);
   rc = rpcd__amqp_status(c->conn, channel, r, "reading a returned request",
                          NULL, NULL, why, sizeof(why));
@@ -372,43 +496,33 @@ static int handle_return(rpcd_client *c, amqp_channel_t channel,
   return RPCD_OK;
 }
 
-/* A frame other than basic.deliver arrived; amqp_consume_message() put it
- * back for us to read. */
-static int handle_frame(rpcd_client *c)
+/* Handle one frame read while no message was being read. */
+static int handle_frame(rpcd_client *c, const amqp_frame_t *f)
 {
-  struct timeval tv = {0, 0};
-  amqp_frame_t f;
   char detail[256];
-  int st;
 
-  /* No wait: when amqp_read_message() gave up in the middle of a message
-   * nothing was put back. */
-  st = amqp_simple_wait_frame_noblock(c->conn, &f, &tv);
-  if (st == AMQP_STATUS_TIMEOUT)
-    return RPCD_OK;
-  if (st != AMQP_STATUS_OK) {
-    rpcd__set_err(detail, sizeof(detail), "reading a frame: %s",
-                  amqp_error_string2(st));
-    connection_lost(c, detail, false);
-    return RPCD_ECONNLOST;
-  }
-  if (f.frame_type != AMQP_FRAME_METHOD)
+  if (f->frame_type != AMQP_FRAME_METHOD)
     return RPCD_OK; /* stray content of a message already abandoned */
 
-  switch (f.payload.method.id) {
+  switch (f->payload.method.id) {
+  case AMQP_BASIC_DELIVER_METHOD:
+    /* Replies are consumed on the call channel only. */
+    if (f->channel != CALL_CHANNEL)
+      return RPCD_OK;
+    return read_delivery(c, f->channel);
   case AMQP_BASIC_RETURN_METHOD:
-    return handle_return(c, f.channel, f.payload.method.decoded);
+    return handle_return(c, f->channel, f->payload.method.decoded);
   case AMQP_BASIC_ACK_METHOD:
     return RPCD_OK;
   case AMQP_CHANNEL_CLOSE_METHOD: {
-    const amqp_channel_close_t *m = f.payload.method.decoded;
+    const amqp_channel_close_t *m = f->payload.method.decoded;
     amqp_channel_close_ok_t ok;
 
     rpcd__set_err(detail, sizeof(detail), "the broker closed channel %d: %.*s",
-                  (int)f.channel, (int)m->reply_text.len,
+                  (int)f->channel, (int)m->reply_text.len,
                   (const char *)m->reply_text.bytes);
-    amqp_send_method(c->conn, f.channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
-    if (f.channel == PROBE_CHANNEL) {
+    amqp_send_method(c->conn, f->channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+    if (f->channel == PROBE_CHANNEL) {
       c->probe_open = false;
       return RPCD_OK;
     }
@@ -416,7 +530,7 @@ static int handle_frame(rpcd_client *c)
     return RPCD_ECONNLOST;
   }
   case AMQP_CONNECTION_CLOSE_METHOD: {
-    const amqp_connection_close_t *m = f.payload.method.decoded;
+    const amqp_connection_close_t *m = f->payload.method.decoded;
     amqp_connection_close_ok_t ok;
 
     rpcd__set_err(detail, sizeof(detail),
@@ -436,7 +550,9 @@ static int handle_frame(rpcd_client *c)
 }
 
 /*
- * Wait up to timeout_ms for one message or frame and handle it.
+ * Wait up to timeout_ms for one message or frame and handle it. Frames are
+ * read one by one rather than with amqp_consume_message(), which reads a
+ * message body whole whatever its size.
  *
  * \return RPCD_OK when something was handled, RPCD_ETIMEDOUT when nothing
  *         came, RPCD_ECONNLOST when the connection failed (every call in
@@ -445,39 +561,27 @@ static int handle_frame(rpcd_client *c)
 static int pump(rpcd_client *c, int64_t timeout_ms)
 {
   struct timeval tv = ms_to_tv(timeout_ms);
-  amqp_envelope_t env;
-  amqp_rpc_reply_t r;
-  bool closed_channel = false;
-  bool closed_connection = false;
+  amqp_frame_t f;
   char detail[256];
+  int st;
   int rc;
 
   if (!c->conn)
     return RPCD_ECONNLOST;
   amqp_maybe_release_buffers(c->conn);
-  r = amqp_consume_message(c->conn, &env, &tv, 0);
-  rc = rpcd__amqp_status(c->conn, CALL_CHANNEL, r, "waiting for replies",
-                         &closed_channel, &closed_connection, detail,
-                         sizeof(detail));
-  if (rc == RPCD_OK) {
-    handle_delivery(c, &env);
-    amqp_destroy_envelope(&env);
-    amqp_maybe_release_buffers(c->conn);
-    return RPCD_OK;
-  }
-  if (rc == RPCD_ETIMEDOUT)
+  st = amqp_simple_wait_frame_noblock(c->conn, &f, &tv);
+  if (st == AMQP_STATUS_TIMEOUT)
     return RPCD_ETIMEDOUT;
-  /* library_error is only set for a library exception. */
-  if (r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
-    rc = handle_frame(c);
-    if (c->conn)
-      amqp_maybe_release_buffers(c->conn);
-    return rc;
+  if (st != AMQP_STATUS_OK) {
+    rpcd__set_err(detail, sizeof(detail), "waiting for replies: %s",
+                  amqp_error_string2(st));
+    connection_lost(c, detail, false);
+    return RPCD_ECONNLOST;
   }
-  /* A server exception while reading a message (already acknowledged), a
-   * socket error, or a state rabbitmq-c cannot go on from. */
-  connection_lost(c, detail, closed_channel && !closed_connection);
-  return RPCD_ECONNLOST;
+  rc = handle_frame(c, &f);
+  if (c->conn)
+    amqp_maybe_release_buffers(c->conn);
+  return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -844,6 +948,7 @@ int rpcd_client_new(rpcd_client **out)
   if (rc != RPCD_OK)
     goto out_free;
   c->timeout_ms = RPCD_DEFAULT_TIMEOUT_MS;
+  c->max_reply = RPCD_DEFAULT_MAX_REPLY;
   c->next_msgid = 1;
   *out = c;
   return RPCD_OK;
@@ -894,7 +999,94 @@ int rpcd_client_set_timeout(rpcd_client *c, unsigned timeout_ms)
     return RPCD_EINVAL;
   }
   c->timeout_ms = timeout_ms;
+  c->timeout_set = true;
   return RPCD_OK;
+}
+
+int rpcd_client_set_connect_timeout(rpcd_client *c, unsigned timeout_ms)
+{
+  if (!c)
+    return RPCD_EINVAL;
+  c->connect_timeout_ms = timeout_ms;
+  return RPCD_OK;
+}
+
+int rpcd_client_set_max_reply(rpcd_client *c, size_t bytes)
+{
+  if (!c)
+    return RPCD_EINVAL;
+  if (bytes == 0) {
+    set_error(c, "invalid reply limit: must be at least 1 byte");
+    return RPCD_EINVAL;
+  }
+  c->max_reply = bytes;
+  return RPCD_OK;
+}
+
+/* Let the next synchronous method on conn wait for what is left until
+ * deadline_ms (monotonic); false when nothing is left. */
+static bool time_left(amqp_connection_state_t conn, int64_t deadline_ms)
+{
+  int64_t left = deadline_ms - rpcd__now_mono_ms();
+  struct timeval tv;
+
+  if (left <= 0)
+    return false;
+  tv = ms_to_tv(left);
+  amqp_set_rpc_timeout(conn, &tv);
+  return true;
+}
+
+/*
+ * Open the channels of a connection that is logged in and start consuming
+ * replies, all before deadline_ms: a broker that stops answering after the
+ * login must not hold the connect past its timeout.
+ *
+ * \return RPCD_OK, or RPCD_ECONNECT with a message in err (conn closed)
+ */
+static int open_channels(amqp_connection_state_t conn, int64_t deadline_ms,
+                         unsigned timeout_ms, char *err, size_t errlen)
+{
+  char detail[256];
+  int ch;
+  int rc;
+
+  for (ch = 1; ch <= N_CHANNELS; ch++) {
+    if (!time_left(conn, deadline_ms))
+      goto out_timeout;
+    amqp_channel_open(conn, (amqp_channel_t)ch);
+    rc = rpcd__amqp_last_status(conn, (amqp_channel_t)ch, "opening channel",
+                                detail, sizeof(detail));
+    if (rc != RPCD_OK) {
+      rpcd__set_err(err, errlen, "could not open channel %d: %s", ch, detail);
+      rpcd__amqp_close(conn, ch - 1);
+      return RPCD_ECONNECT;
+    }
+  }
+  if (!time_left(conn, deadline_ms))
+    goto out_timeout;
+  /* Direct reply-to: consume the pseudo-queue, without acks, on the channel
+   * that publishes, before the first publish. */
+  amqp_basic_consume(conn, CALL_CHANNEL,
+                     amqp_cstring_bytes(RPCD_DIRECT_REPLY_TO), amqp_empty_bytes,
+                     0, 1, 0, amqp_empty_table);
+  rc = rpcd__amqp_last_status(conn, CALL_CHANNEL, "consuming replies", detail,
+                              sizeof(detail));
+  if (rc != RPCD_OK) {
+    rpcd__set_err(err, errlen, "could not receive replies through \"%s\": %s",
+                  RPCD_DIRECT_REPLY_TO, detail);
+    rpcd__amqp_close(conn, N_CHANNELS);
+    return RPCD_ECONNECT;
+  }
+  return RPCD_OK;
+
+out_timeout:
+  rpcd__set_err(err, errlen,
+                "the broker did not finish opening the connection within the "
+                "connect timeout of %u ms",
+                timeout_ms);
+  rpcd__amqp_close(conn, ch - 1);
+  return RPCD_ECONNECT;
 }
 
 int rpcd_client_connect(rpcd_client *c, const char *uri)
@@ -902,6 +1094,8 @@ int rpcd_client_connect(rpcd_client *c, const char *uri)
   rpcd_amqp_options opts;
   amqp_connection_state_t conn;
   char detail[sizeof(c->last_error)];
+  unsigned timeout_ms;
+  int64_t deadline_ms;
   int rc;
 
   if (!c)
@@ -915,26 +1109,25 @@ int rpcd_client_connect(rpcd_client *c, const char *uri)
   }
   forget_probes(c);
 
+  /* One deadline for the whole connect: socket, login, channels. */
+  timeout_ms = c->connect_timeout_ms;
+  if (timeout_ms == 0)
+    timeout_ms = c->timeout_set ? c->timeout_ms : CONNECT_TIMEOUT_DEFAULT_MS;
+  deadline_ms = rpcd__now_mono_ms() + (int64_t)timeout_ms;
   memset(&opts, 0, sizeof(opts));
   opts.product = APP_ID;
-  rc =
-      rpcd__amqp_connect(uri, &opts, N_CHANNELS, &conn, detail, sizeof(detail));
+  opts.connect_timeout_ms = timeout_ms;
+  /* Its messages never hold the password: the URI in them is masked. */
+  rc = rpcd__amqp_connect(uri, &opts, 0, &conn, detail, sizeof(detail));
+  if (rc == RPCD_OK)
+    rc = open_channels(conn, deadline_ms, timeout_ms, detail, sizeof(detail));
   if (rc != RPCD_OK) {
-    set_error(c, "%s", detail);
+    if (rc == RPCD_ECONNECT && rpcd__now_mono_ms() >= deadline_ms &&
+        !strstr(detail, "connect timeout"))
+      set_error(c, "%s (connect timeout: %u ms)", detail, timeout_ms);
+    else
+      set_error(c, "%s", detail);
     return rc;
-  }
-  /* Direct reply-to: consume the pseudo-queue, without acks, on the channel
-   * that publishes, before the first publish. */
-  amqp_basic_consume(conn, CALL_CHANNEL,
-                     amqp_cstring_bytes(RPCD_DIRECT_REPLY_TO), amqp_empty_bytes,
-                     0, 1, 0, amqp_empty_table);
-  rc = rpcd__amqp_last_status(conn, CALL_CHANNEL, "consuming replies", detail,
-                              sizeof(detail));
-  if (rc != RPCD_OK) {
-    set_error(c, "could not receive replies through \"%s\": %s",
-              RPCD_DIRECT_REPLY_TO, detail);
-    rpcd__amqp_close(conn, N_CHANNELS);
-    return RPCD_ECONNECT;
   }
   amqp_maybe_release_buffers(conn);
   c->conn = conn;

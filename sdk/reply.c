@@ -4,10 +4,12 @@
  * the AMQP message, which rabbitmq-c frees as soon as the next frame is
  * read, so an rpcd_reply owns a copy of everything: the result and the
  * error data re-packed into buffers of its own, and the error message as a
- * NUL-terminated string.
+ * NUL-terminated string. Also the check that a decoded reply answers the
+ * request it claims to.
  */
 #include "reply_internal.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +84,26 @@ int rpcd__reply_from_view(const rpcd_reply_view *view, rpcd_reply **out)
 out_free:
   rpcd_reply_free(r);
   return rc;
+}
+
+int rpcd__reply_check(const rpcd_reply_view *view, uint32_t msgid, char *why,
+                      size_t whylen)
+{
+  if (!view->has_msgid) {
+    if (view->error_code != 0)
+      return RPCD_OK;
+    /* A server that could read the result's request could read its msgid:
+     * a success without one answers nobody knows what. */
+    rpcd__set_err(why, whylen, "a success reply has a nil msgid");
+    return RPCD_EPROTO;
+  }
+  if (view->msgid != msgid) {
+    rpcd__set_err(why, whylen,
+                  "msgid %" PRIu32 " does not match the request's %" PRIu32,
+                  view->msgid, msgid);
+    return RPCD_EPROTO;
+  }
+  return RPCD_OK;
 }
 
 void rpcd_reply_free(rpcd_reply *reply)

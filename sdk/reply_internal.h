@@ -35,6 +35,17 @@ struct rpcd_reply {
  */
 int rpcd__reply_from_view(const rpcd_reply_view *view, rpcd_reply **out);
 
+/*
+ * Check that a decoded reply answers the request whose msgid is `msgid`:
+ * a msgid other than the request's is malformed, and so is a success reply
+ * with a nil msgid (nil is for error replies to requests too broken to read
+ * a msgid from, docs/PROTOCOL.md "Reply").
+ *
+ * \return RPCD_OK, or RPCD_EPROTO with a message in why
+ */
+int rpcd__reply_check(const rpcd_reply_view *view, uint32_t msgid, char *why,
+                      size_t whylen);
+
 #ifdef __cplusplus
 }
 #endif

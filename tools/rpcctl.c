@@ -11,16 +11,25 @@
  *   1    remote error: the server answered with an error
  *   2    usage error: bad option, bad JSON argument, unknown command, bad
  *        URI or queue name, invalid method name, params the SDK refuses
- *        (RPCD_EINVAL, RPCD_ETOOBIG)
+ *        (RPCD_EINVAL)
  *   3    timed out waiting for a reply
  *   4    no server: the request queue does not exist or nobody consumes it
  *        (RPCD_ENOROUTE, RPCD_ENOCONSUMER)
  *   5    connection failure: the broker cannot be reached, refused the login
- *        or the connection, or dropped it (RPCD_ECONNECT, RPCD_ECONNLOST,
- *        RPCD_EBROKER, RPCD_ESTATE)
- *   6    malformed reply or another internal failure (out of memory, stdout
+ *        or the connection, did not answer within --timeout, or dropped
+ *        the connection (RPCD_ECONNECT, RPCD_ECONNLOST, RPCD_EBROKER,
+ *        RPCD_ESTATE)
+ *   6    malformed reply (RPCD_EPROTO), a reply over --max-reply
+ *        (RPCD_ETOOBIG) or another internal failure (out of memory, stdout
  *        not writable)
+ *   7    --strict and the result has what JSON cannot hold (NaN or an
+ *        infinity, a map key that is not a string, a map key twice, a string
+ *        that is not UTF-8); nothing is printed on stdout
  *   130  bench interrupted by SIGINT (after printing what it measured)
+ *
+ * Without --strict such a result is printed the documented way (null for
+ * NaN and infinities, a key's JSON text as the key, U+FFFD for bytes that
+ * are not UTF-8) with one warning on stderr per kind of loss.
  *
  * bench exits with the status of its first failed call, 0 when none failed.
  */
@@ -41,6 +50,7 @@
 
 #include "json_msgpack.h"
 #include "rpcd_proto.h"
+#include "uri_mask.h"
 
 #define EXIT_REMOTE 1
 #define EXIT_USAGE 2
@@ -48,6 +58,7 @@
 #define EXIT_NOSERVER 4
 #define EXIT_CONNECT 5
 #define EXIT_INTERNAL 6
+#define EXIT_LOSSY 7
 #define EXIT_INTERRUPTED 130
 
 #define DEFAULT_URI "amqp://guest:guest@127.0.0.1:5672"
@@ -55,12 +66,15 @@
 #define BENCH_DEFAULT_CALLS 10000u
 #define BENCH_MAX_CALLS 100000000u /* latencies kept: 800 MB at most */
 #define BENCH_MAX_IN_FLIGHT 100000u
+#define MAX_REPLY_MAX UINT32_MAX /* --max-reply: 4 GiB is plenty for a CLI */
 
 typedef struct options {
   const char *uri;
   const char *queue;
   unsigned timeout_ms;
+  size_t max_reply;    /* 0: the SDK's default */
   unsigned json_flags; /* RPCD_JSON_PRETTY with --pretty */
+  bool strict;         /* --strict: a lossy result is a failure */
 } options;
 
 static const char usage_text[] =
@@ -90,8 +104,14 @@ static const char usage_text[] =
     "  --uri URI     broker to connect to (default: $RPCD_URI, else\n"
     "                " DEFAULT_URI ")\n"
     "  --queue NAME  request queue (default: " RPCD_DEFAULT_QUEUE ")\n"
-    "  --timeout MS  how long to wait for each reply (default: 5000)\n"
+    "  --timeout MS  how long to wait for the connection and for each reply\n"
+    "                (default: 5000)\n"
+    "  --max-reply BYTES\n"
+    "                largest reply accepted (default: 1 MiB + 64); a larger\n"
+    "                one fails the call with exit status 6\n"
     "  --pretty      indent the JSON that is printed\n"
+    "  --strict      fail (exit status 7, nothing printed) when the result\n"
+    "                has what JSON cannot hold, instead of a warning\n"
     "  -h, --help    print this help and exit\n"
     "  --version     print the version and exit\n"
     "Options that take a value also accept the form --uri=URI.\n"
@@ -104,9 +124,19 @@ static const char usage_text[] =
     "  3    timed out waiting for a reply\n"
     "  4    no server: the request queue does not exist or has no consumer\n"
     "  5    connection failure: the broker cannot be reached, refused the\n"
-    "       login, or closed the connection\n"
-    "  6    malformed reply or another internal failure\n"
-    "  130  bench interrupted (it still prints what it measured)\n";
+    "       login, did not answer within --timeout, or closed the\n"
+    "       connection\n"
+    "  6    malformed reply, reply over --max-reply, or another internal\n"
+    "       failure\n"
+    "  7    --strict, and the result has what JSON cannot hold\n"
+    "  130  bench interrupted (it still prints what it measured)\n"
+    "\n"
+    "Results print as JSON: integers exact (uint64 too), bin as base64, ext\n"
+    "as {\"ext\": TYPE, \"data\": BASE64}. What JSON cannot hold is printed\n"
+    "as close as it can be, with a warning on stderr: NaN and infinities as\n"
+    "null, a map key that is not a string as a string of its JSON text (1\n"
+    "becomes \"1\"), a key that then appears twice as it is, bytes that are\n"
+    "not UTF-8 as U+FFFD.\n";
 
 /* ------------------------------------------------------------------------ */
 /* Messages                                                                  */
@@ -198,34 +228,6 @@ static void put_sanitized(FILE *f, const char *s, size_t n)
   }
 }
 
-/* The URI with its password replaced by "***", for messages. */
-static void redact_uri(const char *uri, char *out, size_t outlen)
-{
-  const char *auth;
-  const char *end;
-  const char *at = NULL;
-  const char *colon;
-  const char *p;
-
-  auth = strstr(uri, "://");
-  if (!auth) {
-    snprintf(out, outlen, "%s", uri);
-    return;
-  }
-  auth += 3;
-  end = auth + strcspn(auth, "/?#");
-  for (p = auth; p < end; p++) {
-    if (*p == '@')
-      at = p;
-  }
-  colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-  if (!colon) {
-    snprintf(out, outlen, "%s", uri);
-    return;
-  }
-  snprintf(out, outlen, "%.*s***%s", (int)(colon + 1 - uri), uri, at);
-}
-
 /* The exit status for an SDK status (see the comment at the top). */
 static int exit_status(int rc)
 {
@@ -235,7 +237,6 @@ static int exit_status(int rc)
   case RPCD_EREMOTE:
     return EXIT_REMOTE;
   case RPCD_EINVAL:
-  case RPCD_ETOOBIG:
     return EXIT_USAGE;
   case RPCD_ETIMEDOUT:
     return EXIT_TIMEOUT;
@@ -275,10 +276,12 @@ static int report_failure(const rpcd_client *client, const char *context,
 
 /*
  * Decode msgpack bytes (untrusted: they came off the broker) and write them
- * as JSON into out (initialized by the caller).
+ * as JSON into out (initialized by the caller); *loss (may be NULL) says
+ * what the text could not hold.
  */
 static int bytes_to_json(const void *data, size_t len, unsigned flags,
-                         rpcd_json_buf *out, char *err, size_t errlen)
+                         rpcd_json_buf *out, rpcd_json_loss *loss, char *err,
+                         size_t errlen)
 {
   rpcd_mp_doc doc;
   int rc;
@@ -286,12 +289,68 @@ static int bytes_to_json(const void *data, size_t len, unsigned flags,
   rc = rpcd__mp_decode(data, len, RPCD_MAX_DEPTH, &doc, err, errlen);
   if (rc != RPCD_OK)
     return rc;
-  rc = rpcd__json_dump(out, &doc.root, flags);
+  rc = rpcd__json_dump_report(out, &doc.root, flags, loss);
   if (rc != RPCD_OK)
     snprintf(err, errlen, "could not write the result as JSON: %s",
              rpcd_strerror(rc));
   rpcd__mp_doc_destroy(&doc);
   return rc;
+}
+
+/*
+ * Say on stderr what the JSON text of a result could not hold: one warning
+ * per kind of loss, or with --strict one line saying why nothing was
+ * printed. Returns the exit status this leaves: 0, or EXIT_LOSSY.
+ */
+static int report_loss(const rpcd_json_loss *loss, bool strict)
+{
+  char what[4][160];
+  const char *printed[4];
+  size_t n = 0;
+  size_t i;
+
+  if (!rpcd__json_loss_any(loss))
+    return 0;
+  if (loss->nonfinite == 1)
+    snprintf(what[n], sizeof(what[n]), "a NaN/Infinity");
+  else if (loss->nonfinite > 1)
+    snprintf(what[n], sizeof(what[n]), "%zu NaN/Infinity values",
+             loss->nonfinite);
+  if (loss->nonfinite > 0)
+    printed[n++] = "printed as null";
+  if (loss->nonstr_keys == 1)
+    snprintf(what[n], sizeof(what[n]), "a map key of type %s", loss->key_type);
+  else if (loss->nonstr_keys > 1)
+    snprintf(what[n], sizeof(what[n]),
+             "%zu map keys that are not strings, the first of type %s",
+             loss->nonstr_keys, loss->key_type);
+  if (loss->nonstr_keys > 0)
+    printed[n++] = "printed as a string of its JSON text";
+  if (loss->dup_keys == 1)
+    snprintf(what[n], sizeof(what[n]), "duplicate map key %s", loss->dup_key);
+  else if (loss->dup_keys > 1)
+    snprintf(what[n], sizeof(what[n]), "%zu duplicate map keys, the first %s",
+             loss->dup_keys, loss->dup_key);
+  if (loss->dup_keys > 0)
+    printed[n++] = "JSON readers keep one value per key";
+  if (loss->invalid_utf8 == 1)
+    snprintf(what[n], sizeof(what[n]), "a string that is not UTF-8");
+  else if (loss->invalid_utf8 > 1)
+    snprintf(what[n], sizeof(what[n]), "%zu strings that are not UTF-8",
+             loss->invalid_utf8);
+  if (loss->invalid_utf8 > 0)
+    printed[n++] = "bad bytes printed as U+FFFD";
+
+  if (!strict) {
+    for (i = 0; i < n; i++)
+      errorf("warning: result has %s (%s)", what[i], printed[i]);
+    return 0;
+  }
+  fputs("rpcctl: result not printed (--strict): JSON cannot hold ", stderr);
+  for (i = 0; i < n; i++)
+    fprintf(stderr, "%s%s", i == 0 ? "" : "; ", what[i]);
+  fputc('\n', stderr);
+  return EXIT_LOSSY;
 }
 
 /* Exit status for a failure to decode or print a reply. */
@@ -320,7 +379,7 @@ static int report_remote(const rpcd_reply *reply)
     char err[256];
 
     rpcd__json_buf_init(&out);
-    if (bytes_to_json(data, len, 0, &out, err, sizeof(err)) == RPCD_OK) {
+    if (bytes_to_json(data, len, 0, &out, NULL, err, sizeof(err)) == RPCD_OK) {
       fputs(" data: ", stderr);
       put_sanitized(stderr, out.data, out.len);
     } else {
@@ -332,26 +391,31 @@ static int report_remote(const rpcd_reply *reply)
   return EXIT_REMOTE;
 }
 
-/* Print the reply's result as JSON and a newline. */
-static int print_result(const rpcd_reply *reply, unsigned flags)
+/* Print the reply's result as JSON and a newline, unless --strict finds
+ * it lossy. */
+static int print_result(const rpcd_reply *reply, const options *opt)
 {
   const void *data;
   size_t len;
   rpcd_json_buf out;
+  rpcd_json_loss loss;
   char err[256];
   int rc;
 
   rpcd_reply_result(reply, &data, &len);
   rpcd__json_buf_init(&out);
-  rc = bytes_to_json(data, len, flags, &out, err, sizeof(err));
+  rc = bytes_to_json(data, len, opt->json_flags, &out, &loss, err, sizeof(err));
   if (rc != RPCD_OK) {
     rpcd__json_buf_destroy(&out);
     return report_bad_reply(rc, err);
   }
-  fwrite(out.data, 1, out.len, stdout);
-  fputc('\n', stdout);
+  rc = report_loss(&loss, opt->strict);
+  if (rc == 0) {
+    fwrite(out.data, 1, out.len, stdout);
+    fputc('\n', stdout);
+  }
   rpcd__json_buf_destroy(&out);
-  return 0;
+  return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -492,18 +556,28 @@ static int client_open(const options *opt, rpcd_client **out)
   }
   if (rc == RPCD_OK)
     rc = rpcd_client_set_timeout(c, opt->timeout_ms);
+  /* --timeout bounds the connect too, not only each reply. */
+  if (rc == RPCD_OK)
+    rc = rpcd_client_set_connect_timeout(c, opt->timeout_ms);
+  if (rc == RPCD_OK && opt->max_reply > 0)
+    rc = rpcd_client_set_max_reply(c, opt->max_reply);
   if (rc != RPCD_OK) {
     rc = report_failure(c, "could not set up the client", rc);
     goto out_free;
   }
   rc = rpcd_client_connect(c, opt->uri);
   if (rc != RPCD_OK) {
-    redact_uri(opt->uri, uri, sizeof(uri));
+    /* The URI may hold a password: only ever print it masked. The SDK's
+     * messages mask it too. */
+    rpcd__uri_mask(opt->uri, uri, sizeof(uri));
     if (rc == RPCD_EINVAL) {
       const char *detail = rpcd_client_last_error(c);
 
-      rc = input_error("invalid URI \"%s\"%s%s", uri, detail[0] ? ": " : "",
-                       detail);
+      /* The detail names the (masked) URI itself. */
+      if (detail[0])
+        rc = input_error("%s", detail);
+      else
+        rc = input_error("invalid URI \"%s\"", uri);
     } else {
       rc = report_failure(c, uri, rc);
     }
@@ -566,7 +640,7 @@ static int cmd_call(const options *opt, int argc, char **argv)
   rc = rpcd_client_call(client, method, params.data, params.size,
                         opt->timeout_ms, &reply, 0);
   if (rc == RPCD_OK) {
-    rc = print_result(reply, opt->json_flags);
+    rc = print_result(reply, opt);
   } else if (rc == RPCD_EREMOTE) {
     rc = report_remote(reply);
   } else {
@@ -675,8 +749,7 @@ static int cmd_list(const options *opt, int argc, char **argv)
   rc =
       rpcd_client_call(client, "rpc.list", NULL, 0, opt->timeout_ms, &reply, 0);
   if (rc == RPCD_OK)
-    rc =
-        json ? print_result(reply, opt->json_flags) : print_method_table(reply);
+    rc = json ? print_result(reply, opt) : print_method_table(reply);
   else if (rc == RPCD_EREMOTE)
     rc = report_remote(reply);
   else
@@ -822,10 +895,12 @@ static void bench_failed(bench_state *st, const rpcd_client *client, int rc,
   }
 }
 
-/* Failures after which no further call can succeed. */
+/* Failures after which no further call can succeed. A malformed or
+ * oversized reply fails its own call only: the connection goes on. */
 static bool bench_fatal(int rc)
 {
-  return rc != RPCD_OK && rc != RPCD_EREMOTE && rc != RPCD_ETIMEDOUT;
+  return rc != RPCD_OK && rc != RPCD_EREMOTE && rc != RPCD_ETIMEDOUT &&
+         rc != RPCD_EPROTO && rc != RPCD_ETOOBIG;
 }
 
 static void bench_print(bench_state *st, double seconds)
@@ -850,8 +925,8 @@ static void bench_print(bench_state *st, double seconds)
  * for one given call, so calls are collected oldest first: a reply that
  * overtakes an older one is counted when the older one is done, which can
  * only make its latency look longer, never shorter. Every wait ends by the
- * per-call timeout at the latest; a failure other than a timeout or an error
- * reply (connection lost, no server) stops sending.
+ * per-call timeout at the latest; a failure that leaves no connection to
+ * call on (connection lost, no server) stops sending.
  */
 static void bench_run(bench_state *st, rpcd_client *client, const options *opt,
                       const char *method, const msgpack_sbuffer *params,
@@ -1035,7 +1110,9 @@ int main(int argc, char **argv)
   opt.uri = env && env[0] != '\0' ? env : DEFAULT_URI;
   opt.queue = RPCD_DEFAULT_QUEUE;
   opt.timeout_ms = DEFAULT_TIMEOUT_MS;
+  opt.max_reply = 0;
   opt.json_flags = 0;
+  opt.strict = false;
 
   for (i = 1; i < argc; i++) {
     const char *arg = argv[i];
@@ -1058,6 +1135,10 @@ int main(int argc, char **argv)
       opt.json_flags |= RPCD_JSON_PRETTY;
       continue;
     }
+    if (strcmp(arg, "--strict") == 0) {
+      opt.strict = true;
+      continue;
+    }
     r = option_value(argc, argv, &i, "--uri", &v);
     if (r > 0) {
       opt.uri = v;
@@ -1077,6 +1158,18 @@ int main(int argc, char **argv)
                            ", not \"%s\"",
                            UINT32_MAX, v);
       opt.timeout_ms = (unsigned)timeout;
+      continue;
+    }
+    if (r == 0)
+      r = option_value(argc, argv, &i, "--max-reply", &v);
+    if (r > 0) {
+      unsigned long bytes;
+
+      if (!parse_count(v, MAX_REPLY_MAX, &bytes))
+        return usage_error("--max-reply takes bytes from 1 to %" PRIu32
+                           ", not \"%s\"",
+                           MAX_REPLY_MAX, v);
+      opt.max_reply = (size_t)bytes;
       continue;
     }
     if (r < 0)

@@ -42,6 +42,10 @@ typedef uint64_t rpcd_call_id;          /* handle of a call in flight */
 
 #define RPCD_DEFAULT_QUEUE "rpc_queue"
 #define RPCD_DEFAULT_TIMEOUT_MS 30000u
+/* Default of rpcd_client_set_max_reply(): the largest result a server with
+ * the default --max-body (1 MiB) sends, plus room for the reply's framing
+ * around it ([1, msgid, nil, result] adds at most 8 bytes). */
+#define RPCD_DEFAULT_MAX_REPLY ((size_t)(1u << 20) + 64u)
 
 /**
  * Allocate a client. No I/O happens until rpcd_client_connect().
@@ -71,6 +75,8 @@ RPCD_EXPORT int rpcd_client_set_queue(rpcd_client *client, const char *queue);
 
 /**
  * Set the timeout used by calls that pass timeout_ms = 0 (default 30000).
+ * Until rpcd_client_set_connect_timeout() is called, it also bounds
+ * rpcd_client_connect().
  *
  * \return RPCD_OK, or RPCD_EINVAL for 0
  * \since 0.1
@@ -79,15 +85,52 @@ RPCD_EXPORT int rpcd_client_set_timeout(rpcd_client *client,
                                         unsigned timeout_ms);
 
 /**
+ * Set how long rpcd_client_connect() waits for the broker. The timeout
+ * bounds the TCP connect and the AMQP handshake and login (rabbitmq-c gives
+ * each step the whole timeout), and opening the channels and starting the
+ * reply consumer must finish before it has passed since the connect began:
+ * a listener that accepts the connection and never answers costs exactly
+ * timeout_ms. Takes effect at the next connect. Like every function on a
+ * client, call it from the thread that owns the client.
+ *
+ * \param timeout_ms  milliseconds; 0 restores the default: the timeout set
+ *                    with rpcd_client_set_timeout() when one was set, else
+ *                    5000
+ * \return RPCD_OK, or RPCD_EINVAL for a NULL client
+ * \since 0.1
+ */
+RPCD_EXPORT int rpcd_client_set_connect_timeout(rpcd_client *client,
+                                                unsigned timeout_ms);
+
+/**
+ * Set the largest reply body the client accepts (default
+ * RPCD_DEFAULT_MAX_REPLY, a little over 1 MiB). A larger reply is checked by
+ * the size its content header announces, before its body is read; the body
+ * is then read in frames and dropped, never held whole, and the call fails
+ * with RPCD_ETOOBIG ("reply of N bytes exceeds the limit of M bytes" in
+ * rpcd_client_last_error()). The connection stays usable. Call it from the
+ * thread that owns the client; it applies to the replies read from then on.
+ *
+ * \param bytes  at least 1
+ * \return RPCD_OK, or RPCD_EINVAL for 0 or a NULL client
+ * \since 0.1
+ */
+RPCD_EXPORT int rpcd_client_set_max_reply(rpcd_client *client, size_t bytes);
+
+/**
  * Connect to the broker and get ready to receive replies through RabbitMQ's
  * direct reply-to. A connected client may be connected again after a
  * failure; the calls in flight are then failed with RPCD_ECONNLOST.
  *
+ * A broker that does not answer fails the connect after the connect
+ * timeout (see rpcd_client_set_connect_timeout()).
+ *
  * \param uri  "amqp://user:pass@host:port[/vhost]" (copied). Note that a
  *             trailing "/" names the empty vhost; leave it out for "/".
  * \return RPCD_OK, RPCD_EINVAL for a bad URI, RPCD_ECONNECT when the broker
- *         cannot be reached or refuses the login; the detail is in
- *         rpcd_client_last_error()
+ *         cannot be reached, refuses the login or does not finish within
+ *         the connect timeout; the detail is in rpcd_client_last_error(),
+ *         which never holds the password (a URI in it is masked)
  * \since 0.1
  */
 RPCD_EXPORT int rpcd_client_connect(rpcd_client *client, const char *uri);
@@ -131,9 +174,12 @@ RPCD_EXPORT const char *rpcd_client_last_error(const rpcd_client *client);
  * \return RPCD_OK (result in the reply); RPCD_EREMOTE (the server answered
  *         with an error: see rpcd_reply_error_code()); RPCD_ETIMEDOUT;
  *         RPCD_ENOROUTE (the queue does not exist); RPCD_ENOCONSUMER (it
- *         exists but nobody serves it); RPCD_ECONNLOST; RPCD_EPROTO (the
- *         reply could not be decoded); RPCD_EINVAL (bad method or params,
- *         not sent); RPCD_ESTATE (not connected); RPCD_ENOMEM
+ *         exists but nobody serves it); RPCD_ECONNLOST; RPCD_EPROTO (a
+ *         malformed reply: not a reply that decodes, a msgid other than the
+ *         request's, or a success with a nil msgid); RPCD_ETOOBIG (the
+ *         reply is larger than rpcd_client_set_max_reply() allows);
+ *         RPCD_EINVAL (bad method or params, not sent); RPCD_ESTATE (not
+ *         connected); RPCD_ENOMEM
  * \since 0.1
  */
 RPCD_EXPORT int rpcd_client_call(rpcd_client *client, const char *method,

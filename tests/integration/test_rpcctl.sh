@@ -49,7 +49,8 @@ expect_err() {
 "$rpcd" --uri "$uri" --queue "$queue" --plugin "$fib" --plugin "$itest" \
   --text-method fib --log-level debug >"$log" 2>&1 &
 server=$!
-trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+silent=
+trap 'kill -TERM $server $silent 2>/dev/null; wait $server 2>/dev/null' EXIT
 
 ctl=("$rpcctl" --uri "$uri" --queue "$queue")
 for _ in $(seq 1 100); do
@@ -85,6 +86,98 @@ expect_err "bad JSON argument: exit 2" 2 'argument 1' -- \
 expect_err "unknown command: exit 2" 2 'rpcctl' -- "${ctl[@]}" frobnicate
 expect_err "bad flag: exit 2" 2 'rpcctl' -- "${ctl[@]}" --no-such-flag ping
 expect "help: exit 0" 0 'usage' -- "$rpcctl" --help
+
+# The password never reaches stderr, whatever fails.
+# expect_hidden NAME WANT_STATUS WANT_STDERR_REGEX SECRET -- COMMAND...
+expect_hidden() {
+  local name=$1 want_status=$2 want_err=$3 secret=$4 err status
+  shift 5
+  "$@" >/dev/null 2>"$work/stderr.txt"
+  status=$?
+  err=$(cat "$work/stderr.txt")
+  if [ "$status" = "$want_status" ] && [[ "$err" =~ $want_err ]] &&
+    [[ "$err" != *"$secret"* ]]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name: status $status (want $want_status), stderr '$err'" \
+      "(want /$want_err/, without \"$secret\")"
+  fi
+}
+host_port=${uri##*@}
+expect_hidden "password: bad port" 2 '127\.0\.0\.1:99999' S3cret -- \
+  "$rpcctl" --uri amqp://guest:S3cret@127.0.0.1:99999 ping
+expect_hidden "password: bad %-escape in the vhost" 2 'h/%zz' S3cret -- \
+  "$rpcctl" --uri 'amqp://u:S3cret@h/%zz' ping
+expect_hidden "password: unreachable host" 5 '127\.0\.0\.1:1' S3cret -- \
+  "$rpcctl" --uri amqp://guest:S3cret@127.0.0.1:1 call fib 1
+expect_hidden "password: unknown host" 5 'host\.invalid' S3cret -- \
+  "$rpcctl" --uri amqp://guest:S3cret@host.invalid:5672 list
+expect_hidden "password: login refused" 5 'log in' S3cret -- \
+  "$rpcctl" --uri "amqp://guest:S3cret@$host_port" --queue "$queue" \
+  bench -n 1 fib 1
+expect_hidden "password: RPCD_URI, login refused" 5 'log in' S3cret -- \
+  env RPCD_URI="amqp://guest:S3cret@$host_port" "$rpcctl" ping
+expect_hidden "password: a:b:c@d@e shows host e" 2 'amqp://a:\*\*\*@e"' \
+  'b:c' -- "$rpcctl" --uri 'amqp://a:b:c@d@e' ping
+expect_hidden "password: a:b:c@d@e hides all of b:c@d" 2 'amqp://a:\*\*\*@e"' \
+  'c@d' -- "$rpcctl" --uri 'amqp://a:b:c@d@e' ping
+expect_hidden "password: no scheme" 2 '\*\*\*@127\.0\.0\.1' S3cret -- \
+  "$rpcctl" --uri guest:S3cret@127.0.0.1 ping
+
+# --timeout bounds connecting and logging in: a listener that accepts and
+# never answers gets 1000 ms (and 10% for the process itself).
+python3 -c '
+import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    held.append(s.accept()[0])
+' "$work/silent.port" &
+silent=$!
+for _ in $(seq 1 100); do
+  [ -s "$work/silent.port" ] && break
+  sleep 0.05
+done
+silent_port=$(cat "$work/silent.port")
+rm -f "$work/silent.port"
+t0=$(date +%s%N)
+"$rpcctl" --uri "amqp://guest:S3cret@127.0.0.1:$silent_port" --timeout 1000 \
+  call fib 1 >/dev/null 2>"$work/stderr.txt"
+status=$?
+took=$((($(date +%s%N) - t0) / 1000000))
+err=$(cat "$work/stderr.txt")
+if [ "$status" = 5 ] && [ "$took" -le 1100 ] && [ "$took" -ge 900 ] &&
+  [[ "$err" =~ "connect timeout" ]] && [[ "$err" != *S3cret* ]]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+  echo "FAIL --timeout bounds the connect: status $status (want 5)," \
+    "$took ms (want 900-1100), stderr '$err'"
+fi
+kill "$silent" 2>/dev/null
+wait "$silent" 2>/dev/null
+silent=
+
+# --max-reply: a larger reply fails its call (exit 6); the connection goes
+# on, so bench makes all its calls.
+long='"a string longer than the sixteen bytes allowed"'
+expect_err "--max-reply: reply too big: exit 6" 6 \
+  'reply of [0-9]+ bytes exceeds the limit of 16 bytes' -- \
+  "${ctl[@]}" --max-reply 16 call itest.echo "$long"
+expect "--max-reply: reply that fits" 0 '^\["abc"\]$' -- \
+  "${ctl[@]}" --max-reply 16 call itest.echo '"abc"'
+expect "--max-reply: bench goes on" 6 'calls: 3.*errors: 3' -- \
+  "${ctl[@]}" --max-reply 16 bench -n 3 itest.echo "$long"
+expect_err "--max-reply 0: exit 2" 2 'max-reply' -- \
+  "${ctl[@]}" --max-reply 0 call fib 1
+expect "--strict: exact results print as usual" 0 '^832040$' -- \
+  "${ctl[@]}" --strict call fib 30
 
 # rpcd's own failures: clear message and status, never a hang.
 expect_err "rpcd: broker down: exit 1" 1 'could not connect to broker' -- \

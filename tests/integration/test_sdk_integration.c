@@ -2,7 +2,10 @@
 /*
  * End-to-end tests against a real RabbitMQ node: an rpcd child process
  * serving fib.so and itest.so, called through the client SDK and through raw
- * AMQP publishes of malformed requests.
+ * AMQP publishes of malformed requests; a fake server answering what rpcd
+ * never would (a success without a msgid, huge replies, NaN, int map keys),
+ * called through the SDK and rpcctl; and connecting to a listener that never
+ * answers.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,10 +13,19 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <rpcd/client.h>
 
@@ -25,6 +37,9 @@ static char queue[128];
 static pid_t server;
 static rpcd_client *client;
 
+static int fake_start(void);
+static void fake_stop(void);
+
 static int setup(void **state)
 {
   static const char *const args[] = {
@@ -35,7 +50,7 @@ static int setup(void **state)
   (void)state;
   h_unique_queue(queue, sizeof(queue));
   server = h_rpcd_start(queue, args);
-  if (server <= 0)
+  if (server <= 0 || fake_start() != 0)
     return -1;
   if (rpcd_client_new(&client) != RPCD_OK ||
       rpcd_client_set_queue(client, queue) != RPCD_OK)
@@ -51,6 +66,7 @@ static int teardown(void **state)
 {
   (void)state;
   rpcd_client_free(client);
+  fake_stop();
   /* A clean SIGTERM stop is part of the contract: exit status 0. */
   return h_rpcd_stop(server) == 0 ? 0 : -1;
 }
@@ -550,6 +566,499 @@ static void test_server_stops_mid_call(void **state)
   h_queue_delete(q);
 }
 
+/* ------------------------------------------------------------------------ */
+/* A fake server, for replies rpcd never sends                               */
+
+/*
+ * A child process consuming fake_queue and answering each request by its
+ * method, with rabbitmq-c directly:
+ *   fake.ok             [1, msgid, nil, "ok"]
+ *   fake.nil_msgid      [1, nil, nil, 5]: a success nobody can match
+ *   fake.nil_msgid_err  [1, nil, {"code": -32700, "message": "?"}, nil]
+ *   fake.big [N]        [1, msgid, nil, bin of N bytes]
+ *   fake.nan            [1, msgid, nil, [NaN, Infinity, -Infinity, 1.5]]
+ *   fake.int_keys       [1, msgid, nil, {1: "a", "1": "b"}]
+ */
+static char fake_queue[128];
+static pid_t fake_pid;
+
+static void fake_reply(const rpcd_request *req, msgpack_sbuffer *out)
+{
+  msgpack_packer pk;
+  const char *m = req->method;
+  size_t n = req->method_len;
+
+#define IS(name) (n == sizeof(name) - 1 && memcmp(m, name, n) == 0)
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  msgpack_pack_array(&pk, 4);
+  msgpack_pack_uint8(&pk, 1);
+  if (IS("fake.nil_msgid") || IS("fake.nil_msgid_err"))
+    msgpack_pack_nil(&pk);
+  else
+    msgpack_pack_uint32(&pk, req->msgid);
+  if (IS("fake.nil_msgid_err")) {
+    msgpack_pack_map(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "code", 4);
+    msgpack_pack_int(&pk, RPCD_ERR_PARSE);
+    msgpack_pack_str_with_body(&pk, "message", 7);
+    msgpack_pack_str_with_body(&pk, "?", 1);
+    msgpack_pack_nil(&pk);
+    return;
+  }
+  msgpack_pack_nil(&pk);
+  if (IS("fake.nil_msgid")) {
+    msgpack_pack_int(&pk, 5);
+  } else if (IS("fake.big")) {
+    size_t size = (size_t)req->params->via.array.ptr[0].via.u64;
+    char *blob = calloc(1, size ? size : 1);
+
+    if (!blob)
+      _exit(3);
+    msgpack_pack_bin_with_body(&pk, blob, size);
+    free(blob);
+  } else if (IS("fake.nan")) {
+    msgpack_pack_array(&pk, 4);
+    msgpack_pack_double(&pk, NAN);
+    msgpack_pack_double(&pk, INFINITY);
+    msgpack_pack_double(&pk, -INFINITY);
+    msgpack_pack_double(&pk, 1.5);
+  } else if (IS("fake.int_keys")) {
+    msgpack_pack_map(&pk, 2);
+    msgpack_pack_int(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "a", 1);
+    msgpack_pack_str_with_body(&pk, "1", 1);
+    msgpack_pack_str_with_body(&pk, "b", 1);
+  } else {
+    msgpack_pack_str_with_body(&pk, "ok", 2);
+  }
+#undef IS
+}
+
+/* The child's loop; never returns. */
+static void fake_serve(void)
+{
+  amqp_connection_state_t conn;
+  char err[256];
+
+  if (rpcd__amqp_connect(h_broker_uri(), NULL, 1, &conn, err, sizeof(err)) !=
+      RPCD_OK) {
+    fprintf(stderr, "fake server: %s\n", err);
+    _exit(1);
+  }
+  /* auto-delete: the queue goes with the fake server's consumer */
+  amqp_queue_declare(conn, 1, amqp_cstring_bytes(fake_queue), 0, 0, 0, 1,
+                     amqp_empty_table);
+  amqp_basic_consume(conn, 1, amqp_cstring_bytes(fake_queue), amqp_empty_bytes,
+                     0, 1, 0, amqp_empty_table);
+  if (rpcd__amqp_last_status(conn, 1, "consume", err, sizeof(err)) != RPCD_OK) {
+    fprintf(stderr, "fake server: %s\n", err);
+    _exit(1);
+  }
+  for (;;) {
+    amqp_envelope_t env;
+    amqp_basic_properties_t props;
+    msgpack_sbuffer body;
+    rpcd_request req;
+    amqp_bytes_t content;
+
+    amqp_maybe_release_buffers(conn);
+    if (amqp_consume_message(conn, &env, NULL, 0).reply_type !=
+        AMQP_RESPONSE_NORMAL)
+      _exit(2);
+    if (rpcd__request_decode(env.message.body.bytes, env.message.body.len,
+                             RPCD_DEFAULT_MAX_BODY, &req, err,
+                             sizeof(err)) == 0 &&
+        req.type == RPCD_MSG_REQUEST) {
+      msgpack_sbuffer_init(&body);
+      fake_reply(&req, &body);
+      memset(&props, 0, sizeof(props));
+      props._flags =
+          AMQP_BASIC_CORRELATION_ID_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG;
+      props.correlation_id = env.message.properties.correlation_id;
+      props.content_type = amqp_cstring_bytes(RPCD_CONTENT_TYPE);
+      content.bytes = body.data;
+      content.len = body.size;
+      amqp_basic_publish(conn, 1, amqp_empty_bytes,
+                         env.message.properties.reply_to, 0, 0, &props,
+                         content);
+      msgpack_sbuffer_destroy(&body);
+    }
+    rpcd__request_destroy(&req);
+    amqp_destroy_envelope(&env);
+  }
+}
+
+static int fake_start(void)
+{
+  int i;
+
+  h_unique_queue(fake_queue, sizeof(fake_queue));
+  fake_pid = fork();
+  if (fake_pid < 0)
+    return -1;
+  if (fake_pid == 0)
+    fake_serve();
+  for (i = 0; i < 150; i++) {
+    struct timespec ts = {0, 100 * 1000000L};
+
+    if (h_queue_consumers(fake_queue) > 0)
+      return 0;
+    nanosleep(&ts, NULL);
+  }
+  return -1;
+}
+
+static void fake_stop(void)
+{
+  if (fake_pid > 0) {
+    kill(fake_pid, SIGKILL);
+    waitpid(fake_pid, NULL, 0);
+    fake_pid = 0;
+  }
+}
+
+/* A client of the fake server; free it with rpcd_client_free(). */
+static rpcd_client *fake_client(void)
+{
+  rpcd_client *c;
+
+  assert_int_equal(rpcd_client_new(&c), RPCD_OK);
+  assert_int_equal(rpcd_client_set_queue(c, fake_queue), RPCD_OK);
+  assert_int_equal(rpcd_client_connect(c, h_broker_uri()), RPCD_OK);
+  return c;
+}
+
+/* Call a fake method with params [n] (n >= 0) or none (n < 0). */
+static int fake_call(rpcd_client *c, const char *method, int64_t n,
+                     rpcd_reply **reply)
+{
+  msgpack_sbuffer params;
+  int rc;
+
+  if (n < 0)
+    return rpcd_client_call(c, method, NULL, 0, 5000, reply, 0);
+  pack_int_params(&params, n);
+  rc = rpcd_client_call(c, method, params.data, params.size, 5000, reply, 0);
+  msgpack_sbuffer_destroy(&params);
+  return rc;
+}
+
+/* A success with a nil msgid answers nobody knows what: malformed. An
+ * error with one is what a server sends to a request it could not read. */
+static void test_success_with_nil_msgid(void **state)
+{
+  rpcd_client *c = fake_client();
+  rpcd_reply *reply = (rpcd_reply *)1;
+
+  (void)state;
+  assert_int_equal(fake_call(c, "fake.nil_msgid", -1, &reply), RPCD_EPROTO);
+  assert_null(reply);
+  assert_non_null(strstr(rpcd_client_last_error(c), "nil msgid"));
+  assert_int_equal(fake_call(c, "fake.nil_msgid_err", -1, &reply),
+                   RPCD_EREMOTE);
+  assert_int_equal(rpcd_reply_error_code(reply), RPCD_ERR_PARSE);
+  rpcd_reply_free(reply);
+  /* the connection is still good */
+  assert_int_equal(fake_call(c, "fake.ok", -1, &reply), RPCD_OK);
+  rpcd_reply_free(reply);
+  rpcd_client_free(c);
+}
+
+static size_t max_rss_kb(void)
+{
+  struct rusage ru;
+
+  getrusage(RUSAGE_SELF, &ru);
+  return (size_t)ru.ru_maxrss;
+}
+
+/* A reply over the limit fails its call with RPCD_ETOOBIG, costs no memory
+ * of its size, and leaves the connection usable. */
+static void test_reply_over_limit(void **state)
+{
+  rpcd_client *c = fake_client();
+  rpcd_reply *reply = NULL;
+  const void *data;
+  size_t len;
+  size_t rss0;
+  char want[128];
+
+  (void)state;
+  /* The default takes the largest result a default server sends. */
+  assert_int_equal(fake_call(c, "fake.big", RPCD_DEFAULT_MAX_BODY, &reply),
+                   RPCD_OK);
+  rpcd_reply_result(reply, &data, &len);
+  assert_int_equal(len, RPCD_DEFAULT_MAX_BODY + 5); /* bin32 header */
+  rpcd_reply_free(reply);
+
+  /* 2 MiB: [1, msgid, nil, bin32] is 2097152 + 5 + 4 bytes (msgid < 128) */
+  assert_int_equal(fake_call(c, "fake.big", 2 << 20, &reply), RPCD_ETOOBIG);
+  assert_null(reply);
+  snprintf(want, sizeof(want),
+           "reply of %u bytes exceeds the limit of %zu bytes", (2u << 20) + 9u,
+           RPCD_DEFAULT_MAX_REPLY);
+  assert_non_null(strstr(rpcd_client_last_error(c), want));
+  assert_int_equal(fake_call(c, "fake.ok", -1, &reply), RPCD_OK);
+  rpcd_reply_free(reply);
+  assert_int_equal(rpcd_client_pending(c), 0);
+
+  /* A small limit, and a 24 MiB reply that is never held in memory. */
+  assert_int_equal(rpcd_client_set_max_reply(c, 0), RPCD_EINVAL);
+  assert_int_equal(rpcd_client_set_max_reply(c, 16), RPCD_OK);
+  assert_int_equal(fake_call(c, "fake.ok", -1, &reply), RPCD_OK);
+  rpcd_reply_free(reply);
+  /* [1, msgid, nil, bin8]: 4 + 2 + 11 bytes */
+  assert_int_equal(fake_call(c, "fake.big", 11, &reply), RPCD_ETOOBIG);
+  assert_non_null(strstr(rpcd_client_last_error(c),
+                         "reply of 17 bytes exceeds the limit of 16 bytes"));
+  rss0 = max_rss_kb();
+  assert_int_equal(fake_call(c, "fake.big", 24 << 20, &reply), RPCD_ETOOBIG);
+  assert_true(max_rss_kb() < rss0 + 8 * 1024);
+  assert_int_equal(fake_call(c, "fake.ok", -1, &reply), RPCD_OK);
+  rpcd_reply_free(reply);
+  assert_true(rpcd_client_is_connected(c));
+  rpcd_client_free(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* rpcctl against the fake server                                            */
+
+typedef struct ctl_run {
+  int status;
+  char out[4096];
+  char err[4096];
+} ctl_run;
+
+static void slurp(int fd, char *buf, size_t cap)
+{
+  ssize_t n;
+  size_t len = 0;
+
+  lseek(fd, 0, SEEK_SET);
+  while (len + 1 < cap && (n = read(fd, buf + len, cap - 1 - len)) > 0)
+    len += (size_t)n;
+  buf[len] = '\0';
+  close(fd);
+}
+
+/* Run RPCCTL --uri BROKER --queue FAKE_QUEUE args... */
+static void run_rpcctl(ctl_run *r, const char *const *args)
+{
+  const char *argv[24];
+  char out_path[] = "/tmp/rpcd-test-rpcctl-out-XXXXXX";
+  char err_path[] = "/tmp/rpcd-test-rpcctl-err-XXXXXX";
+  int out_fd = mkstemp(out_path);
+  int err_fd = mkstemp(err_path);
+  size_t n = 0;
+  pid_t pid;
+  int status;
+
+  assert_true(out_fd >= 0 && err_fd >= 0);
+  unlink(out_path);
+  unlink(err_path);
+  argv[n++] = RPCCTL;
+  argv[n++] = "--uri";
+  argv[n++] = h_broker_uri();
+  argv[n++] = "--queue";
+  argv[n++] = fake_queue;
+  while (*args && n < 23)
+    argv[n++] = *args++;
+  argv[n] = NULL;
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    dup2(out_fd, STDOUT_FILENO);
+    dup2(err_fd, STDERR_FILENO);
+    execv(RPCCTL, (char *const *)argv);
+    _exit(127);
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  r->status = WEXITSTATUS(status);
+  slurp(out_fd, r->out, sizeof(r->out));
+  slurp(err_fd, r->err, sizeof(r->err));
+}
+
+static void test_rpcctl_nil_msgid(void **state)
+{
+  static const char *const args[] = {"call", "fake.nil_msgid", NULL};
+  ctl_run r;
+
+  (void)state;
+  run_rpcctl(&r, args);
+  assert_int_equal(r.status, 6);
+  assert_string_equal(r.out, "");
+  assert_non_null(strstr(r.err, "nil msgid"));
+}
+
+/* What JSON cannot hold: a warning by default, exit 7 with --strict. */
+static void test_rpcctl_lossy_results(void **state)
+{
+  static const char *const nan[] = {"call", "fake.nan", NULL};
+  static const char *const nan_strict[] = {"--strict", "call", "fake.nan",
+                                           NULL};
+  static const char *const keys[] = {"call", "fake.int_keys", NULL};
+  static const char *const keys_strict[] = {"--strict", "call", "fake.int_keys",
+                                            NULL};
+  static const char *const ok_strict[] = {"--strict", "call", "fake.ok", NULL};
+  ctl_run r;
+
+  (void)state;
+  run_rpcctl(&r, nan);
+  assert_int_equal(r.status, 0);
+  assert_string_equal(r.out, "[null,null,null,1.5]\n");
+  assert_non_null(strstr(
+      r.err, "warning: result has 3 NaN/Infinity values (printed as null)"));
+
+  run_rpcctl(&r, nan_strict);
+  assert_int_equal(r.status, 7);
+  assert_string_equal(r.out, "");
+  assert_non_null(strstr(r.err, "--strict"));
+  assert_non_null(strstr(r.err, "NaN/Infinity"));
+
+  run_rpcctl(&r, keys);
+  assert_int_equal(r.status, 0);
+  assert_string_equal(r.out, "{\"1\":\"a\",\"1\":\"b\"}\n");
+  assert_non_null(strstr(r.err, "warning: result has a map key of type int"));
+  assert_non_null(strstr(r.err, "warning: result has duplicate map key \"1\""));
+
+  run_rpcctl(&r, keys_strict);
+  assert_int_equal(r.status, 7);
+  assert_string_equal(r.out, "");
+  assert_non_null(strstr(r.err, "duplicate map key \"1\""));
+
+  /* --strict changes nothing for a result JSON holds */
+  run_rpcctl(&r, ok_strict);
+  assert_int_equal(r.status, 0);
+  assert_string_equal(r.out, "\"ok\"\n");
+  assert_string_equal(r.err, "");
+}
+
+static void test_rpcctl_max_reply(void **state)
+{
+  static const char *const big[] = {"call", "fake.big", "2097152", NULL};
+  /* [1, msgid, nil, bin8]: 4 + 2 + 11 bytes */
+  static const char *const small[] = {"--max-reply", "16", "call",
+                                      "fake.big",    "11", NULL};
+  static const char *const fits[] = {"--max-reply", "17", "call",
+                                     "fake.big",    "11", NULL};
+  ctl_run r;
+
+  (void)state;
+  run_rpcctl(&r, big);
+  assert_int_equal(r.status, 6);
+  assert_non_null(strstr(r.err, "exceeds the limit of"));
+  run_rpcctl(&r, small);
+  assert_int_equal(r.status, 6);
+  assert_non_null(
+      strstr(r.err, "reply of 17 bytes exceeds the limit of 16 bytes"));
+  run_rpcctl(&r, fits);
+  assert_int_equal(r.status, 0);
+  assert_string_equal(r.out, "\"AAAAAAAAAAAAAAA=\"\n");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connecting                                                                */
+
+/* A TCP listener that never accepts: the kernel completes the handshake,
+ * and nothing ever answers. Returns its fd; *port gets its port. */
+static int silent_listener(int *port)
+{
+  struct sockaddr_in a;
+  socklen_t alen = sizeof(a);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+  assert_true(fd >= 0);
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  assert_int_equal(listen(fd, 16), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+/* The connect timeout bounds the whole connect, login included. */
+static void test_connect_timeout(void **state)
+{
+  rpcd_client *c;
+  char uri[128];
+  int64_t t0;
+  int64_t took;
+  int port;
+  int fd = silent_listener(&port);
+
+  (void)state;
+  snprintf(uri, sizeof(uri), "amqp://guest:S3cret@127.0.0.1:%d", port);
+  assert_int_equal(rpcd_client_new(&c), RPCD_OK);
+  assert_int_equal(rpcd_client_set_connect_timeout(c, 1000), RPCD_OK);
+  t0 = h_now_ms();
+  assert_int_equal(rpcd_client_connect(c, uri), RPCD_ECONNECT);
+  took = h_now_ms() - t0;
+  assert_true(took >= 900);
+  assert_true(took <= 1100);
+  assert_non_null(strstr(rpcd_client_last_error(c), "connect timeout"));
+  assert_null(strstr(rpcd_client_last_error(c), "S3cret"));
+  assert_false(rpcd_client_is_connected(c));
+
+  /* Without a connect timeout of its own, the call timeout bounds it. */
+  assert_int_equal(rpcd_client_set_connect_timeout(c, 0), RPCD_OK);
+  assert_int_equal(rpcd_client_set_timeout(c, 1000), RPCD_OK);
+  t0 = h_now_ms();
+  assert_int_equal(rpcd_client_connect(c, uri), RPCD_ECONNECT);
+  took = h_now_ms() - t0;
+  assert_true(took >= 900);
+  assert_true(took <= 1100);
+  rpcd_client_free(c);
+  close(fd);
+
+  /* ...and a broker that answers is not held up by it. */
+  assert_int_equal(rpcd_client_new(&c), RPCD_OK);
+  assert_int_equal(rpcd_client_set_connect_timeout(c, 1000), RPCD_OK);
+  assert_int_equal(rpcd_client_connect(c, h_broker_uri()), RPCD_OK);
+  rpcd_client_free(c);
+}
+
+/* No failure to connect shows the password, whatever failed. */
+static void test_connect_errors_hide_password(void **state)
+{
+  static const struct {
+    const char *uri;
+    int rc;
+    const char *says; /* in the message */
+  } bad[] = {
+      {"amqp://guest:S3cret@127.0.0.1:99999", RPCD_EINVAL, "127.0.0.1:99999"},
+      {"amqp://u:S3cret@h/%zz", RPCD_EINVAL, "@h/%zz"},
+      {"amqp://a:S3cret:c@d@e", RPCD_EINVAL, "amqp://a:***@e"},
+      {"guest:S3cret@127.0.0.1", RPCD_EINVAL, "***@127.0.0.1"},
+      {"amqp://guest:S3cret@127.0.0.1:1", RPCD_ECONNECT, "127.0.0.1:1"},
+      {"amqp://guest:S3cret@host.invalid:5672", RPCD_ECONNECT, "host.invalid"},
+  };
+  rpcd_client *c;
+  char refused[256];
+  const char *at;
+  size_t i;
+
+  (void)state;
+  assert_int_equal(rpcd_client_new(&c), RPCD_OK);
+  assert_int_equal(rpcd_client_set_connect_timeout(c, 3000), RPCD_OK);
+  for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    assert_int_equal(rpcd_client_connect(c, bad[i].uri), bad[i].rc);
+    if (!strstr(rpcd_client_last_error(c), bad[i].says) ||
+        strstr(rpcd_client_last_error(c), "S3cret"))
+      fail_msg("%s: %s", bad[i].uri, rpcd_client_last_error(c));
+  }
+  /* The broker refuses the login. */
+  at = strrchr(h_broker_uri(), '@');
+  assert_non_null(at);
+  snprintf(refused, sizeof(refused), "amqp://guest:S3cret%s", at);
+  assert_int_equal(rpcd_client_connect(c, refused), RPCD_ECONNECT);
+  assert_non_null(strstr(rpcd_client_last_error(c), "log in"));
+  assert_null(strstr(rpcd_client_last_error(c), "S3cret"));
+  rpcd_client_free(c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -569,6 +1078,13 @@ int main(void)
       cmocka_unit_test(test_no_route_fails_fast),
       cmocka_unit_test(test_no_consumer_fails_fast),
       cmocka_unit_test(test_server_stops_mid_call),
+      cmocka_unit_test(test_success_with_nil_msgid),
+      cmocka_unit_test(test_reply_over_limit),
+      cmocka_unit_test(test_rpcctl_nil_msgid),
+      cmocka_unit_test(test_rpcctl_lossy_results),
+      cmocka_unit_test(test_rpcctl_max_reply),
+      cmocka_unit_test(test_connect_timeout),
+      cmocka_unit_test(test_connect_errors_hide_password),
   };
 
   return cmocka_run_group_tests(tests, setup, teardown);

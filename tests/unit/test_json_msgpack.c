@@ -4,7 +4,8 @@
  * every JSON type packs to the msgpack type rpcd handlers expect, integers up
  * to UINT64_MAX survive both ways, and the JSON written for any msgpack value
  * (floats, control characters, invalid UTF-8, bin, ext, non-string keys) is
- * exact and valid.
+ * exact and valid, and what JSON cannot hold (NaN, keys that are not
+ * strings or appear twice, bytes that are not UTF-8) is reported.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -713,6 +714,212 @@ static void test_dump_limits(void **state)
   assert_int_equal(out.len, 0);
 }
 
+/* ------------------------------------------------------------------------ */
+/* What JSON cannot hold                                                     */
+
+/* Dump what b holds with a loss report, compare the text with `expected`
+ * (unless NULL), and reset b. */
+static void dump_loss(builder *b, unsigned flags, const char *expected,
+                      rpcd_json_loss *loss)
+{
+  msgpack_unpacked up;
+  rpcd_json_buf out;
+  size_t off = 0;
+
+  msgpack_unpacked_init(&up);
+  assert_int_equal(msgpack_unpack_next(&up, b->sbuf.data, b->sbuf.size, &off),
+                   MSGPACK_UNPACK_SUCCESS);
+  rpcd__json_buf_init(&out);
+  memset(loss, 0x5a, sizeof(*loss)); /* zeroed by the dump */
+  assert_int_equal(rpcd__json_dump_report(&out, &up.data, flags, loss),
+                   RPCD_OK);
+  if (expected)
+    assert_string_equal(out.data, expected);
+  rpcd__json_buf_destroy(&out);
+  msgpack_unpacked_destroy(&up);
+  msgpack_sbuffer_clear(&b->sbuf);
+}
+
+static void test_loss_none(void **state)
+{
+  rpcd_json_loss loss;
+  builder b;
+
+  (void)state;
+  builder_init(&b);
+  /* [uint64 max, -1, 0.5, "é", bin, ext, {"a": 1, "b": {"a": 2}}] */
+  msgpack_pack_array(&b.pk, 7);
+  msgpack_pack_uint64(&b.pk, UINT64_MAX);
+  msgpack_pack_int(&b.pk, -1);
+  msgpack_pack_double(&b.pk, 0.5);
+  pack_str(&b, "\xc3\xa9", 2);
+  msgpack_pack_bin_with_body(&b.pk, "ab", 2);
+  msgpack_pack_ext_with_body(&b.pk, "ab", 2, 5);
+  msgpack_pack_map(&b.pk, 2);
+  pack_str(&b, "a", 1);
+  msgpack_pack_int(&b.pk, 1);
+  pack_str(&b, "b", 1);
+  msgpack_pack_map(&b.pk, 1);
+  pack_str(&b, "a", 1); /* the same key in another map is fine */
+  msgpack_pack_int(&b.pk, 2);
+  dump_loss(&b, 0,
+            "[18446744073709551615,-1,0.5,\"\xc3\xa9\",\"YWI=\","
+            "{\"ext\":5,\"data\":\"YWI=\"},{\"a\":1,\"b\":{\"a\":2}}]",
+            &loss);
+  assert_false(rpcd__json_loss_any(&loss));
+  assert_int_equal(loss.nonfinite, 0);
+  assert_int_equal(loss.nonstr_keys, 0);
+  assert_int_equal(loss.dup_keys, 0);
+  assert_int_equal(loss.invalid_utf8, 0);
+  /* rpcd__json_dump() takes no report, and a NULL report is fine. */
+  msgpack_pack_nil(&b.pk);
+  assert_dumps(&b, 0, "null");
+  msgpack_sbuffer_destroy(&b.sbuf);
+}
+
+static void test_loss_nonfinite(void **state)
+{
+  rpcd_json_loss loss;
+  builder b;
+
+  (void)state;
+  builder_init(&b);
+  msgpack_pack_double(&b.pk, NAN);
+  dump_loss(&b, 0, "null", &loss);
+  assert_true(rpcd__json_loss_any(&loss));
+  assert_int_equal(loss.nonfinite, 1);
+
+  /* [inf, -inf, float32 NaN, 1.5, {"k": inf}] */
+  msgpack_pack_array(&b.pk, 5);
+  msgpack_pack_double(&b.pk, INFINITY);
+  msgpack_pack_double(&b.pk, -INFINITY);
+  msgpack_pack_float(&b.pk, NAN);
+  msgpack_pack_double(&b.pk, 1.5);
+  msgpack_pack_map(&b.pk, 1);
+  pack_str(&b, "k", 1);
+  msgpack_pack_double(&b.pk, INFINITY);
+  dump_loss(&b, 0, "[null,null,null,1.5,{\"k\":null}]", &loss);
+  assert_int_equal(loss.nonfinite, 4);
+  assert_int_equal(loss.nonstr_keys, 0);
+  assert_int_equal(loss.dup_keys, 0);
+  msgpack_sbuffer_destroy(&b.sbuf);
+}
+
+/* {1: "a", "1": "b"}: JSON would show the key "1" twice. */
+static void test_loss_keys(void **state)
+{
+  rpcd_json_loss loss;
+  builder b;
+
+  (void)state;
+  builder_init(&b);
+  msgpack_pack_map(&b.pk, 2);
+  msgpack_pack_int(&b.pk, 1);
+  pack_str(&b, "a", 1);
+  pack_str(&b, "1", 1);
+  pack_str(&b, "b", 1);
+  dump_loss(&b, 0, "{\"1\":\"a\",\"1\":\"b\"}", &loss);
+  assert_true(rpcd__json_loss_any(&loss));
+  assert_int_equal(loss.nonstr_keys, 1);
+  assert_string_equal(loss.key_type, "int");
+  assert_int_equal(loss.dup_keys, 1);
+  assert_string_equal(loss.dup_key, "\"1\"");
+
+  /* Only a key that is not a string: a loss of type, no duplicate. */
+  msgpack_pack_map(&b.pk, 2);
+  msgpack_pack_true(&b.pk);
+  msgpack_pack_int(&b.pk, 1);
+  msgpack_pack_nil(&b.pk);
+  msgpack_pack_int(&b.pk, 2);
+  dump_loss(&b, 0, "{\"true\":1,\"null\":2}", &loss);
+  assert_int_equal(loss.nonstr_keys, 2);
+  assert_string_equal(loss.key_type, "bool");
+  assert_int_equal(loss.dup_keys, 0);
+
+  /* msgpack allows the same str key twice; JSON readers keep one. In
+   * pretty mode too, and inside arrays. */
+  msgpack_pack_array(&b.pk, 1);
+  msgpack_pack_map(&b.pk, 3);
+  pack_str(&b, "a", 1);
+  msgpack_pack_int(&b.pk, 1);
+  pack_str(&b, "b", 1);
+  msgpack_pack_int(&b.pk, 2);
+  pack_str(&b, "a", 1);
+  msgpack_pack_int(&b.pk, 3);
+  dump_loss(&b, RPCD_JSON_PRETTY,
+            "[\n  {\n    \"a\": 1,\n    \"b\": 2,\n    \"a\": 3\n  }\n]",
+            &loss);
+  assert_int_equal(loss.nonstr_keys, 0);
+  assert_int_equal(loss.dup_keys, 1);
+  assert_string_equal(loss.dup_key, "\"a\"");
+
+  /* A long duplicate key is cut, with "..." */
+  {
+    char key[200];
+
+    memset(key, 'k', sizeof(key));
+    msgpack_pack_map(&b.pk, 2);
+    pack_str(&b, key, sizeof(key));
+    msgpack_pack_int(&b.pk, 1);
+    pack_str(&b, key, sizeof(key));
+    msgpack_pack_int(&b.pk, 2);
+    dump_loss(&b, 0, NULL, &loss);
+    assert_int_equal(loss.dup_keys, 1);
+    assert_true(strlen(loss.dup_key) < sizeof(loss.dup_key));
+    assert_memory_equal(loss.dup_key, "\"kkk", 4);
+    assert_string_equal(loss.dup_key + strlen(loss.dup_key) - 3, "...");
+  }
+  msgpack_sbuffer_destroy(&b.sbuf);
+}
+
+/* Many keys: every duplicate is counted, in linear time. */
+static void test_loss_many_keys(void **state)
+{
+  enum { N = 50000 };
+  rpcd_json_loss loss;
+  builder b;
+  int i;
+
+  (void)state;
+  builder_init(&b);
+  /* keys 0..N-1 as ints, then "0".."99" as strings: 100 duplicates */
+  msgpack_pack_map(&b.pk, N + 100);
+  for (i = 0; i < N; i++) {
+    msgpack_pack_int(&b.pk, i);
+    msgpack_pack_nil(&b.pk);
+  }
+  for (i = 0; i < 100; i++) {
+    char key[8];
+    int n = snprintf(key, sizeof(key), "%d", i);
+
+    pack_str(&b, key, (size_t)n);
+    msgpack_pack_nil(&b.pk);
+  }
+  dump_loss(&b, 0, NULL, &loss);
+  assert_int_equal(loss.nonstr_keys, N);
+  assert_int_equal(loss.dup_keys, 100);
+  assert_string_equal(loss.dup_key, "\"0\"");
+  msgpack_sbuffer_destroy(&b.sbuf);
+}
+
+static void test_loss_invalid_utf8(void **state)
+{
+  rpcd_json_loss loss;
+  builder b;
+
+  (void)state;
+  builder_init(&b);
+  /* {"\xff": "ok\xfe"}: one bad key, one bad value */
+  msgpack_pack_map(&b.pk, 1);
+  pack_str(&b, "\xff", 1);
+  pack_str(&b, "ok\xfe", 3);
+  dump_loss(&b, 0, "{\"\\ufffd\":\"ok\\ufffd\"}", &loss);
+  assert_true(rpcd__json_loss_any(&loss));
+  assert_int_equal(loss.invalid_utf8, 2);
+  assert_int_equal(loss.nonfinite, 0);
+  msgpack_sbuffer_destroy(&b.sbuf);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -731,6 +938,11 @@ int main(void)
       cmocka_unit_test(test_dump_pretty),
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_dump_limits),
+      cmocka_unit_test(test_loss_none),
+      cmocka_unit_test(test_loss_nonfinite),
+      cmocka_unit_test(test_loss_keys),
+      cmocka_unit_test(test_loss_many_keys),
+      cmocka_unit_test(test_loss_invalid_utf8),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

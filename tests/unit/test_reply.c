@@ -2,8 +2,8 @@
 /*
  * Unit tests of the SDK's reply objects (sdk/reply.c): replies built from
  * bodies encoded by the codec and from hand-made msgpack, the accessors,
- * and that a reply owns copies of everything, so it outlives the body it
- * was decoded from.
+ * that a reply owns copies of everything, so it outlives the body it was
+ * decoded from, and the check that a reply answers its request.
  */
 /* cmocka.h needs these first, in this order */
 /* clang-format off */
@@ -294,6 +294,50 @@ static void test_malformed_bodies(void **state)
   assert_null(r);
 }
 
+/* Decode body and check it against the request msgid `msgid`. */
+static int check_body(const void *body, size_t len, uint32_t msgid, char *why,
+                      size_t whylen)
+{
+  rpcd_reply_view view;
+  int rc;
+
+  rc = rpcd__reply_decode(body, len, &view, why, whylen);
+  if (rc == RPCD_OK)
+    rc = rpcd__reply_check(&view, msgid, why, whylen);
+  rpcd__reply_view_destroy(&view);
+  return rc;
+}
+
+/* A reply answers its request: same msgid, and a nil msgid only on an
+ * error reply (to a request too broken to read one). */
+static void test_check_msgid(void **state)
+{
+  /* [1, nil, nil, 5]: a success nobody can match to a request */
+  static const unsigned char nil_ok[] = {0x94, 0x01, 0xc0, 0xc0, 0x05};
+  /* [1, nil, {"code": -32700, "message": "x"}, nil] */
+  static const unsigned char nil_err[] = {
+      0x94, 0x01, 0xc0, 0x82, 0xa4, 'c', 'o', 'd', 'e',  0xd1, 0x80, 0x44,
+      0xa7, 'm',  'e',  's',  's',  'a', 'g', 'e', 0xa1, 'x',  0xc0};
+  /* [1, 7, nil, 5] */
+  static const unsigned char seven_ok[] = {0x94, 0x01, 0x07, 0xc0, 0x05};
+  char why[256];
+
+  (void)state;
+  why[0] = '\0';
+  assert_int_equal(check_body(nil_ok, sizeof(nil_ok), 7, why, sizeof(why)),
+                   RPCD_EPROTO);
+  assert_non_null(strstr(why, "nil msgid"));
+  assert_int_equal(check_body(nil_err, sizeof(nil_err), 7, why, sizeof(why)),
+                   RPCD_OK);
+  assert_int_equal(check_body(seven_ok, sizeof(seven_ok), 7, why, sizeof(why)),
+                   RPCD_OK);
+  assert_int_equal(check_body(seven_ok, sizeof(seven_ok), 8, why, sizeof(why)),
+                   RPCD_EPROTO);
+  assert_non_null(strstr(why, "msgid 7 does not match the request's 8"));
+  /* NULL err buffer is fine */
+  assert_int_equal(check_body(nil_ok, sizeof(nil_ok), 7, NULL, 0), RPCD_EPROTO);
+}
+
 static void test_null_reply(void **state)
 {
   const void *data = (const void *)1;
@@ -319,6 +363,7 @@ int main(void)
       cmocka_unit_test(test_exact_copies_by_hand),
       cmocka_unit_test(test_large_result),
       cmocka_unit_test(test_malformed_bodies),
+      cmocka_unit_test(test_check_msgid),
       cmocka_unit_test(test_null_reply),
   };
 
