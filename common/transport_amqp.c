@@ -91,6 +91,8 @@ int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
   struct timeval tv;
   char *uri_copy;
   unsigned timeout_ms;
+  int64_t started;
+  int64_t left;
   int status;
   int rc;
   int ch;
@@ -112,6 +114,7 @@ int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
   }
   timeout_ms =
       opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : 5000;
+  started = rpcd__now_mono_ms();
   tv = ms_to_tv(timeout_ms);
   status = amqp_socket_open_noblock(sock, info.host, info.port, &tv);
   if (status != AMQP_STATUS_OK) {
@@ -120,8 +123,10 @@ int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
     rc = RPCD_ECONNECT;
     goto out_destroy;
   }
-  /* Never let a handshake or a synchronous method wait forever on a broker
-   * that stopped answering. */
+  /* One deadline for connecting and logging in: the handshake gets what
+   * the TCP connect left of it. */
+  left = (int64_t)timeout_ms - (rpcd__now_mono_ms() - started);
+  tv = ms_to_tv(left > 0 ? (unsigned)left : 1);
   amqp_set_handshake_timeout(conn, &tv);
   amqp_set_rpc_timeout(conn, &tv);
 
@@ -159,6 +164,10 @@ int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
       goto out_destroy;
     }
   }
+  /* Later synchronous methods (declare, consume) get the whole timeout:
+   * never wait forever on a broker that stopped answering. */
+  tv = ms_to_tv(timeout_ms);
+  amqp_set_rpc_timeout(conn, &tv);
   for (ch = 1; ch <= channels; ch++) {
     char detail[256];
 

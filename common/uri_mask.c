@@ -57,6 +57,11 @@ void rpcd__uri_mask(const char *uri, char *out, size_t outlen)
     if (*p == '@')
       at = p;
   }
+  /* A password with a raw '/', '?' or '#' (not valid, but typed) hides
+   * the '@' beyond the first of them: mask up to the last '@' anywhere.
+   * Masking part of a path is harmless; printing a password is not. */
+  if (!at)
+    at = strrchr(auth, '@');
   if (!at) {
     append(out, outlen, &used, uri, strlen(uri));
     return;

@@ -17,8 +17,10 @@ extern "C" {
  * Copy `uri` into out[0..outlen) with its password replaced by "***".
  * The user information is everything up to the last '@' of the authority
  * (RFC 3986), so "amqp://a:b:c@d@e" becomes "amqp://a:***@e": the host shown
- * is the one a parser would connect to. Without a "scheme://" prefix, all
- * that comes before the last '@' is masked. Control characters are escaped
+ * is the one a parser would connect to. When no '@' comes before the
+ * first '/', '?' or '#', a later one still ends the user information (a
+ * password typed with a raw '/'). Without a "scheme://" prefix, all that
+ * comes before the last '@' is masked. Control characters are escaped
  * so a URI cannot forge a log line. Always NUL-terminates (outlen > 0).
  */
 void rpcd__uri_mask(const char *uri, char *out, size_t outlen);

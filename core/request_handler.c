@@ -258,7 +258,8 @@ void rpcd__handle_message(const rpcd_handler_config *cfg,
     rpcd__request_destroy(&req);
     return;
   }
-  if (cfg->before_dispatch)
+  if (cfg->before_dispatch &&
+      rpcd__registry_lookup(cfg->registry, req.method, req.method_len))
     cfg->before_dispatch(cfg->ctx, req.method, req.method_len, req.has_msgid,
                          req.msgid, out->content_type);
   rpcd__dispatch(cfg->registry, req.method, req.method_len, req.params,

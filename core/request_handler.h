@@ -74,7 +74,8 @@ typedef struct rpcd_handler_config {
   const rpcd_registry *registry;
   size_t max_body;         /* request and result limit */
   const char *text_method; /* --text-method, or NULL */
-  /* Called right before a method's handler runs (plugin code from here on),
+  /* Called right before a registered method's handler runs (plugin code
+   * from here on),
    * with what answering the request without the handler needs: its msgid
    * and the reply's content type. NULL: not called. */
   void (*before_dispatch)(void *ctx, const char *method, size_t method_len,

@@ -202,7 +202,8 @@ static void copy_bytes(char *dst, size_t cap, amqp_bytes_t b)
 {
   size_t n = b.len < cap - 1 ? b.len : cap - 1;
 
-  memcpy(dst, b.bytes, n);
+  if (n) /* an empty field may come with no bytes at all */
+    memcpy(dst, b.bytes, n);
   dst[n] = '\0';
 }
 

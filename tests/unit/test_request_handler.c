@@ -42,6 +42,7 @@ static rpcd_handler_config config(size_t max_body, const char *text_method)
 {
   rpcd_handler_config cfg;
 
+  memset(&cfg, 0, sizeof(cfg));
   cfg.registry = &reg;
   cfg.max_body = max_body;
   cfg.text_method = text_method;
@@ -884,6 +885,104 @@ static void test_deadline(void **state)
   body_done(&b);
 }
 
+/* before_dispatch sees what answering without the handler needs, and only
+ * when a handler is about to run. */
+typedef struct dispatch_seen {
+  int calls;
+  char method[64];
+  bool has_msgid;
+  uint32_t msgid;
+  const char *content_type;
+} dispatch_seen;
+
+static void seen_dispatch(void *ctx, const char *method, size_t method_len,
+                          bool has_msgid, uint32_t msgid,
+                          const char *reply_content_type)
+{
+  dispatch_seen *seen = ctx;
+
+  seen->calls++;
+  snprintf(seen->method, sizeof(seen->method), "%.*s", (int)method_len, method);
+  seen->has_msgid = has_msgid;
+  seen->msgid = msgid;
+  seen->content_type = reply_content_type;
+}
+
+static void test_before_dispatch(void **state)
+{
+  rpcd_handler_config cfg = default_config();
+  dispatch_seen seen;
+  rpcd_message_out out;
+  rpcd_message_in in;
+  body b;
+
+  (void)state;
+  memset(&seen, 0, sizeof(seen));
+  cfg.before_dispatch = seen_dispatch;
+  cfg.ctx = &seen;
+  request(&b, false, 77, "fib", P("\x91\x0a"));
+  in = message(b.buf.data, b.buf.size);
+  in.content_type = span("application/x-msgpack");
+  rpcd__handle_message(&cfg, &in, &out);
+  assert_int_equal(out.outcome, RPCD_OUTCOME_OK);
+  rpcd__message_out_destroy(&out);
+  assert_int_equal(seen.calls, 1);
+  assert_string_equal(seen.method, "fib");
+  assert_true(seen.has_msgid);
+  assert_int_equal(seen.msgid, 77);
+  assert_string_equal(seen.content_type, "application/x-msgpack");
+  body_done(&b);
+
+  /* Never for a request refused before any handler would run: malformed,
+   * or naming no method. */
+  in = message(P("\xc1"));
+  rpcd__handle_message(&cfg, &in, &out);
+  rpcd__message_out_destroy(&out);
+  request(&b, false, 1, "nope", NULL, 0);
+  in = message(b.buf.data, b.buf.size);
+  rpcd__handle_message(&cfg, &in, &out);
+  rpcd__message_out_destroy(&out);
+  body_done(&b);
+  assert_int_equal(seen.calls, 1);
+  assert_string_equal(seen.method, "fib");
+}
+
+/* A poison request is answered -32006 with its msgid and not run. */
+static void test_poison(void **state)
+{
+  rpcd_handler_config cfg = default_config();
+  dispatch_seen seen;
+  rpcd_message_out out;
+  rpcd_message_in in;
+  body b;
+
+  (void)state;
+  memset(&seen, 0, sizeof(seen));
+  cfg.before_dispatch = seen_dispatch;
+  cfg.ctx = &seen;
+  request(&b, false, 5, "fib", P("\x91\x0a"));
+  in = message(b.buf.data, b.buf.size);
+  in.poison = true;
+  in.delivery_count = 4;
+  rpcd__handle_message(&cfg, &in, &out);
+  assert_int_equal(out.outcome, RPCD_OUTCOME_POISON);
+  assert_int_equal(out.status, RPCD_ERR_POISON);
+  assert_true(out.send_reply);
+  {
+    reply r;
+
+    decode_reply(&out, &r);
+    assert_int_equal(r.v.error_code, RPCD_ERR_POISON);
+    assert_true(r.v.has_msgid);
+    assert_int_equal(r.v.msgid, 5);
+    assert_contains_n(r.v.message, r.v.message_len, "delivered 4 times");
+    reply_done(&r);
+  }
+  rpcd__message_out_destroy(&out);
+  assert_int_equal(seen.calls, 0);
+  body_done(&b);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Plain-text mode                                                           */
 
@@ -1089,6 +1188,8 @@ int main(void)
       cmocka_unit_test(test_no_reply_to),
       cmocka_unit_test(test_notifications),
       cmocka_unit_test(test_deadline),
+      cmocka_unit_test(test_before_dispatch),
+      cmocka_unit_test(test_poison),
       cmocka_unit_test(test_text_mode),
       cmocka_unit_test(test_text_mode_other_paths),
   };

@@ -75,6 +75,11 @@ static void test_path_and_query(void **state)
   expect("amqp://u:S3cret@h/%zz", "amqp://u:***@h/%zz");
   expect("amqp://u:S3cret@h:99999", "amqp://u:***@h:99999");
   expect("amqp://h/v@x", "amqp://h/v@x");
+  /* A password typed with a raw '/', '?' or '#': still masked, even if a
+   * vhost holding an '@' then loses its port and part of its path. */
+  expect("amqp://guest:S3c/ret@127.0.0.1:1", "amqp://guest:***@127.0.0.1:1");
+  expect("amqp://guest:S3c?ret@h", "amqp://guest:***@h");
+  expect("amqp://h:5672/v@x", "amqp://h:***@x");
   expect("amqp://u:S3cret@h?x=a@b", "amqp://u:***@h?x=a@b");
   expect("amqp://u:S3cret@h#frag", "amqp://u:***@h#frag");
 }
