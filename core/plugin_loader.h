@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The plugin loader: dlopen a plugin, check its descriptor before any of its
- * code runs, init it, and register its methods, all or nothing.
+ * The plugin loader: check a plugin file, dlopen it, check its entry point
+ * and descriptor before rpcd calls any of its functions, init it, and
+ * register its methods, all or nothing. A plugin's ELF constructors run at
+ * dlopen, before those checks: a plugin is trusted code.
  */
 #ifndef RPCD_PLUGIN_LOADER_H
 #define RPCD_PLUGIN_LOADER_H
@@ -14,10 +16,19 @@
 extern const rpcd_host_api rpcd__host_api;
 
 /*
- * Load the plugin at `path` into `reg`: dlopen, check the descriptor (size,
- * ABI major and minor, msgpack major, reserved fields, name, unique name,
- * method table), call init, register every method. On failure nothing stays
- * loaded or registered and err says which file and why.
+ * Load the plugin at `path` into `reg`. `path` is a path, never a library
+ * name to search for: it is resolved with realpath() (relative to the
+ * current directory, symbolic links followed), and the absolute path is
+ * what is opened, recorded in the rpcd_plugin and named in messages. Before
+ * dlopen the file must be a regular file, owned by root or the effective
+ * user, not writable by others or by a group other than the effective
+ * group, in directories that pass the same test (sticky ones may be
+ * writable), and no shorter than its ELF segments. After dlopen
+ * rpcd_plugin_entry must be a function (STT_FUNC, in an executable segment);
+ * then the descriptor it returns is checked (size, ABI major and minor,
+ * msgpack major, reserved fields, name, unique name, method table), init is
+ * called and every method registered. On failure nothing stays loaded or
+ * registered and err says which file and why.
  *
  * \return RPCD_OK, RPCD_EPLUGIN, RPCD_EEXIST (duplicate plugin or method),
  *         RPCD_ENOMEM
@@ -26,7 +37,9 @@ int rpcd__plugin_load(rpcd_registry *reg, const char *path, char *err,
                       size_t errlen);
 
 /*
- * Load every "*.so" in `dir`, in name order. Stops at the first failure.
+ * Load every "*.so" in `dir`, in name order, by its absolute path. The
+ * directory must pass the ownership and mode test above. Stops at the first
+ * failure.
  * \return as rpcd__plugin_load(); RPCD_EPLUGIN when the directory cannot be
  *         read
  */

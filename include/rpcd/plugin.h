@@ -3,9 +3,15 @@
  * rpcd plugin ABI: the only header a plugin includes.
  *
  * A plugin is a shared object that exports one function, rpcd_plugin_entry(),
- * returning a static rpcd_plugin_info. The server checks that descriptor
- * before it runs any other plugin code, then calls init() once, dispatches
- * requests to the methods in the table, and calls fini() once at shutdown.
+ * returning a static rpcd_plugin_info. The server checks that the symbol is
+ * a function, calls it, and checks the descriptor before it calls any other
+ * plugin function; then it calls init() once, dispatches requests to the
+ * methods in the table, and calls fini() once at shutdown.
+ *
+ * A plugin is trusted code. Its ELF constructors (__attribute__((constructor)),
+ * C++ static initialisers) run when the server dlopen()s it, and an IFUNC
+ * resolver when it looks the entry up, before any check: the checks catch
+ * mistakes, such as a plugin built for another ABI, not malice.
  *
  * Plugins never link against the server: everything the host offers comes
  * through the rpcd_host_api table handed to init(). Link plugins with

@@ -8,6 +8,8 @@
  * plugin: the test dlopen()s each test plugin itself before any load, which
  * keeps the plugin mapped (and its counters alive) after the loader closes it.
  */
+#define _XOPEN_SOURCE 700 /* realpath() */
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +19,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,15 @@
 #endif
 
 #define PLUGIN(name) TEST_PLUGIN_DIR "/" name ".so"
+
+/* The loader names and records a plugin by its absolute path with every
+ * symbolic link resolved: realpath() of what it was given. */
+static const char *canon(const char *path, char out[PATH_MAX])
+{
+  if (!realpath(path, out))
+    fail_msg("realpath %s: %s", path, strerror(errno));
+  return out;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Reading a plugin's init/fini counters                                     */
@@ -282,6 +294,7 @@ static void test_load_ok(void **state)
   const rpcd_plugin *p;
   counters before = read_counters("ok");
   counters now;
+  char real[PATH_MAX];
   char err[512] = "";
   char *log;
   int saved_level = rpcd__log_level;
@@ -299,7 +312,7 @@ static void test_load_ok(void **state)
   p = f->reg.plugins[0];
   assert_string_equal(p->name, "ok");
   assert_string_equal(p->version, "2.3.4");
-  assert_string_equal(p->path, PLUGIN("ok"));
+  assert_string_equal(p->path, canon(PLUGIN("ok"), real));
   assert_ptr_equal(rpcd__registry_find_plugin(&f->reg, "ok"), p);
   assert_non_null(p->state); /* what ok's init stored */
 
@@ -323,7 +336,7 @@ static void test_load_ok(void **state)
    * the loader says what it loaded. */
   assert_contains(log, "plugin \"ok\": init with host api 1.0");
   assert_contains(log, "loaded plugin \"ok\" 2.3.4");
-  assert_contains(log, PLUGIN("ok"));
+  assert_contains(log, real);
   free(log);
 
   /* Destroying the registry runs fini once, with init's state. */
@@ -340,6 +353,7 @@ static void test_load_fib(void **state)
 {
   fixture *f = *state;
   const rpcd_method_entry *e;
+  char real[PATH_MAX];
   char err[512] = "";
 
   assert_int_equal(rpcd__plugin_load(&f->reg, FIB_PLUGIN, err, sizeof(err)),
@@ -351,7 +365,7 @@ static void test_load_fib(void **state)
   assert_non_null(e->plugin);
   assert_string_equal(e->plugin->name, "fib");
   assert_string_equal(e->plugin->version, "1.0.0");
-  assert_string_equal(e->plugin->path, FIB_PLUGIN);
+  assert_string_equal(e->plugin->path, canon(FIB_PLUGIN, real));
 }
 
 /* The fixture: built-ins, ok and fib together. */
@@ -470,6 +484,32 @@ static const bad_case bad_cases[] = {
         .reason2 = "[A-Za-z0-9_.-]",
         .methods = {"bad_method_name.counters"},
     },
+    /* rpcd_plugin_entry exported as something that is not a function:
+     * calling it would crash the server. */
+    {
+        .plugin = "data_entry",
+        .rc = RPCD_EPLUGIN,
+        .reason = "rpcd_plugin_entry is not a function",
+        .reason2 = "(an object symbol)",
+    },
+    {
+        .plugin = "tls_entry",
+        .rc = RPCD_EPLUGIN,
+        .reason = "rpcd_plugin_entry is not a function",
+        .reason2 = "in no loaded object",
+    },
+    {
+        .plugin = "nonexec_entry",
+        .rc = RPCD_EPLUGIN,
+        .reason = "rpcd_plugin_entry is not a function",
+        .reason2 = "non-executable",
+    },
+    {
+        .plugin = "ifunc_entry",
+        .rc = RPCD_EPLUGIN,
+        .reason = "rpcd_plugin_entry is not a function",
+        .reason2 = "no exported symbol starts at",
+    },
 };
 
 static bool has_counters(const char *plugin)
@@ -494,7 +534,8 @@ static void check_refused(rpcd_registry *reg, const bad_case *c)
   int attempt;
   size_t i;
 
-  snprintf(path, sizeof(path), "%s/%s.so", TEST_PLUGIN_DIR, c->plugin);
+  snprintf(want, sizeof(want), "%s/%s.so", TEST_PLUGIN_DIR, c->plugin);
+  canon(want, path);
   snprintf(want, sizeof(want), "could not load plugin \"%s\": ", path);
   if (has_counters(c->plugin))
     before = read_counters(c->plugin);
@@ -566,6 +607,42 @@ REFUSED_TEST(dup_method)
 REFUSED_TEST(reserved_method)
 REFUSED_TEST(no_methods)
 REFUSED_TEST(bad_method_name)
+REFUSED_TEST(data_entry)
+REFUSED_TEST(tls_entry)
+REFUSED_TEST(nonexec_entry)
+REFUSED_TEST(ifunc_entry)
+
+/* What the loader cannot stop, and the docs say: a plugin's constructors run
+ * at dlopen() and an IFUNC resolver at the symbol lookup, before any check.
+ * The plugin is refused all the same. */
+static void test_code_that_runs_before_the_checks(void **state)
+{
+  fixture *f = *state;
+  char err[1024] = "";
+  void *mapped;
+
+  /* Under the sanitizers the loader opens with RTLD_NODELETE, so an earlier
+   * test may have left the plugin mapped; its constructor ran then and does
+   * not run again. */
+  mapped = dlopen(PLUGIN("data_entry"), RTLD_NOW | RTLD_NOLOAD);
+  if (mapped)
+    dlclose(mapped);
+  else
+    assert_int_equal(unsetenv("RPCD_TP_DATA_ENTRY_LOADED"), 0);
+  assert_int_equal(
+      rpcd__plugin_load(&f->reg, PLUGIN("data_entry"), err, sizeof(err)),
+      RPCD_EPLUGIN);
+  assert_contains(err, "not a function");
+  assert_non_null(getenv("RPCD_TP_DATA_ENTRY_LOADED"));
+
+  assert_int_equal(unsetenv("RPCD_TP_IFUNC_RESOLVED"), 0);
+  assert_int_equal(
+      rpcd__plugin_load(&f->reg, PLUGIN("ifunc_entry"), err, sizeof(err)),
+      RPCD_EPLUGIN);
+  assert_contains(err, "not a function");
+  assert_non_null(getenv("RPCD_TP_IFUNC_RESOLVED"));
+  assert_int_equal(f->reg.n_plugins, 0);
+}
 
 /* dup_method failed after its first method was registered: that one is
  * gone again, and "echo" still belongs to ok, which still works. */
@@ -671,11 +748,13 @@ typedef struct tmpdir {
 static void tmpdir_make(tmpdir *d)
 {
   const char *base = getenv("TMPDIR");
+  char made[PATH_MAX];
 
   memset(d, 0, sizeof(*d));
-  snprintf(d->path, sizeof(d->path), "%s/rpcd-loader-XXXXXX",
+  snprintf(made, sizeof(made), "%s/rpcd-loader-XXXXXX",
            base && *base ? base : "/tmp");
-  assert_non_null(mkdtemp(d->path));
+  assert_non_null(mkdtemp(made));
+  canon(made, d->path); /* as the loader will name it */
 }
 
 static void tmpdir_path(const tmpdir *d, const char *name, char *out,
@@ -696,7 +775,9 @@ static void tmpdir_link(tmpdir *d, const char *name, const char *target)
   snprintf(d->names[d->n++], sizeof(d->names[0]), "%s", name);
 }
 
-static void tmpdir_copy(tmpdir *d, const char *name, const char *from)
+/* Copy the first `limit` bytes of `from` (all of it for SIZE_MAX). */
+static void tmpdir_copy_n(tmpdir *d, const char *name, const char *from,
+                          size_t limit)
 {
   char path[PATH_MAX];
   char buf[8192];
@@ -709,11 +790,20 @@ static void tmpdir_copy(tmpdir *d, const char *name, const char *from)
   assert_non_null(in);
   out = fopen(path, "wb");
   assert_non_null(out);
-  while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+  while (limit > 0 &&
+         (n = fread(buf, 1, limit < sizeof(buf) ? limit : sizeof(buf), in)) >
+             0) {
     assert_int_equal(fwrite(buf, 1, n, out), n);
+    limit -= n;
+  }
   fclose(in);
   assert_int_equal(fclose(out), 0);
   snprintf(d->names[d->n++], sizeof(d->names[0]), "%s", name);
+}
+
+static void tmpdir_copy(tmpdir *d, const char *name, const char *from)
+{
+  tmpdir_copy_n(d, name, from, SIZE_MAX);
 }
 
 static void tmpdir_text(tmpdir *d, const char *name, const char *text)
@@ -765,8 +855,8 @@ static void test_dir_name_order(void **state)
   assert_int_equal(f->reg.n_plugins, 2);
   assert_string_equal(f->reg.plugins[0]->name, "fib");
   assert_string_equal(f->reg.plugins[1]->name, "ok");
-  tmpdir_path(&d, "10-fib.so", path, sizeof(path));
-  assert_string_equal(f->reg.plugins[0]->path, path);
+  /* A link is recorded as the file it leads to, a copy as itself. */
+  assert_string_equal(f->reg.plugins[0]->path, canon(FIB_PLUGIN, path));
   tmpdir_path(&d, "20-ok.so", path, sizeof(path));
   assert_string_equal(f->reg.plugins[1]->path, path);
   assert_non_null(lookup(&f->reg, "fib"));
@@ -919,6 +1009,283 @@ static void test_not_elf(void **state)
   tmpdir_remove(&d);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Plugin paths: relative paths, and files that are no plugin at all         */
+
+/* A --plugin value is a path, never a library name for dlopen() to search
+ * for: a bare file name is the file in the current directory, loaded and
+ * recorded by its absolute path. */
+static void test_bare_name(void **state)
+{
+  fixture *f = *state;
+  char cwd[PATH_MAX];
+  char dir[PATH_MAX];
+  char real[PATH_MAX];
+  char want[2 * PATH_MAX];
+  char err_ok[1024] = "";
+  char err_nope[1024] = "";
+  char err_dir[1024] = "";
+  int rc_ok;
+  int rc_nope;
+  int rc_dir;
+
+  canon(TEST_PLUGIN_DIR, dir);
+  assert_non_null(getcwd(cwd, sizeof(cwd)));
+  assert_int_equal(chdir(TEST_PLUGIN_DIR), 0);
+  rc_ok = rpcd__plugin_load(&f->reg, "ok.so", err_ok, sizeof(err_ok));
+  rc_nope = rpcd__plugin_load(&f->reg, "nope.so", err_nope, sizeof(err_nope));
+  /* "." as the plugin directory: bad_abi.so comes first and is refused. */
+  rc_dir = rpcd__plugin_load_dir(&f->reg, ".", err_dir, sizeof(err_dir));
+  assert_int_equal(chdir(cwd), 0); /* before any assert can leave */
+
+  if (rc_ok != RPCD_OK)
+    fail_msg("ok.so from its directory: %s", err_ok);
+  assert_int_equal(f->reg.n_plugins, 1);
+  assert_string_equal(f->reg.plugins[0]->path, canon(PLUGIN("ok"), real));
+  assert_non_null(lookup(&f->reg, "echo"));
+
+  assert_int_equal(rc_nope, RPCD_EPLUGIN);
+  snprintf(want, sizeof(want),
+           "could not load plugin \"nope.so\": No such file or directory "
+           "(resolved against %s)",
+           dir);
+  assert_string_equal(err_nope, want);
+
+  assert_int_equal(rc_dir, RPCD_EPLUGIN);
+  snprintf(want, sizeof(want),
+           "could not load plugin \"%s/bad_abi.so\": ", dir);
+  if (strncmp(err_dir, want, strlen(want)) != 0)
+    fail_msg("\"%s\" does not start with \"%s\"", err_dir, want);
+  assert_int_equal(f->reg.n_plugins, 1);
+}
+
+/* A plugin reached through a symbolic link is named by the file it leads
+ * to, and by the name it was given. */
+static void test_symlink_names_both(void **state)
+{
+  fixture *f = *state;
+  char link[PATH_MAX];
+  char real[PATH_MAX];
+  char want[3 * PATH_MAX];
+  char err[2 * PATH_MAX] = "";
+  tmpdir d;
+
+  tmpdir_make(&d);
+  tmpdir_link(&d, "abi.so", PLUGIN("bad_abi"));
+  tmpdir_path(&d, "abi.so", link, sizeof(link));
+  assert_int_equal(rpcd__plugin_load(&f->reg, link, err, sizeof(err)),
+                   RPCD_EPLUGIN);
+  snprintf(want, sizeof(want), "could not load plugin \"%s\" (from \"%s\"): ",
+           canon(PLUGIN("bad_abi"), real), link);
+  if (strncmp(err, want, strlen(want)) != 0)
+    fail_msg("\"%s\" does not start with \"%s\"", err, want);
+  assert_contains(err, "incompatible");
+
+  /* A link to nothing. */
+  tmpdir_link(&d, "dangling.so", "/nonexistent/rpcd/plugin.so");
+  tmpdir_path(&d, "dangling.so", link, sizeof(link));
+  assert_int_equal(rpcd__plugin_load(&f->reg, link, err, sizeof(err)),
+                   RPCD_EPLUGIN);
+  assert_contains(err, link);
+  assert_contains(err, "No such file or directory");
+  assert_contains(err, "dangling symbolic link");
+  assert_int_equal(f->reg.n_plugins, 0);
+  tmpdir_remove(&d);
+}
+
+/* Directories, FIFOs and devices are refused before dlopen() (which would
+ * fail on a directory, and block forever opening a FIFO). */
+static void test_not_a_regular_file(void **state)
+{
+  fixture *f = *state;
+  char dir[PATH_MAX];
+  char fifo[PATH_MAX];
+  char err[2 * PATH_MAX] = "";
+  tmpdir d;
+
+  canon(TEST_PLUGIN_DIR, dir);
+  assert_int_equal(
+      rpcd__plugin_load(&f->reg, TEST_PLUGIN_DIR, err, sizeof(err)),
+      RPCD_EPLUGIN);
+  assert_contains(err, "could not load plugin \"");
+  assert_contains(err, dir);
+  assert_contains(err, "is a directory, not a plugin file");
+
+  tmpdir_make(&d);
+  tmpdir_path(&d, "fifo.so", fifo, sizeof(fifo));
+  if (mkfifo(fifo, 0600) != 0)
+    fail_msg("mkfifo %s: %s", fifo, strerror(errno));
+  snprintf(d.names[d.n++], sizeof(d.names[0]), "fifo.so");
+  assert_int_equal(rpcd__plugin_load(&f->reg, fifo, err, sizeof(err)),
+                   RPCD_EPLUGIN);
+  assert_contains(err, fifo);
+  assert_contains(err, "not a regular file (a FIFO)");
+  assert_int_equal(rpcd__plugin_load_dir(&f->reg, d.path, err, sizeof(err)),
+                   RPCD_EPLUGIN);
+  assert_contains(err, fifo);
+  assert_contains(err, "not a regular file");
+
+  assert_int_equal(rpcd__plugin_load(&f->reg, "/dev/null", err, sizeof(err)),
+                   RPCD_EPLUGIN);
+  assert_contains(err, "\"/dev/null\"");
+  assert_contains(err, "not a regular file (a character device)");
+  assert_int_equal(f->reg.n_plugins, 0);
+  tmpdir_remove(&d);
+}
+
+/* An empty file, and a shared object cut short (an interrupted copy): the
+ * latter would make dlopen() map pages past the end of the file and die of
+ * SIGBUS on touching them. */
+static void test_empty_and_truncated(void **state)
+{
+  fixture *f = *state;
+  ElfW(Ehdr) eh;
+  char path[PATH_MAX];
+  char err[2 * PATH_MAX] = "";
+  size_t phdrs_end;
+  FILE *in;
+  tmpdir d;
+
+  tmpdir_make(&d);
+  tmpdir_text(&d, "empty.so", "");
+  tmpdir_path(&d, "empty.so", path, sizeof(path));
+  assert_int_equal(rpcd__plugin_load(&f->reg, path, err, sizeof(err)),
+                   RPCD_EPLUGIN);
+  assert_contains(err, path);
+  assert_contains(err, "the file is empty");
+
+  /* The ELF header, cut in the middle. */
+  tmpdir_copy_n(&d, "header.so", PLUGIN("ok"), 40);
+  tmpdir_path(&d, "header.so", path, sizeof(path));
+  assert_int_equal(rpcd__plugin_load(&f->reg, path, err, sizeof(err)),
+                   RPCD_EPLUGIN);
+  assert_contains(err, path);
+  assert_contains(err, "truncated");
+
+  /* Header and program headers whole, the segments they describe gone. */
+  in = fopen(PLUGIN("ok"), "rb");
+  assert_non_null(in);
+  assert_int_equal(fread(&eh, sizeof(eh), 1, in), 1);
+  fclose(in);
+  phdrs_end = (size_t)eh.e_phoff + (size_t)eh.e_phnum * eh.e_phentsize;
+  tmpdir_copy_n(&d, "cut.so", PLUGIN("ok"), phdrs_end);
+  tmpdir_path(&d, "cut.so", path, sizeof(path));
+  assert_int_equal(rpcd__plugin_load(&f->reg, path, err, sizeof(err)),
+                   RPCD_EPLUGIN);
+  assert_contains(err, path);
+  assert_contains(err, "truncated");
+  assert_contains(err, "segment");
+  assert_int_equal(f->reg.n_plugins, 0);
+
+  /* The whole file loads. */
+  tmpdir_copy(&d, "whole.so", PLUGIN("ok"));
+  tmpdir_path(&d, "whole.so", path, sizeof(path));
+  assert_int_equal(rpcd__plugin_load(&f->reg, path, err, sizeof(err)), RPCD_OK);
+  rpcd__registry_destroy(&f->reg);
+  tmpdir_remove(&d);
+}
+
+/* A plugin file, or a directory above it, that someone other than root or
+ * the user rpcd runs as could write is refused: they could run code in the
+ * server. */
+static void test_unsafe_permissions(void **state)
+{
+  fixture *f = *state;
+  char path[PATH_MAX];
+  char err[2 * PATH_MAX] = "";
+  gid_t other_gid = 0;
+  bool have_other_gid = false;
+  tmpdir d;
+
+  tmpdir_make(&d);
+  tmpdir_copy(&d, "ok.so", PLUGIN("ok"));
+  tmpdir_path(&d, "ok.so", path, sizeof(path));
+  assert_int_equal(chmod(path, 0644), 0);
+  assert_int_equal(rpcd__plugin_load(&f->reg, path, err, sizeof(err)), RPCD_OK);
+  rpcd__registry_destroy(&f->reg);
+
+  /* Writable by others. */
+  assert_int_equal(chmod(path, 0646), 0);
+  assert_int_equal(rpcd__plugin_load(&f->reg, path, err, sizeof(err)),
+                   RPCD_EPLUGIN);
+  assert_contains(err, path);
+  assert_contains(err, "is writable by others (mode 0646)");
+  assert_int_equal(chmod(path, 0644), 0);
+
+  /* Writable by a group that is not rpcd's own: needs root, or a
+   * supplementary group to give the file to. */
+  if (geteuid() == 0) {
+    other_gid = getegid() + 1;
+    have_other_gid = true;
+  } else {
+    gid_t groups[64];
+    int n = getgroups(64, groups);
+    int i;
+
+    for (i = 0; i < n && !have_other_gid; i++) {
+      if (groups[i] != getegid()) {
+        other_gid = groups[i];
+        have_other_gid = true;
+      }
+    }
+  }
+  if (have_other_gid) {
+    assert_int_equal(chown(path, (uid_t)-1, other_gid), 0);
+    assert_int_equal(chmod(path, 0664), 0);
+    assert_int_equal(rpcd__plugin_load(&f->reg, path, err, sizeof(err)),
+                     RPCD_EPLUGIN);
+    assert_contains(err, path);
+    assert_contains(err, "is writable by group");
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(rpcd__plugin_load(&f->reg, path, err, sizeof(err)),
+                     RPCD_OK);
+    rpcd__registry_destroy(&f->reg);
+  }
+  /* Writable by rpcd's own group: allowed (umask 002 with a group per
+   * user). */
+  assert_int_equal(chown(path, (uid_t)-1, getegid()), 0);
+  assert_int_equal(chmod(path, 0664), 0);
+  assert_int_equal(rpcd__plugin_load(&f->reg, path, err, sizeof(err)), RPCD_OK);
+  rpcd__registry_destroy(&f->reg);
+  assert_int_equal(chmod(path, 0644), 0);
+
+  /* A directory above it writable by others: refused, naming the
+   * directory; with the sticky bit (like /tmp), others cannot replace what
+   * is in it, and it is allowed. */
+  assert_int_equal(chmod(d.path, 0777), 0);
+  assert_int_equal(rpcd__plugin_load(&f->reg, path, err, sizeof(err)),
+                   RPCD_EPLUGIN);
+  assert_contains(err, path);
+  assert_contains(err, d.path);
+  assert_contains(err, "is writable by others (mode 0777)");
+  assert_int_equal(rpcd__plugin_load_dir(&f->reg, d.path, err, sizeof(err)),
+                   RPCD_EPLUGIN);
+  assert_contains(err, "refused plugin directory");
+  assert_contains(err, "is writable by others (mode 0777)");
+  assert_int_equal(chmod(d.path, 01777), 0);
+  assert_int_equal(rpcd__plugin_load(&f->reg, path, err, sizeof(err)), RPCD_OK);
+  rpcd__registry_destroy(&f->reg);
+  assert_int_equal(chmod(d.path, 0700), 0);
+
+  /* Owned by another user (only root can give a file away). */
+  if (geteuid() == 0) {
+    assert_int_equal(chown(path, 65534, (gid_t)-1), 0);
+    assert_int_equal(rpcd__plugin_load(&f->reg, path, err, sizeof(err)),
+                     RPCD_EPLUGIN);
+    assert_contains(err, path);
+    assert_contains(err, "is owned by uid 65534");
+    assert_int_equal(chown(path, 0, (gid_t)-1), 0);
+    assert_int_equal(chown(d.path, 65534, (gid_t)-1), 0);
+    assert_int_equal(rpcd__plugin_load(&f->reg, path, err, sizeof(err)),
+                     RPCD_EPLUGIN);
+    assert_contains(err, d.path);
+    assert_contains(err, "is owned by uid 65534");
+    assert_int_equal(chown(d.path, 0, (gid_t)-1), 0);
+  }
+  assert_int_equal(f->reg.n_plugins, 0);
+  tmpdir_remove(&d);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -951,6 +1318,16 @@ int main(void)
                                       teardown),
       cmocka_unit_test_setup_teardown(test_refused_bad_method_name, setup_base,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_refused_data_entry, setup_base,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_refused_tls_entry, setup_base,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_refused_nonexec_entry, setup_base,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_refused_ifunc_entry, setup_base,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_code_that_runs_before_the_checks,
+                                      setup_empty, teardown),
       cmocka_unit_test_setup_teardown(test_dup_method_keeps_ok, setup_base,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_refusals_without_ok, setup_empty,
@@ -967,9 +1344,21 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_dir_empty, setup_empty, teardown),
       cmocka_unit_test_setup_teardown(test_dir_missing, setup_empty, teardown),
       cmocka_unit_test_setup_teardown(test_not_elf, setup_empty, teardown),
+      cmocka_unit_test_setup_teardown(test_bare_name, setup_empty, teardown),
+      cmocka_unit_test_setup_teardown(test_symlink_names_both, setup_empty,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_not_a_regular_file, setup_empty,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_empty_and_truncated, setup_empty,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_unsafe_permissions, setup_empty,
+                                      teardown),
   };
 
   /* Only what goes wrong; test_load_ok turns info on to check a line. */
   rpcd__log_level = RPCD_LOG_WARN;
+  /* The files the tests write must not be group- or other-writable, or the
+   * loader refuses them, whatever the umask of the user running the test. */
+  umask(022);
   return cmocka_run_group_tests(tests, open_own_handles, close_own_handles);
 }
