@@ -91,6 +91,11 @@ static const char usage_text[] =
     "  list [--json]\n"
     "        print the methods the servers offer, one per line: name, plugin\n"
     "        and version separated by tabs (--json: the whole answer)\n"
+    "  stats [--json]\n"
+    "        print the server's counters (workers, calls, errors, crashes,\n"
+    "        poison, timeouts, reloads, restarts), then one line per worker\n"
+    "        process: pid, generation, state, calls, errors, started (unix\n"
+    "        ms); tab-separated (--json: the whole answer)\n"
     "  ping\n"
     "        call rpc.ping and print the answer and the round-trip time\n"
     "  bench [-n CALLS] [-c IN_FLIGHT] [--named] METHOD [ARG...]\n"
@@ -685,9 +690,44 @@ static int print_field(const msgpack_object *map, const char *key)
   return RPCD_OK;
 }
 
-static int print_method_table(const rpcd_reply *reply)
+/* Print the fields of each map in `list`, tab-separated, one per line. */
+static int print_rows(const msgpack_object *list, const char *const *fields,
+                      size_t n_fields, const char *what)
 {
-  static const char *const fields[] = {"name", "plugin", "version"};
+  uint32_t i;
+  size_t f;
+  int rc;
+
+  for (i = 0; i < list->via.array.size; i++) {
+    const msgpack_object *m = &list->via.array.ptr[i];
+
+    if (m->type != MSGPACK_OBJECT_MAP)
+      return report_bad_reply(RPCD_EPROTO, what);
+    for (f = 0; f < n_fields; f++) {
+      if (f > 0)
+        fputc('\t', stdout);
+      rc = print_field(m, fields[f]);
+      if (rc != RPCD_OK) {
+        errorf("could not print the answer: %s", rpcd_strerror(rc));
+        return EXIT_INTERNAL;
+      }
+    }
+    fputc('\n', stdout);
+  }
+  return 0;
+}
+
+/* rpc.stats as two tables: the server's counters, then one line per
+ * worker process. */
+static int print_stats_table(const rpcd_reply *reply)
+{
+  static const char *const server_fields[] = {"workers", "calls",   "errors",
+                                              "crashes", "poison",  "timeouts",
+                                              "reloads", "restarts"};
+  static const char *const worker_fields[] = {"pid",   "generation", "state",
+                                              "calls", "errors",     "started"};
+  const msgpack_object *server = NULL;
+  const msgpack_object *workers = NULL;
   const void *data;
   size_t len;
   rpcd_mp_doc doc;
@@ -700,37 +740,71 @@ static int print_method_table(const rpcd_reply *reply)
   rc = rpcd__mp_decode(data, len, RPCD_MAX_DEPTH, &doc, err, sizeof(err));
   if (rc != RPCD_OK)
     return report_bad_reply(rc, err);
-  if (doc.root.type != MSGPACK_OBJECT_ARRAY) {
-    rpcd__mp_doc_destroy(&doc);
-    return report_bad_reply(RPCD_EPROTO, "rpc.list did not answer an array");
-  }
-  for (i = 0; i < doc.root.via.array.size; i++) {
-    const msgpack_object *m = &doc.root.via.array.ptr[i];
+  for (i = 0; doc.root.type == MSGPACK_OBJECT_MAP && i < doc.root.via.map.size;
+       i++) {
+    const msgpack_object_kv *kv = &doc.root.via.map.ptr[i];
 
-    if (m->type != MSGPACK_OBJECT_MAP) {
-      rpcd__mp_doc_destroy(&doc);
-      return report_bad_reply(RPCD_EPROTO, "an entry of rpc.list is not a map");
-    }
-    for (f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
-      if (f > 0)
-        fputc('\t', stdout);
-      rc = print_field(m, fields[f]);
-      if (rc != RPCD_OK) {
-        rpcd__mp_doc_destroy(&doc);
-        errorf("could not print rpc.list: %s", rpcd_strerror(rc));
-        return EXIT_INTERNAL;
-      }
-    }
-    fputc('\n', stdout);
+    if (rpcd__mp_str_eq(&kv->key, "server"))
+      server = &kv->val;
+    else if (rpcd__mp_str_eq(&kv->key, "workers"))
+      workers = &kv->val;
   }
+  if (!server || server->type != MSGPACK_OBJECT_MAP || !workers ||
+      workers->type != MSGPACK_OBJECT_ARRAY) {
+    rpcd__mp_doc_destroy(&doc);
+    return report_bad_reply(RPCD_EPROTO,
+                            "rpc.stats did not answer {server, workers}");
+  }
+  for (f = 0; f < sizeof(server_fields) / sizeof(server_fields[0]); f++)
+    printf("%s%s", f ? "\t" : "", server_fields[f]);
+  fputc('\n', stdout);
+  for (f = 0; f < sizeof(server_fields) / sizeof(server_fields[0]); f++) {
+    if (f > 0)
+      fputc('\t', stdout);
+    print_field(server, server_fields[f]);
+  }
+  fputs("\n\n", stdout);
+  for (f = 0; f < sizeof(worker_fields) / sizeof(worker_fields[0]); f++)
+    printf("%s%s", f ? "\t" : "", worker_fields[f]);
+  fputc('\n', stdout);
+  rc = print_rows(workers, worker_fields,
+                  sizeof(worker_fields) / sizeof(worker_fields[0]),
+                  "a worker of rpc.stats is not a map");
   rpcd__mp_doc_destroy(&doc);
-  return 0;
+  return rc;
 }
 
-static int cmd_list(const options *opt, int argc, char **argv)
+static int print_list_table(const rpcd_reply *reply)
+{
+  static const char *const fields[] = {"name", "plugin", "version"};
+  const void *data;
+  size_t len;
+  rpcd_mp_doc doc;
+  char err[256];
+  int rc;
+
+  rpcd_reply_result(reply, &data, &len);
+  rc = rpcd__mp_decode(data, len, RPCD_MAX_DEPTH, &doc, err, sizeof(err));
+  if (rc != RPCD_OK)
+    return report_bad_reply(rc, err);
+  if (doc.root.type != MSGPACK_OBJECT_ARRAY)
+    rc = report_bad_reply(RPCD_EPROTO, "rpc.list did not answer an array");
+  else
+    rc = print_rows(&doc.root, fields, sizeof(fields) / sizeof(fields[0]),
+                    "an entry of rpc.list is not a map");
+  rpcd__mp_doc_destroy(&doc);
+  return rc;
+}
+
+/* list and stats: call a built-in that takes no params and print its
+ * answer as a table, or as JSON with --json. */
+static int cmd_builtin_table(const options *opt, int argc, char **argv,
+                             const char *cmd, const char *method,
+                             int (*print_table)(const rpcd_reply *))
 {
   rpcd_client *client = NULL;
   rpcd_reply *reply = NULL;
+  char what[300];
   bool json = false;
   int i;
   int rc;
@@ -739,21 +813,22 @@ static int cmd_list(const options *opt, int argc, char **argv)
     if (strcmp(argv[i], "--json") == 0)
       json = true;
     else if (argv[i][0] == '-')
-      return usage_error("unknown option \"%s\" for \"list\"", argv[i]);
+      return usage_error("unknown option \"%s\" for \"%s\"", argv[i], cmd);
     else
-      return usage_error("list: unexpected argument \"%s\"", argv[i]);
+      return usage_error("%s: unexpected argument \"%s\"", cmd, argv[i]);
   }
   rc = client_open(opt, &client);
   if (rc != 0)
     return rc;
-  rc =
-      rpcd_client_call(client, "rpc.list", NULL, 0, opt->timeout_ms, &reply, 0);
-  if (rc == RPCD_OK)
-    rc = json ? print_result(reply, opt) : print_method_table(reply);
-  else if (rc == RPCD_EREMOTE)
+  rc = rpcd_client_call(client, method, NULL, 0, opt->timeout_ms, &reply, 0);
+  if (rc == RPCD_OK) {
+    rc = json ? print_result(reply, opt) : print_table(reply);
+  } else if (rc == RPCD_EREMOTE) {
     rc = report_remote(reply);
-  else
-    rc = report_failure(client, "call \"rpc.list\"", rc);
+  } else {
+    snprintf(what, sizeof(what), "call \"%s\"", method);
+    rc = report_failure(client, what, rc);
+  }
   rpcd_reply_free(reply);
   rpcd_client_free(client);
   return rc;
@@ -1183,7 +1258,11 @@ int main(int argc, char **argv)
   if (strcmp(cmd, "call") == 0) {
     rc = cmd_call(&opt, argc - i, argv + i);
   } else if (strcmp(cmd, "list") == 0) {
-    rc = cmd_list(&opt, argc - i, argv + i);
+    rc = cmd_builtin_table(&opt, argc - i, argv + i, "list", "rpc.list",
+                           print_list_table);
+  } else if (strcmp(cmd, "stats") == 0) {
+    rc = cmd_builtin_table(&opt, argc - i, argv + i, "stats", "rpc.stats",
+                           print_stats_table);
   } else if (strcmp(cmd, "ping") == 0) {
     rc = cmd_ping(&opt, argc - i, argv + i);
   } else if (strcmp(cmd, "bench") == 0) {

@@ -47,7 +47,7 @@ expect_err() {
 }
 
 "$rpcd" --uri "$uri" --queue "$queue" --plugin "$fib" --plugin "$itest" \
-  --text-method fib --log-level debug >"$log" 2>&1 &
+  --text-method fib --workers 2 --log-level debug >"$log" 2>&1 &
 server=$!
 silent=
 trap 'kill -TERM $server $silent 2>/dev/null; wait $server 2>/dev/null' EXIT
@@ -66,6 +66,12 @@ expect "echo round-trips JSON" 0 '^\[\[1,"x",\{"a":true\},null,1.5\]\]$' -- \
   "${ctl[@]}" call itest.echo '[1,"x",{"a":true},null,1.5]'
 expect "ping" 0 '^pong ' -- "${ctl[@]}" ping
 expect "list shows fib" 0 $'fib\tfib\t1.0.0' -- "${ctl[@]}" list
+expect "stats: server counters and one line per worker" 0 \
+  $'^workers\tcalls\terrors\tcrashes\tpoison\ttimeouts\treloads\trestarts\n2\t[0-9]+\t[0-9]+\t0\t0\t0\t0\t0\n\npid\tgeneration\tstate\tcalls\terrors\tstarted\n[0-9]+\t1\t(idle|running)\t' \
+  -- "${ctl[@]}" stats
+expect "stats --json" 0 '^\{"server":\{"workers":2,' -- "${ctl[@]}" stats --json
+expect_err "stats takes no argument" 2 'unexpected argument' -- \
+  "${ctl[@]}" stats x
 expect "RPCD_URI is the default URI" 0 '^832040$' -- \
   env RPCD_URI="$uri" "$rpcctl" --queue "$queue" call fib 30
 
