@@ -378,27 +378,33 @@ static int finish_running(worker *w, char *err, size_t errlen)
 static void kill_overrun(worker *w, int64_t ran_ms)
 {
   job *j = w->running;
-  rpcd_slot_request *r = &w->slot->req;
+  rpcd_slot_request r;
   rpcd_message_out out;
   rpcd_dead_letter why;
   char msg[400];
 
+  /* What the handler thread published when the handler started (release
+   * store of RUNNING); before that, nothing of it may be read. */
+  memset(&r, 0, sizeof(r));
+  if (atomic_load_explicit(&w->slot->state, memory_order_acquire) ==
+      RPCD_SLOT_RUNNING)
+    r = w->slot->req;
   snprintf(msg, sizeof(msg),
            "handler of %.255s still running after %lld ms: stopped (its "
            "worker is replaced)",
-           r->method[0] ? r->method : "?", (long long)ran_ms);
+           r.method[0] ? r.method : "?", (long long)ran_ms);
   rpcd_log(RPCD_LOG_ERROR, "cid=%s: %s", j->cid, msg);
   memset(&out, 0, sizeof(out));
   msgpack_sbuffer_init(&out.body);
-  out.content_type = r->content_type[0] ? r->content_type : RPCD_CONTENT_TYPE;
+  out.content_type = r.content_type[0] ? r.content_type : RPCD_CONTENT_TYPE;
   out.status = RPCD_ERR_DEADLINE_EXCEEDED;
   if (j->in.has_reply_to &&
-      rpcd__reply_encode_error(&out.body, r->has_msgid, r->msgid,
+      rpcd__reply_encode_error(&out.body, r.has_msgid, r.msgid,
                                RPCD_ERR_DEADLINE_EXCEEDED, msg) == RPCD_OK)
     rpcd__consumer_reply(w->conn, &j->env, &out);
   why.reason = "timeout";
   why.signal = "";
-  why.method = r->method;
+  why.method = r.method;
   why.time_ms = rpcd__now_unix_ms();
   rpcd__consumer_dead_letter(w->conn, &j->env, &why);
   rpcd__consumer_ack(w->conn, j->env.delivery_tag);

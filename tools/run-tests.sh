@@ -7,23 +7,28 @@
 #                      regression replays and integration tests against a
 #                      private RabbitMQ node
 #   2. build/ci-asan   the same suite under AddressSanitizer + UBSan
-#   3. build/ci-fuzz   clang libFuzzer targets, each run for a bounded time
+#   3. build/ci-tsan   the same suite under ThreadSanitizer (each worker
+#                      runs handlers on a thread of its own); a race that
+#                      any rpcd process reports in its log fails the suite
+#   4. build/ci-fuzz   clang libFuzzer targets, each run for a bounded time
 #                      (RPCD_FUZZ_SECONDS, default 60; 0 skips)
 # and ends with one line: "N passed, N failed".
 #
-#   tools/run-tests.sh [--no-asan] [--no-fuzz]
+#   tools/run-tests.sh [--no-asan] [--no-tsan] [--no-fuzz]
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
 fuzz_seconds=${RPCD_FUZZ_SECONDS:-60}
 run_asan=1
+run_tsan=1
 for arg in "$@"; do
   case "$arg" in
   --no-asan) run_asan=0 ;;
+  --no-tsan) run_tsan=0 ;;
   --no-fuzz) fuzz_seconds=0 ;;
   *)
-    sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
   esac
@@ -85,6 +90,25 @@ run_suite "plain build" "$root/build/ci-plain" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ "$run_asan" = 1 ]; then
   run_suite "asan+ubsan build" "$root/build/ci-asan" -DCMAKE_BUILD_TYPE=Debug \
     -DRPCD_SANITIZE=ON
+fi
+
+if [ "$run_tsan" = 1 ]; then
+  rm -f "$root"/build/ci-tsan/tests/integration/*.log
+  run_suite "tsan build" "$root/build/ci-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DRPCD_TSAN=ON
+  # Workers are separate processes: their reports land in their logs, not
+  # in any test's exit status.
+  races=$(grep -l 'WARNING: ThreadSanitizer' \
+    "$root"/build/ci-tsan/tests/integration/*.log 2>/dev/null)
+  if [ -n "$races" ]; then
+    for f in $races; do
+      echo "== ThreadSanitizer report in $f:"
+      grep -A 30 'WARNING: ThreadSanitizer' "$f" | head -n 60
+    done
+    total_failed=$((total_failed + 1))
+  else
+    total_passed=$((total_passed + 1))
+  fi
 fi
 
 if [ "$fuzz_seconds" -gt 0 ]; then

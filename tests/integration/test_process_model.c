@@ -702,9 +702,10 @@ int main(void)
       cmocka_unit_test(test_long_handler_keeps_connection),
   };
 
-  /* Under AddressSanitizer a segfault would become an ASan report and
-   * exit 1: let the workers die of the signal, as in production. */
+  /* Under a sanitizer a segfault would become its report and an exit
+   * status: let the workers die of the signal, as in production. */
   setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0", 0);
+  setenv("TSAN_OPTIONS", "handle_segv=0:handle_abort=0", 0);
   snprintf(crash_log, sizeof(crash_log), "%s/crash-runs-%ld.log", LOG_DIR,
            (long)getpid());
   unlink(crash_log);
