@@ -19,6 +19,7 @@
 #include "log.h"
 #include "plugin_loader.h"
 #include "rpcd_proto.h"
+#include "transport_amqp.h"
 
 /* Scratch memory: a list of chunks, all freed when the call ends. */
 typedef struct arena_chunk {
@@ -36,6 +37,7 @@ struct rpcd_call {
   const rpcd_method_entry *method;
   const char *cid;
   size_t cid_len;
+  int64_t stop_at_ms; /* monotonic; 0: none */
   int error_code;
   char *error_message;
   arena_chunk *arena;
@@ -119,6 +121,16 @@ static void *host_alloc(rpcd_call *call, size_t n)
   return p;
 }
 
+static int64_t host_remaining_ms(rpcd_call *call)
+{
+  int64_t left;
+
+  if (!call || call->stop_at_ms == 0)
+    return -1;
+  left = call->stop_at_ms - rpcd__now_mono_ms();
+  return left > 0 ? left : 0;
+}
+
 const rpcd_host_api rpcd__host_api = {
     .size = sizeof(rpcd_host_api),
     .abi_major = RPCD_PLUGIN_ABI_MAJOR,
@@ -126,6 +138,7 @@ const rpcd_host_api rpcd__host_api = {
     .log = host_log,
     .set_error = host_set_error,
     .alloc = host_alloc,
+    .remaining_ms = host_remaining_ms,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -213,8 +226,8 @@ static void set_result_error(rpcd_dispatch_result *out, int code,
 
 void rpcd__dispatch(const rpcd_registry *reg, const char *method,
                     size_t method_len, const msgpack_object *params,
-                    const char *cid, size_t cid_len, size_t max_result,
-                    rpcd_dispatch_result *out)
+                    const char *cid, size_t cid_len, int64_t stop_at_ms,
+                    size_t max_result, rpcd_dispatch_result *out)
 {
   const rpcd_method_entry *entry;
   msgpack_packer pk;
@@ -236,6 +249,7 @@ void rpcd__dispatch(const rpcd_registry *reg, const char *method,
   call.method = entry;
   call.cid = cid;
   call.cid_len = cid_len;
+  call.stop_at_ms = stop_at_ms;
   msgpack_packer_init(&pk, &out->result, msgpack_sbuffer_write);
 
   rpcd__plugin_set_current(entry->plugin);

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <msgpack.h>
 
@@ -26,13 +27,15 @@ int rpcd__dispatcher_add_builtins(rpcd_registry *reg, char *err, size_t errlen);
 
 /*
  * Call `method` with `params` (borrowed). `cid` (may be NULL) is the request's
- * correlation id, for logs. A result larger than max_result bytes becomes a
- * "payload too large" error. Always fills `out`; destroy it afterwards.
+ * correlation id, for logs. `stop_at_ms` (monotonic ms; 0: none) is when the
+ * call must be done, what the host API's remaining_ms() counts down to. A
+ * result larger than max_result bytes becomes a "payload too large" error.
+ * Always fills `out`; destroy it afterwards.
  */
 void rpcd__dispatch(const rpcd_registry *reg, const char *method,
                     size_t method_len, const msgpack_object *params,
-                    const char *cid, size_t cid_len, size_t max_result,
-                    rpcd_dispatch_result *out);
+                    const char *cid, size_t cid_len, int64_t stop_at_ms,
+                    size_t max_result, rpcd_dispatch_result *out);
 
 void rpcd__dispatch_result_destroy(rpcd_dispatch_result *r);
 

@@ -15,6 +15,7 @@
 #include "dispatcher.h"
 #include "log.h"
 #include "rpcd_proto.h"
+#include "transport_amqp.h"
 #include "text_escape.h"
 
 static const char *const msgpack_types[] = {
@@ -263,8 +264,8 @@ void rpcd__handle_message(const rpcd_handler_config *cfg,
     cfg->before_dispatch(cfg->ctx, req.method, req.method_len, req.has_msgid,
                          req.msgid, out->content_type);
   rpcd__dispatch(cfg->registry, req.method, req.method_len, req.params,
-                 in->correlation_id.ptr, in->correlation_id.len, cfg->max_body,
-                 &res);
+                 in->correlation_id.ptr, in->correlation_id.len,
+                 rpcd__handler_stop_at(cfg, in), cfg->max_body, &res);
   if (req.type == RPCD_MSG_NOTIFY) {
     out->outcome = res.error_code ? RPCD_OUTCOME_ERROR : RPCD_OUTCOME_NOTIFIED;
     out->status = res.error_code;
@@ -287,6 +288,24 @@ void rpcd__handle_message(const rpcd_handler_config *cfg,
   }
   rpcd__dispatch_result_destroy(&res);
   rpcd__request_destroy(&req);
+}
+
+int64_t rpcd__handler_stop_at(const rpcd_handler_config *cfg,
+                              const rpcd_message_in *in)
+{
+  int64_t now = rpcd__now_mono_ms();
+  int64_t stop = 0;
+
+  if (in->has_deadline) {
+    int64_t left = in->deadline_ms - rpcd__now_unix_ms();
+
+    /* A deadline beyond any clock (INT64_MAX) must not overflow. */
+    stop = left > INT64_MAX / 2 ? 0 : now + (left > 0 ? left : 0);
+  }
+  if (cfg->handler_timeout_ms &&
+      (stop == 0 || now + cfg->handler_timeout_ms < stop))
+    stop = now + cfg->handler_timeout_ms;
+  return stop;
 }
 
 void rpcd__message_out_destroy(rpcd_message_out *out)

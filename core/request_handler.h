@@ -72,8 +72,9 @@ typedef struct rpcd_message_out {
 
 typedef struct rpcd_handler_config {
   const rpcd_registry *registry;
-  size_t max_body;         /* request and result limit */
-  const char *text_method; /* --text-method, or NULL */
+  size_t max_body;             /* request and result limit */
+  const char *text_method;     /* --text-method, or NULL */
+  unsigned handler_timeout_ms; /* --handler-timeout; 0: none */
   /* Called right before a registered method's handler runs (plugin code
    * from here on),
    * with what answering the request without the handler needs: its msgid
@@ -89,6 +90,11 @@ void rpcd__handle_message(const rpcd_handler_config *cfg,
                           const rpcd_message_in *in, rpcd_message_out *out);
 
 void rpcd__message_out_destroy(rpcd_message_out *out);
+
+/* When (monotonic ms) a handler starting now must be done: the request's
+ * deadline or the handler timeout, whichever comes first; 0 for neither. */
+int64_t rpcd__handler_stop_at(const rpcd_handler_config *cfg,
+                              const rpcd_message_in *in);
 
 /* Plain-text mode (text_mode.c), called for bodies with no content type or
  * text/plain when cfg->text_method is set. */

@@ -20,6 +20,7 @@
  * Changelog (bump RPCD_PLUGIN_ABI_MINOR when appending, MAJOR on any
  * incompatible change):
  *   1.0  first version: log, set_error, alloc
+ *   1.1  remaining_ms: the time a handler has left
  */
 #ifndef RPCD_PLUGIN_H
 #define RPCD_PLUGIN_H
@@ -35,7 +36,7 @@ extern "C" {
 #endif
 
 #define RPCD_PLUGIN_ABI_MAJOR 1u
-#define RPCD_PLUGIN_ABI_MINOR 0u
+#define RPCD_PLUGIN_ABI_MINOR 1u
 
 /* Log levels for rpcd_host_api.log (syslog-like: lower is more severe). */
 enum rpcd_log_level {
@@ -97,6 +98,12 @@ typedef struct rpcd_host_api {
   /* Scratch memory for this call, 16-byte aligned, freed by the host after
    * the reply is sent. NULL when out of memory. */
   void *(*alloc)(rpcd_call *call, size_t n);
+  /* Since 1.1 (check `size`, or require minor 1 in the descriptor):
+   * milliseconds this call has left before its caller's deadline
+   * (x-rpc-deadline) or the server's --handler-timeout stop it, whichever
+   * comes first; 0 once passed; -1 when neither applies. A long handler
+   * can give up, or return part of its work, before it is stopped. */
+  int64_t (*remaining_ms)(rpcd_call *call);
 } rpcd_host_api;
 
 /* The descriptor a plugin returns from rpcd_plugin_entry(). Static storage;

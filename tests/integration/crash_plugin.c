@@ -17,6 +17,7 @@
 
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +104,9 @@ static void sleep_ms(uint64_t ms)
                : RPCD_ENOMEM;                                                  \
   }
 
-static volatile int *volatile nowhere;
+/* Not NULL: UBSan would catch a store to NULL and exit instead of letting
+ * the worker die of SIGSEGV as it would in production. */
+static volatile int *volatile nowhere = (volatile int *)(uintptr_t)64;
 
 CRASH_METHOD(crash_segv, "crash.segv", *nowhere = 1)
 CRASH_METHOD(crash_abort, "crash.abort", abort())

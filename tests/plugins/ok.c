@@ -7,6 +7,7 @@
  */
 #include "test_plugin.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -231,6 +232,18 @@ static int ok_state(void *state, rpcd_call *call, const msgpack_object *params,
                                           : msgpack_pack_false(result));
 }
 
+/* remaining() -> host->remaining_ms(call) (host API 1.1). */
+static int ok_remaining(void *state, rpcd_call *call,
+                        const msgpack_object *params, msgpack_packer *result)
+{
+  (void)state;
+  (void)params;
+  if (host->size <
+      offsetof(rpcd_host_api, remaining_ms) + sizeof(host->remaining_ms))
+    return host->set_error(call, 1, "host API older than 1.1");
+  return pack_ok(msgpack_pack_int64(result, host->remaining_ms(call)));
+}
+
 static int ok_init(const rpcd_host_api *api, void **state, char *err,
                    size_t errlen)
 {
@@ -252,6 +265,7 @@ static const rpcd_method ok_methods[] = {
     {"big", ok_big, 0},
     {"log", ok_log, 0},
     {"state", ok_state, 0},
+    {"remaining", ok_remaining, 0},
     TP_COUNTERS_METHOD("ok"),
     {NULL, NULL, 0},
 };

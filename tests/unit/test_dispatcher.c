@@ -25,6 +25,7 @@
 #include "plugin_loader.h"
 #include "registry.h"
 #include "rpcd_proto.h"
+#include "transport_amqp.h"
 
 #include "core_fixture.h"
 
@@ -45,6 +46,9 @@ typedef struct call {
   rpcd_mp_doc result; /* valid when r.error_code == 0 */
 } call;
 
+/* The stop time the next dispatch gets (monotonic ms; 0: none). */
+static int64_t next_stop_at;
+
 /* Raw msgpack params from a string literal (which may hold \x00). */
 #define P(lit) (lit), sizeof(lit) - 1
 
@@ -64,8 +68,8 @@ static void call_len(call *c, const char *method, size_t method_len,
   if (rpcd__mp_decode(copy, params_len, RPCD_MAX_DEPTH, &pdoc, err,
                       sizeof(err)) != RPCD_OK)
     fail_msg("bad test params: %s", err);
-  rpcd__dispatch(&reg, method, method_len, &pdoc.root, "cid-123", 7, max_result,
-                 &c->r);
+  rpcd__dispatch(&reg, method, method_len, &pdoc.root, "cid-123", 7,
+                 next_stop_at, max_result, &c->r);
   rpcd__mp_doc_destroy(&pdoc);
   memset(copy, 0xee, params_len);
   free(copy);
@@ -280,7 +284,7 @@ static void test_list(void **state)
   list = &c.result.root;
   assert_int_equal(list->type, MSGPACK_OBJECT_ARRAY);
   assert_int_equal(list->via.array.size, reg.n_methods);
-  assert_int_equal(list->via.array.size, 2 + 11 + 1);
+  assert_int_equal(list->via.array.size, 2 + 12 + 1);
   for (i = 0; i < list->via.array.size; i++) {
     const msgpack_object *m = &list->via.array.ptr[i];
     const msgpack_object *name = map_get(m, "name");
@@ -525,6 +529,35 @@ static void test_state_passed(void **state)
   call_done(&c);
 }
 
+/* remaining_ms() counts down to the stop time the dispatcher was given. */
+static int64_t remaining(int64_t stop_at)
+{
+  call c;
+  int64_t v;
+
+  next_stop_at = stop_at;
+  call_m(&c, "remaining", P("\x90"));
+  next_stop_at = 0;
+  if (c.r.error_code != 0)
+    fail_msg("remaining: error %d: %s", c.r.error_code, c.r.error_message);
+  v = c.result.root.type == MSGPACK_OBJECT_NEGATIVE_INTEGER
+          ? c.result.root.via.i64
+          : (int64_t)c.result.root.via.u64;
+  call_done(&c);
+  return v;
+}
+
+static void test_remaining_ms(void **state)
+{
+  int64_t left;
+
+  (void)state;
+  assert_int_equal(remaining(0), -1);
+  left = remaining(rpcd__now_mono_ms() + 1000);
+  assert_true(left > 500 && left <= 1000);
+  assert_int_equal(remaining(rpcd__now_mono_ms() - 5), 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Logging through the host                                                  */
 
@@ -608,6 +641,7 @@ int main(void)
       cmocka_unit_test(test_big_result),
       cmocka_unit_test(test_scratch),
       cmocka_unit_test(test_state_passed),
+      cmocka_unit_test(test_remaining_ms),
       cmocka_unit_test(test_log),
   };
 

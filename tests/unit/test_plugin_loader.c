@@ -317,7 +317,7 @@ static void test_load_ok(void **state)
   assert_non_null(p->state); /* what ok's init stored */
 
   /* Every method of the table, with the plugin and its state. */
-  assert_int_equal(f->reg.n_methods, 11);
+  assert_int_equal(f->reg.n_methods, 12);
   e = lookup(&f->reg, "echo");
   assert_non_null(e);
   assert_ptr_equal(e->plugin, p);
@@ -334,7 +334,7 @@ static void test_load_ok(void **state)
 
   /* The init's log line carries the plugin's name (it was "current"), and
    * the loader says what it loaded. */
-  assert_contains(log, "plugin \"ok\": init with host api 1.0");
+  assert_contains(log, "plugin \"ok\": init with host api 1.1");
   assert_contains(log, "loaded plugin \"ok\" 2.3.4");
   assert_contains(log, real);
   free(log);
@@ -368,6 +368,19 @@ static void test_load_fib(void **state)
   assert_string_equal(e->plugin->path, canon(FIB_PLUGIN, real));
 }
 
+/* A plugin built for ABI 1.0 loads under 1.1: minor bumps only append. */
+static void test_load_minor_1_0(void **state)
+{
+  fixture *f = *state;
+  char err[512] = "";
+
+  assert_int_equal(rpcd__plugin_load(&f->reg, TEST_PLUGIN_DIR "/minor_1_0.so",
+                                     err, sizeof(err)),
+                   RPCD_OK);
+  assert_non_null(lookup(&f->reg, "minor_1_0.hello"));
+  assert_int_equal(f->reg.plugins[0]->info->abi_minor, 0);
+}
+
 /* The fixture: built-ins, ok and fib together. */
 static void test_base_fixture(void **state)
 {
@@ -376,7 +389,7 @@ static void test_base_fixture(void **state)
   assert_int_equal(f->reg.n_plugins, 2);
   assert_string_equal(f->reg.plugins[0]->name, "ok");
   assert_string_equal(f->reg.plugins[1]->name, "fib");
-  assert_int_equal(f->reg.n_methods, 2 + 11 + 1);
+  assert_int_equal(f->reg.n_methods, 2 + 12 + 1);
   assert_non_null(lookup(&f->reg, "rpc.ping"));
   assert_null(lookup(&f->reg, "rpc.ping")->plugin);
   assert_non_null(lookup(&f->reg, "rpc.list"));
@@ -401,15 +414,15 @@ static const bad_case bad_cases[] = {
     {
         .plugin = "bad_abi",
         .rc = RPCD_EPLUGIN,
-        .reason = "plugin ABI 2.0 is incompatible",
-        .reason2 = "server's 1.0",
+        .reason = "plugin ABI 2.1 is incompatible",
+        .reason2 = "server's 1.1",
         .methods = {"bad_abi.method", "bad_abi.counters"},
     },
     {
         .plugin = "newer_minor",
         .rc = RPCD_EPLUGIN,
         .reason = "plugin needs ABI 1.99",
-        .reason2 = "server offers 1.0",
+        .reason2 = "server offers 1.1",
         .methods = {"newer_minor.method", "newer_minor.counters"},
     },
     {
@@ -861,7 +874,7 @@ static void test_dir_name_order(void **state)
   assert_string_equal(f->reg.plugins[1]->path, path);
   assert_non_null(lookup(&f->reg, "fib"));
   assert_non_null(lookup(&f->reg, "echo"));
-  assert_int_equal(f->reg.n_methods, 1 + 11);
+  assert_int_equal(f->reg.n_methods, 1 + 12);
 
   rpcd__registry_destroy(&f->reg);
   tmpdir_remove(&d);
@@ -1290,6 +1303,8 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_load_ok, setup_empty, teardown),
+      cmocka_unit_test_setup_teardown(test_load_minor_1_0, setup_empty,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_load_fib, setup_empty, teardown),
       cmocka_unit_test_setup_teardown(test_base_fixture, setup_base, teardown),
       cmocka_unit_test_setup_teardown(test_refused_bad_abi, setup_base,

@@ -24,6 +24,7 @@
 #include "registry.h"
 #include "request_handler.h"
 #include "rpcd_proto.h"
+#include "transport_amqp.h"
 
 #include "core_fixture.h"
 
@@ -947,6 +948,33 @@ static void test_before_dispatch(void **state)
   assert_string_equal(seen.method, "fib");
 }
 
+/* The stop time remaining_ms() counts down to: the caller's deadline or
+ * --handler-timeout, whichever is first. */
+static void test_handler_stop_at(void **state)
+{
+  rpcd_handler_config cfg = default_config();
+  rpcd_message_in in = message(NULL, 0);
+  int64_t now = rpcd__now_mono_ms();
+  int64_t stop;
+
+  (void)state;
+  assert_int_equal(rpcd__handler_stop_at(&cfg, &in), 0);
+  cfg.handler_timeout_ms = 1000;
+  stop = rpcd__handler_stop_at(&cfg, &in);
+  assert_true(stop >= now + 1000 && stop < now + 1500);
+  in.has_deadline = true;
+  in.deadline_ms = rpcd__now_unix_ms() + 300;
+  stop = rpcd__handler_stop_at(&cfg, &in);
+  assert_true(stop >= now + 200 && stop <= now + 400);
+  in.deadline_ms = rpcd__now_unix_ms() - 50; /* passed: stop now */
+  stop = rpcd__handler_stop_at(&cfg, &in);
+  assert_true(stop >= now && stop < now + 100);
+  /* A deadline beyond any clock with no handler timeout: no stop. */
+  cfg.handler_timeout_ms = 0;
+  in.deadline_ms = INT64_MAX;
+  assert_int_equal(rpcd__handler_stop_at(&cfg, &in), 0);
+}
+
 /* A poison request is answered -32006 with its msgid and not run. */
 static void test_poison(void **state)
 {
@@ -1190,6 +1218,7 @@ int main(void)
       cmocka_unit_test(test_deadline),
       cmocka_unit_test(test_before_dispatch),
       cmocka_unit_test(test_poison),
+      cmocka_unit_test(test_handler_stop_at),
       cmocka_unit_test(test_text_mode),
       cmocka_unit_test(test_text_mode_other_paths),
   };
