@@ -199,6 +199,16 @@ expect_err "rpcd: bad prefetch: exit 2" 2 'prefetch' -- \
 expect_err "rpcd: unknown text method: exit 1" 1 'text-method' -- \
   timeout 30 "$rpcd" --uri "$uri" --plugin "$fib" --text-method nope
 expect "rpcd: --version" 0 '^rpcd [0-9]+\.[0-9]+\.[0-9]+$' -- "$rpcd" --version
+# A URI that does not parse is a usage error, masked, and found before any
+# plugin is touched (the missing plugin is not what is reported).
+expect_hidden "rpcd: password: bad port, before the plugins" 2 \
+  'invalid broker URI "amqp://guest:\*\*\*@127\.0\.0\.1:99999"' S3cret -- \
+  timeout 30 "$rpcd" --uri amqp://guest:S3cret@127.0.0.1:99999 \
+  --plugin "$work/nope.so"
+expect_hidden "rpcd: password: bad %-escape in the vhost" 2 'h/%zz' S3cret -- \
+  timeout 30 "$rpcd" --uri 'amqp://u:S3cret@h/%zz' --plugin "$fib"
+expect_hidden "rpcd: password: a:b:c@d@e shows host e" 2 'a:\*\*\*@e' \
+  'b:c' -- timeout 30 "$rpcd" --uri 'amqp://a:b:c@d@e:99999' --plugin "$fib"
 
 # The server survived all of the above and still answers.
 expect "still serving" 0 '^832040$' -- "${ctl[@]}" call fib 30
