@@ -285,9 +285,10 @@ static int start_next(worker *w)
     if (!w->head)
       w->tail = NULL;
     rpcd__message_from_envelope(&j->env, &j->in, j->cid, sizeof(j->cid));
-    /* Quorum queues count deliveries: past the limit, the request has
-     * taken whole servers down with it before. */
-    j->in.poison = j->in.delivery_count > (int64_t)w->cfg->max_deliveries;
+    /* Quorum queues count earlier deliveries: a request delivered
+     * --max-deliveries times already took whole servers down with it
+     * that often (a worker's crash is settled without a redelivery). */
+    j->in.poison = j->in.delivery_count >= (int64_t)w->cfg->max_deliveries;
     j->key = job_key(&j->env);
     if (j->env.redelivered) {
       if (settle_dead_redelivery(w, j, &rc)) {
