@@ -1,13 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The worker process. What it shares with the supervisor is only what fork
- * copied: the parsed flags. Everything that runs plugin code happens here.
+ * The worker process. What it shares with the supervisor is the parsed
+ * flags (copied by fork) and the scoreboard (shared memory). Everything
+ * that runs plugin code happens here.
+ *
+ * The main thread owns the connection and runs the handlers inline, one at
+ * a time, in the order the requests arrived; while a handler runs long, the
+ * keeper thread (keeper.c) takes the connection over under `lock`. Before a
+ * handler runs, its request is written into this worker's scoreboard slot,
+ * so that the supervisor can answer for it if the worker dies. A
+ * redelivered request is first checked against the tombstones of requests
+ * whose worker died (dead-lettered, not run again) and against the other
+ * slots (held back while another worker may still be running it).
  *
  * SIGTERM (or SIGINT) drains: the consumer is cancelled, requests received
- * but not started go back to the queue when the channel closes (they were
- * never acked), the request in hand is finished and answered, and the
- * worker exits 0. A second signal, or STOP_GRACE_S after the first, breaks
- * off a reply that a blocked broker never drains.
+ * but not started are handed back (basic.reject, requeue), the request in
+ * hand is finished and answered, and the worker exits 0. A second signal,
+ * or STOP_GRACE_S after the first, breaks off a reply that a blocked
+ * broker never drains.
  */
 #include "worker.h"
 
@@ -23,7 +33,7 @@
 
 #include "consumer.h"
 #include "dispatcher.h"
-#include "handler_thread.h"
+#include "keeper.h"
 #include "log.h"
 #include "plugin_loader.h"
 #include "registry.h"
@@ -114,7 +124,7 @@ typedef struct job {
   rpcd_message_out out;
   char cid[160];
   uint64_t key;
-  int64_t started_ms; /* monotonic, when handed to the handler thread */
+  int64_t started_ms; /* monotonic, when its handler started */
 } job;
 
 typedef struct worker {
@@ -123,7 +133,12 @@ typedef struct worker {
   rpcd_handler_config hcfg;
   rpcd_consumer_config ccfg;
   rpcd_slot *slot;
-  rpcd_handler_thread *thread;
+  /* Held by the main thread except while plugin code runs; the keeper
+   * takes it then to pump the connection. Guards conn and the job lists. */
+  pthread_mutex_t lock;
+  rpcd_keeper *keeper;
+  int conn_rc; /* a connection failure the keeper met; RPCD_OK */
+  char conn_err[512];
   rpcd_consumer *conn;
   job *head; /* received, not started, in order */
   job *tail;
@@ -134,6 +149,9 @@ typedef struct worker {
 } worker;
 
 #define POLL_MAX_MS 1000
+/* The keeper looks every tick; it pumps once a handler ran this long. */
+#define KEEPER_TICK_MS 50
+#define KEEPER_AFTER_MS 100
 #define PARKED_RECHECK_MS 10
 
 static void push(job **head, job **tail, job *j)
@@ -182,8 +200,8 @@ static void copy_bytes(char *dst, size_t cap, uint16_t *len, amqp_bytes_t b)
   *len = (uint16_t)n;
 }
 
-/* Handler thread, right before plugin code runs: from here until the ack
- * the request is the slot's, and a death answers it (supervisor.c). */
+/* Right before plugin code runs: from here until the ack the request is
+ * the slot's, and a death answers it (supervisor.c). */
 static void before_dispatch(void *ctx, const char *method, size_t method_len,
                             bool has_msgid, uint32_t msgid,
                             const char *reply_content_type)
@@ -201,7 +219,7 @@ static void before_dispatch(void *ctx, const char *method, size_t method_len,
                         memory_order_release);
 }
 
-/* What the slot needs before the handler thread gets the job. */
+/* What the slot needs before the handler runs. */
 static void prepare_slot(worker *w, const job *j)
 {
   const amqp_basic_properties_t *p = &j->env.message.properties;
@@ -253,8 +271,39 @@ static bool settle_dead_redelivery(worker *w, job *j, int *rc)
   return true;
 }
 
-/* Start the next job the handler thread may take. */
-static int start_next(worker *w)
+static int finish_running(worker *w, char *err, size_t errlen);
+
+/* Run the handler of `j` on this thread; the keeper looks after the
+ * connection meanwhile. Then answer and ack. */
+static int run_job(worker *w, job *j, char *err, size_t errlen)
+{
+  prepare_slot(w, j);
+  j->started_ms = rpcd__now_mono_ms();
+  w->running = j;
+  rpcd__keeper_handler_begin(w->keeper);
+  rpcd__handle_message(&w->hcfg, &j->in, &j->out);
+  rpcd__keeper_handler_end(w->keeper);
+  if (w->conn_rc != RPCD_OK) {
+    /* Lost while the handler ran: unacked, the request returns to the
+     * queue by itself; this reply has no connection to go to. */
+    rpcd_log(RPCD_LOG_WARN,
+             "cid=%s: finished after the connection was lost; the broker "
+             "delivers the request again",
+             j->cid);
+    atomic_store_explicit(&w->slot->state, RPCD_SLOT_IDLE,
+                          memory_order_release);
+    rpcd__message_out_destroy(&j->out);
+    free_job(j);
+    w->running = NULL;
+    rpcd__set_err(err, errlen, "%s", w->conn_err);
+    return w->conn_rc;
+  }
+  return finish_running(w, err, errlen);
+}
+
+/* Run the jobs received, in order, until there are none or a drain
+ * begins. */
+static int run_jobs(worker *w, char *err, size_t errlen)
 {
   job **pp;
   int rc;
@@ -266,8 +315,11 @@ static int start_next(worker *w)
     if (settle_dead_redelivery(w, j, &rc)) {
       *pp = j->next;
       free_job(j);
-      if (rc != RPCD_OK)
+      if (rc != RPCD_OK) {
+        rpcd__set_err(err, errlen, "settling a redelivery: %s",
+                      rpcd_strerror(rc));
         return rc;
+      }
       continue;
     }
     if (!rpcd__slot_running_elsewhere(w->args->sb, w->args->slot, j->key)) {
@@ -278,7 +330,7 @@ static int start_next(worker *w)
     }
     pp = &j->next;
   }
-  while (w->head && !w->running) {
+  while (w->head && !w->draining) {
     job *j = w->head;
 
     w->head = j->next;
@@ -293,8 +345,11 @@ static int start_next(worker *w)
     if (j->env.redelivered) {
       if (settle_dead_redelivery(w, j, &rc)) {
         free_job(j);
-        if (rc != RPCD_OK)
+        if (rc != RPCD_OK) {
+          rpcd__set_err(err, errlen, "settling a redelivery: %s",
+                        rpcd_strerror(rc));
           return rc;
+        }
         continue;
       }
       if (rpcd__slot_running_elsewhere(w->args->sb, w->args->slot, j->key)) {
@@ -303,10 +358,9 @@ static int start_next(worker *w)
         continue;
       }
     }
-    prepare_slot(w, j);
-    j->started_ms = rpcd__now_mono_ms();
-    w->running = j;
-    rpcd__handler_thread_submit(w->thread, &j->in, &j->out);
+    rc = run_job(w, j, err, errlen);
+    if (rc != RPCD_OK)
+      return rc;
   }
   return RPCD_OK;
 }
@@ -384,7 +438,7 @@ static void kill_overrun(worker *w, int64_t ran_ms)
   rpcd_dead_letter why;
   char msg[400];
 
-  /* What the handler thread published when the handler started (release
+  /* What the main thread published when the handler started (release
    * store of RUNNING); before that, nothing of it may be read. */
   memset(&r, 0, sizeof(r));
   if (atomic_load_explicit(&w->slot->state, memory_order_acquire) ==
@@ -470,28 +524,75 @@ static int on_delivery(worker *w, job *j)
   return RPCD_OK;
 }
 
-/* Wait for the socket, the handler thread, or the next timer. */
+/* Read everything that arrived, and what rabbitmq-c buffered with it;
+ * also sends a heartbeat that is due. Main thread or keeper, lock held. */
+static int pump(worker *w, char *err, size_t errlen)
+{
+  int reads;
+  int rc;
+
+  for (reads = 0; reads < 256; reads++) {
+    job *j = calloc(1, sizeof(*j));
+    bool got;
+
+    if (!j)
+      return RPCD_ENOMEM;
+    rc = rpcd__consumer_read(w->conn, &j->env, &got, &w->stats, err, errlen);
+    if (rc != RPCD_OK || !got) {
+      free(j);
+      return rc;
+    }
+    rc = on_delivery(w, j);
+    if (rc != RPCD_OK) {
+      rpcd__set_err(err, errlen, "handing a request back: %s",
+                    rpcd_strerror(rc));
+      return rc;
+    }
+    if (!rpcd__consumer_buffered(w->conn))
+      break;
+  }
+  return RPCD_OK;
+}
+
+/*
+ * The keeper's turn (its thread, the lock held), while a handler has been
+ * running for ran_ms: enforce --handler-timeout, begin a drain that was
+ * asked for, and pump the connection so heartbeats flow and deliveries are
+ * held. A failure is left in conn_rc for the main thread.
+ */
+static void keep_alive(void *ctx, int64_t ran_ms)
+{
+  worker *w = ctx;
+  int rc = RPCD_OK;
+
+  if (!w->conn || !w->running || w->conn_rc != RPCD_OK)
+    return;
+  if (overrun_in(w, rpcd__now_mono_ms()) == 0)
+    kill_overrun(w, ran_ms);
+  if (stop_requested && !w->draining)
+    rc = begin_drain(w, w->conn_err, sizeof(w->conn_err));
+  if (rc == RPCD_OK)
+    rc = pump(w, w->conn_err, sizeof(w->conn_err));
+  w->conn_rc = rc;
+}
+
+/* Wait for the socket or the next timer. */
 static void wait_for_work(worker *w)
 {
-  int64_t now = rpcd__now_mono_ms();
   int64_t timeout = POLL_MAX_MS;
-  int64_t overrun = overrun_in(w, now);
-  struct pollfd fds[2];
+  struct pollfd fd;
 
   if (rpcd__consumer_buffered(w->conn))
     return;
   /* rabbitmq-c sends heartbeats only from within its calls. */
   if (w->ccfg.heartbeat_s && timeout > w->ccfg.heartbeat_s * 250)
     timeout = w->ccfg.heartbeat_s * 250;
-  if (overrun >= 0 && overrun < timeout)
-    timeout = overrun;
   if (w->parked && timeout > PARKED_RECHECK_MS)
     timeout = PARKED_RECHECK_MS;
-  fds[0].fd = rpcd__consumer_fd(w->conn);
-  fds[0].events = POLLIN;
-  fds[1].fd = rpcd__handler_thread_fd(w->thread);
-  fds[1].events = POLLIN;
-  poll(fds, 2, (int)timeout);
+  fd.fd = rpcd__consumer_fd(w->conn);
+  fd.events = POLLIN;
+  fd.revents = 0;
+  poll(&fd, 1, (int)timeout);
 }
 
 /* Serve on one connection until it fails (an error status) or the drain
@@ -501,84 +602,31 @@ static int serve_connection(worker *w, char *err, size_t errlen)
   int rc = RPCD_OK;
 
   for (;;) {
-    int reads;
-
     if (stop_requested && !w->draining) {
       rc = begin_drain(w, err, errlen);
       if (rc != RPCD_OK)
         return rc;
     }
-    if (w->running && rpcd__handler_thread_collect(w->thread)) {
-      rc = finish_running(w, err, errlen);
+    if (!w->draining) {
+      rc = run_jobs(w, err, errlen);
       if (rc != RPCD_OK)
         return rc;
     }
-    if (w->running) {
-      int64_t overrun = overrun_in(w, rpcd__now_mono_ms());
-
-      if (overrun == 0)
-        kill_overrun(w, rpcd__now_mono_ms() - w->running->started_ms);
-    }
-    if (!w->running && !w->draining) {
-      rc = start_next(w);
-      if (rc != RPCD_OK) {
-        rpcd__set_err(err, errlen, "settling a redelivery: %s",
-                      rpcd_strerror(rc));
-        return rc;
-      }
-    }
-    if (w->draining && !w->running)
-      return RPCD_OK;
+    if (w->draining)
+      return RPCD_OK; /* the job in hand, if any, was answered */
     wait_for_work(w);
-    /* Everything that arrived, and what rabbitmq-c buffered with it. */
-    for (reads = 0; reads < 256; reads++) {
-      job *j = calloc(1, sizeof(*j));
-      bool got;
-
-      if (!j)
-        return RPCD_ENOMEM;
-      rc = rpcd__consumer_read(w->conn, &j->env, &got, &w->stats, err, errlen);
-      if (rc != RPCD_OK || !got) {
-        free(j);
-        if (rc != RPCD_OK)
-          return rc;
-        break;
-      }
-      rc = on_delivery(w, j);
-      if (rc != RPCD_OK) {
-        rpcd__set_err(err, errlen, "handing a request back: %s",
-                      rpcd_strerror(rc));
-        return rc;
-      }
-      if (!rpcd__consumer_buffered(w->conn))
-        break;
-    }
+    rc = pump(w, err, errlen);
+    if (rc != RPCD_OK)
+      return rc;
   }
 }
 
 /* The connection is gone: what was received and not answered returns to
- * the queue by itself. A handler still running finishes first (its thread
- * cannot be stopped); its reply has no connection to go to. */
+ * the queue by itself. */
 static void drop_connection(worker *w)
 {
   job *j;
 
-  if (w->running) {
-    while (!rpcd__handler_thread_collect(w->thread)) {
-      struct pollfd fd = {rpcd__handler_thread_fd(w->thread), POLLIN, 0};
-
-      poll(&fd, 1, 1000);
-    }
-    rpcd_log(RPCD_LOG_WARN,
-             "cid=%s: finished after the connection was lost; the broker "
-             "delivers the request again",
-             w->running->cid);
-    atomic_store_explicit(&w->slot->state, RPCD_SLOT_IDLE,
-                          memory_order_release);
-    rpcd__message_out_destroy(&w->running->out);
-    free_job(w->running);
-    w->running = NULL;
-  }
   while ((j = w->head)) {
     w->head = j->next;
     free_job(j);
@@ -614,6 +662,7 @@ static void serve(worker *w)
       }
       backoff_ms = BACKOFF_MIN_MS;
       w->draining = false;
+      w->conn_rc = RPCD_OK;
       atomic_store(&w->slot->ready, true);
       rpcd_log(RPCD_LOG_INFO,
                "worker %u serving queue \"%s\" (prefetch %u, %zu methods, "
@@ -680,14 +729,19 @@ void rpcd__worker_main(const rpcd_worker_args *args)
   w.ccfg.queue.max_deliveries = cfg->max_deliveries;
   w.ccfg.prefetch = cfg->prefetch;
   w.ccfg.heartbeat_s = cfg->heartbeat_s;
-  if (rpcd__handler_thread_start(&w.hcfg, &w.thread) != RPCD_OK) {
-    rpcd_log(RPCD_LOG_ERROR, "worker %u: could not start its handler thread",
+  pthread_mutex_init(&w.lock, NULL);
+  pthread_mutex_lock(&w.lock);
+  if (rpcd__keeper_start(&w.lock, keep_alive, &w, KEEPER_TICK_MS,
+                         KEEPER_AFTER_MS, &w.keeper) != RPCD_OK) {
+    rpcd_log(RPCD_LOG_ERROR, "worker %u: could not start its keeper thread",
              args->index);
     rpcd__registry_destroy(&reg);
     exit(RPCD_WORKER_EXIT_FAILED);
   }
   serve(&w);
-  rpcd__handler_thread_stop(w.thread);
+  pthread_mutex_unlock(&w.lock);
+  rpcd__keeper_stop(w.keeper);
+  pthread_mutex_destroy(&w.lock);
   rpcd__registry_destroy(&reg);
   exit(RPCD_WORKER_EXIT_OK);
 }

@@ -8,7 +8,7 @@
 #                      private RabbitMQ node
 #   2. build/ci-asan   the same suite under AddressSanitizer + UBSan
 #   3. build/ci-tsan   the same suite under ThreadSanitizer (each worker
-#                      runs handlers on a thread of its own); a race that
+#                      has a keeper thread beside its main thread); a race that
 #                      any rpcd process reports in its log fails the suite
 #   4. build/ci-fuzz   clang libFuzzer targets, each run for a bounded time
 #                      (RPCD_FUZZ_SECONDS, default 60; 0 skips)
