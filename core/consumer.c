@@ -7,6 +7,7 @@
  */
 #include "consumer.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,24 +21,23 @@
 
 #define CHANNEL 1
 
-/* The socket while a reply or an ack is being written, else -1; read by
- * rpcd__consumer_abort_io() from a signal handler. */
-static volatile sig_atomic_t writing_fd = -1;
-
-void rpcd__consumer_abort_io(void)
-{
-  int fd = writing_fd;
-
-  if (fd >= 0)
-    shutdown(fd, SHUT_RDWR);
-}
-
 struct rpcd_consumer {
   const rpcd_consumer_config *cfg;
   amqp_connection_state_t conn;
   bool channel_closed; /* by the broker: closing it again is an error */
   char tag[256];       /* the consumer tag; "" when not consuming */
+  /* The socket while a reply, an ack or a dead letter is being written,
+   * else -1; read by rpcd__consumer_abort_io() from a signal handler. */
+  atomic_int writing_fd;
 };
+
+void rpcd__consumer_abort_io(rpcd_consumer *c)
+{
+  int fd = c ? atomic_load(&c->writing_fd) : -1;
+
+  if (fd >= 0)
+    shutdown(fd, SHUT_RDWR);
+}
 
 static amqp_bytes_t span_bytes(const char *s)
 {
@@ -88,6 +88,7 @@ int rpcd__consumer_open(const rpcd_consumer_config *cfg, rpcd_consumer **out,
   if (!c)
     return RPCD_ENOMEM;
   c->cfg = cfg;
+  atomic_init(&c->writing_fd, -1);
   opts.heartbeat_s = cfg->heartbeat_s;
   opts.product = "rpcd";
   opts.consumer_cancel_notify = true; /* handled in handle_other_frame */
@@ -325,14 +326,14 @@ int rpcd__consumer_fd(const rpcd_consumer *c)
 
 /* rabbitmq-c writes without a deadline: while one is under way its socket
  * is where abort_io can break it off. */
-static void writing(const rpcd_consumer *c)
+static void writing(rpcd_consumer *c)
 {
-  writing_fd = amqp_get_sockfd(c->conn);
+  atomic_store(&c->writing_fd, amqp_get_sockfd(c->conn));
 }
 
-static int written(int amqp_status_code)
+static int written(rpcd_consumer *c, int amqp_status_code)
 {
-  writing_fd = -1;
+  atomic_store(&c->writing_fd, -1);
   return rpcd__amqp_lib_status(amqp_status_code);
 }
 
@@ -340,19 +341,19 @@ int rpcd__consumer_reply(rpcd_consumer *c, const amqp_envelope_t *env,
                          const rpcd_message_out *out)
 {
   writing(c);
-  return written(publish_reply(c, env, out));
+  return written(c, publish_reply(c, env, out));
 }
 
 int rpcd__consumer_ack(rpcd_consumer *c, uint64_t delivery_tag)
 {
   writing(c);
-  return written(amqp_basic_ack(c->conn, CHANNEL, delivery_tag, 0));
+  return written(c, amqp_basic_ack(c->conn, CHANNEL, delivery_tag, 0));
 }
 
 int rpcd__consumer_requeue(rpcd_consumer *c, uint64_t delivery_tag)
 {
   writing(c);
-  return written(amqp_basic_reject(c->conn, CHANNEL, delivery_tag, 1));
+  return written(c, amqp_basic_reject(c->conn, CHANNEL, delivery_tag, 1));
 }
 
 int rpcd__consumer_cancel(rpcd_consumer *c, char *err, size_t errlen)
@@ -416,9 +417,9 @@ int rpcd__consumer_dead_letter(rpcd_consumer *c, const amqp_envelope_t *env,
   snprintf(queue, sizeof(queue), "%s%s", c->cfg->queue.name,
            RPCD_DEAD_LETTER_SUFFIX);
   writing(c);
-  rc = written(amqp_basic_publish(c->conn, CHANNEL, amqp_empty_bytes,
-                                  amqp_cstring_bytes(queue), 0, 0, &props,
-                                  env->message.body));
+  rc = written(c, amqp_basic_publish(c->conn, CHANNEL, amqp_empty_bytes,
+                                     amqp_cstring_bytes(queue), 0, 0, &props,
+                                     env->message.body));
   free(headers);
   return rc;
 }

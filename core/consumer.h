@@ -109,6 +109,6 @@ void rpcd__message_from_envelope(const amqp_envelope_t *env,
  * and the worker can stop; the request is then redelivered. Does nothing
  * otherwise.
  */
-void rpcd__consumer_abort_io(void);
+void rpcd__consumer_abort_io(rpcd_consumer *c);
 
 #endif /* RPCD_CONSUMER_H */

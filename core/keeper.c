@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "keeper.h"
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -49,6 +50,9 @@ int rpcd__keeper_start(pthread_mutex_t *lock, rpcd_keeper_fn fn, void *ctx,
                        unsigned tick_ms, unsigned after_ms, rpcd_keeper **out)
 {
   rpcd_keeper *k = calloc(1, sizeof(*k));
+  sigset_t all;
+  sigset_t old;
+  int rc;
 
   *out = NULL;
   if (!k)
@@ -60,7 +64,13 @@ int rpcd__keeper_start(pthread_mutex_t *lock, rpcd_keeper_fn fn, void *ctx,
   k->after_ms = after_ms;
   atomic_init(&k->since, 0);
   atomic_init(&k->quit, false);
-  if (pthread_create(&k->thread, NULL, run, k) != 0) {
+  /* The thread starts with every signal blocked, so that signals reach the
+   * main thread, whose handlers own the worker's stop flag. */
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  rc = pthread_create(&k->thread, NULL, run, k);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) {
     free(k);
     return RPCD_ENOMEM;
   }

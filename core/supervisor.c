@@ -60,6 +60,9 @@ typedef struct supervisor {
   size_t n_old;
   size_t cap_old;
   bool stopping;
+  /* The drain was cut short: workers were killed by us, not by their
+   * handlers, and what they held goes back to the queue unanswered. */
+  bool cut_short;
   int64_t stop_deadline; /* monotonic */
   unsigned restarts;
   unsigned reloads;
@@ -389,7 +392,13 @@ static void reap(supervisor *s)
     if (atomic_load_explicit(&s->sb->slots[w->slot].state,
                              memory_order_acquire) == RPCD_SLOT_RUNNING) {
       served = true;
-      answer_for_dead(s, w, status);
+      if (s->cut_short)
+        rpcd_log(RPCD_LOG_WARN,
+                 "worker %u was stopped running %s: the request goes back "
+                 "to the queue, for another server to run",
+                 w->index, s->sb->slots[w->slot].req.method);
+      else
+        answer_for_dead(s, w, status);
     }
     rpcd__slot_release(s->sb, w->slot);
     w->pid = 0;
@@ -450,6 +459,7 @@ static void begin_stop(supervisor *s, int sig)
     rpcd_log(RPCD_LOG_WARN,
              "%s again: killing %zu workers without waiting for them",
              rpcd__signal_name(sig, name, sizeof(name)), running(s));
+    s->cut_short = true;
     signal_all(s, SIGKILL);
     s->stop_deadline = rpcd__now_mono_ms();
     return;
@@ -712,6 +722,7 @@ int rpcd__supervise(const rpcd_config *cfg)
         rpcd_log(RPCD_LOG_ERROR,
                  "drain timeout: killing %zu workers that did not finish",
                  running(&s));
+        s.cut_short = true;
         signal_all(&s, SIGKILL);
         while (running(&s) > 0) {
           wait_sigchld(100);

@@ -45,18 +45,14 @@
 #define BACKOFF_MAX_MS 30000
 #define STOP_GRACE_S 10
 
-/* Set by the signal handler; the only state a signal handler touches. */
-static volatile sig_atomic_t stop_requested;
+typedef struct worker worker;
 
-static void on_signal(int sig)
-{
-  if (sig == SIGALRM || stop_requested) {
-    rpcd__consumer_abort_io();
-    return;
-  }
-  stop_requested = 1;
-  alarm(STOP_GRACE_S);
-}
+/* The worker this process runs: the one process-wide variable, since a
+ * signal handler can reach nothing else. Signals go to the main thread
+ * (the keeper blocks them). */
+static worker *signal_worker;
+
+static void on_signal(int sig);
 
 static void install_signals(void)
 {
@@ -82,12 +78,12 @@ static void install_signals(void)
 }
 
 /* Sleep up to ms, waking early when a stop is requested. */
-static void sleep_unless_stopped(unsigned ms)
+static void sleep_unless_stopped(const atomic_int *stop, unsigned ms)
 {
   struct timespec ts = {0, 100 * 1000000L};
   unsigned slept = 0;
 
-  while (!stop_requested && slept < ms) {
+  while (!atomic_load(stop) && slept < ms) {
     nanosleep(&ts, NULL);
     slept += 100;
   }
@@ -127,8 +123,9 @@ typedef struct job {
   int64_t started_ms; /* monotonic, when its handler started */
 } job;
 
-typedef struct worker {
+struct worker {
   const rpcd_worker_args *args;
+  atomic_int stop; /* SIGTERM/SIGINT: drain and exit */
   const rpcd_config *cfg;
   rpcd_handler_config hcfg;
   rpcd_consumer_config ccfg;
@@ -146,7 +143,21 @@ typedef struct worker {
   job *running;
   bool draining;
   rpcd_consumer_stats stats;
-} worker;
+};
+
+static void on_signal(int sig)
+{
+  worker *w = signal_worker;
+
+  if (!w)
+    return;
+  if (sig == SIGALRM || atomic_load(&w->stop)) {
+    rpcd__consumer_abort_io(w->conn);
+    return;
+  }
+  atomic_store(&w->stop, 1);
+  alarm(STOP_GRACE_S);
+}
 
 #define POLL_MAX_MS 1000
 /* The keeper looks every tick; it pumps once a handler ran this long. */
@@ -569,7 +580,7 @@ static void keep_alive(void *ctx, int64_t ran_ms)
     return;
   if (overrun_in(w, rpcd__now_mono_ms()) == 0)
     kill_overrun(w, ran_ms);
-  if (stop_requested && !w->draining)
+  if (atomic_load(&w->stop) && !w->draining)
     rc = begin_drain(w, w->conn_err, sizeof(w->conn_err));
   if (rc == RPCD_OK)
     rc = pump(w, w->conn_err, sizeof(w->conn_err));
@@ -602,7 +613,7 @@ static int serve_connection(worker *w, char *err, size_t errlen)
   int rc = RPCD_OK;
 
   for (;;) {
-    if (stop_requested && !w->draining) {
+    if (atomic_load(&w->stop) && !w->draining) {
       rc = begin_drain(w, err, errlen);
       if (rc != RPCD_OK)
         return rc;
@@ -636,8 +647,13 @@ static void drop_connection(worker *w)
     w->parked = j->next;
     free_job(j);
   }
-  rpcd__consumer_close(w->conn);
-  w->conn = NULL;
+  /* Out of the signal handler's reach before it is freed. */
+  {
+    rpcd_consumer *c = w->conn;
+
+    w->conn = NULL;
+    rpcd__consumer_close(c);
+  }
 }
 
 /* Consume until drained; reconnect with backoff when the broker goes away.
@@ -649,13 +665,13 @@ static void serve(worker *w)
   char err[512];
   int rc;
 
-  while (!stop_requested || w->conn) {
+  while (!atomic_load(&w->stop) || w->conn) {
     if (!w->conn) {
       rc = rpcd__consumer_open(&w->ccfg, &w->conn, err, sizeof(err));
       if (rc != RPCD_OK) {
         w->conn = NULL;
         rpcd_log(RPCD_LOG_WARN, "%s; retrying in %u ms", err, backoff_ms);
-        sleep_unless_stopped(backoff_ms);
+        sleep_unless_stopped(&w->stop, backoff_ms);
         backoff_ms =
             backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2;
         continue;
@@ -671,7 +687,7 @@ static void serve(worker *w)
                w->hcfg.registry->n_methods, w->args->generation);
     }
     rc = serve_connection(w, err, sizeof(err));
-    if (rc != RPCD_OK && !stop_requested)
+    if (rc != RPCD_OK && !atomic_load(&w->stop))
       rpcd_log(RPCD_LOG_WARN, "connection lost: %s; reconnecting", err);
     drop_connection(w);
     if (rc == RPCD_OK)
@@ -702,9 +718,11 @@ void rpcd__worker_main(const rpcd_worker_args *args)
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != args->supervisor)
     _exit(RPCD_WORKER_EXIT_ORPHAN);
-  install_signals();
-
   memset(&w, 0, sizeof(w));
+  atomic_init(&w.stop, 0);
+  /* Before signals are unblocked: a SIGTERM that came early waits. */
+  signal_worker = &w;
+  install_signals();
   w.args = args;
   w.cfg = cfg;
   w.slot = &args->sb->slots[args->slot];
@@ -743,5 +761,6 @@ void rpcd__worker_main(const rpcd_worker_args *args)
   rpcd__keeper_stop(w.keeper);
   pthread_mutex_destroy(&w.lock);
   rpcd__registry_destroy(&reg);
+  signal_worker = NULL;
   exit(RPCD_WORKER_EXIT_OK);
 }

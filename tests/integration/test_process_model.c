@@ -188,6 +188,8 @@ static int runs(const char *method, const char *token, long *pid)
   return n;
 }
 
+static bool log_contains(const char *queue, const char *text);
+
 static void unique_token(char *buf, size_t len, const char *what)
 {
   static unsigned seq;
@@ -491,6 +493,48 @@ static void two_servers_under_load(bool kill9)
   assert_int_equal(h_rpcd_stop(b), 0);
 }
 
+/* A drain that outlasts --drain-timeout: the worker is killed, rpcd exits
+ * 1, and the request it held goes back to the queue unanswered, so another
+ * server runs it and its caller gets the real answer. */
+static void test_drain_timeout_hands_back(void **state)
+{
+  static const char *const more[] = {"--drain-timeout", "300", NULL};
+  char queue[128];
+  char token[64];
+  rpcd_reply *r = NULL;
+  rpcd_call_id id;
+  rpcd_client *c;
+  pid_t a;
+  pid_t b;
+  int status = -1;
+  int64_t t0;
+  int i;
+
+  (void)state;
+  h_unique_queue(queue, sizeof(queue));
+  a = start_server(queue, more);
+  c = client_for(queue);
+  unique_token(token, sizeof(token), "drain");
+  id = send_token(c, "crash.sleep", token, 2000);
+  for (i = 0; i < 250 && runs("crash.sleep", token, NULL) == 0; i++)
+    sleep_ms(20);
+  assert_int_equal(runs("crash.sleep", token, NULL), 1);
+  t0 = h_now_ms();
+  kill(a, SIGTERM);
+  for (i = 0; i < 100 && waitpid(a, &status, WNOHANG) != a; i++)
+    sleep_ms(20);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 1);
+  assert_true(h_now_ms() - t0 < 1500);
+  assert_true(log_contains(queue, "goes back to the queue"));
+  b = start_server(queue, NULL);
+  assert_int_equal(rpcd_client_wait(c, id, &r), RPCD_OK);
+  rpcd_reply_free(r);
+  assert_int_equal(runs("crash.sleep", token, NULL), 2);
+  rpcd_client_free(c);
+  assert_int_equal(h_rpcd_stop(b), 0);
+}
+
 static void test_sigterm_under_load_loses_nothing(void **state)
 {
   (void)state;
@@ -719,6 +763,7 @@ int main(void)
       cmocka_unit_test(test_worker_killed_from_outside),
       cmocka_unit_test(test_handler_timeout),
       cmocka_unit_test(test_sigterm_under_load_loses_nothing),
+      cmocka_unit_test(test_drain_timeout_hands_back),
       cmocka_unit_test(test_kill9_server_under_load_answers_all),
       cmocka_unit_test(test_sighup_reload_under_load),
       cmocka_unit_test(test_poison_on_quorum_queue),
