@@ -356,6 +356,14 @@ int rpcd__consumer_requeue(rpcd_consumer *c, uint64_t delivery_tag)
   return written(c, amqp_basic_reject(c->conn, CHANNEL, delivery_tag, 1));
 }
 
+int rpcd__consumer_set_prefetch(rpcd_consumer *c, unsigned prefetch, char *err,
+                                size_t errlen)
+{
+  amqp_basic_qos(c->conn, CHANNEL, 0, (uint16_t)prefetch, 0);
+  return rpcd__amqp_last_status(c->conn, CHANNEL, "setting the prefetch", err,
+                                errlen);
+}
+
 int rpcd__consumer_cancel(rpcd_consumer *c, char *err, size_t errlen)
 {
   if (!c->tag[0])

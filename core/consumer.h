@@ -89,6 +89,10 @@ int rpcd__consumer_reply(rpcd_consumer *c, const amqp_envelope_t *env,
 int rpcd__consumer_ack(rpcd_consumer *c, uint64_t delivery_tag);
 int rpcd__consumer_requeue(rpcd_consumer *c, uint64_t delivery_tag);
 
+/* Change the prefetch limit (basic.qos) on a consuming channel. */
+int rpcd__consumer_set_prefetch(rpcd_consumer *c, unsigned prefetch, char *err,
+                                size_t errlen);
+
 /* Stop consuming (basic.cancel): the drain's first step. */
 int rpcd__consumer_cancel(rpcd_consumer *c, char *err, size_t errlen);
 

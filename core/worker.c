@@ -135,6 +135,7 @@ struct worker {
   pthread_mutex_t lock;
   rpcd_keeper *keeper;
   int conn_rc; /* a connection failure the keeper met; RPCD_OK */
+  bool aside;  /* prefetch lowered to 1 while a long handler runs */
   char conn_err[512];
   rpcd_consumer *conn;
   job *head; /* received, not started, in order */
@@ -163,6 +164,8 @@ static void on_signal(int sig)
 /* The keeper looks every tick; it pumps once a handler ran this long. */
 #define KEEPER_TICK_MS 50
 #define KEEPER_AFTER_MS 100
+/* A handler running this long makes its worker step aside (keep_alive). */
+#define STEP_ASIDE_MS 200
 #define PARKED_RECHECK_MS 10
 
 static void push(job **head, job **tail, job *j)
@@ -294,6 +297,11 @@ static int run_job(worker *w, job *j, char *err, size_t errlen)
   rpcd__keeper_handler_begin(w->keeper);
   rpcd__handle_message(&w->hcfg, &j->in, &j->out);
   rpcd__keeper_handler_end(w->keeper);
+  if (w->conn_rc == RPCD_OK && w->aside) {
+    w->aside = false;
+    w->conn_rc = rpcd__consumer_set_prefetch(w->conn, w->ccfg.prefetch,
+                                             w->conn_err, sizeof(w->conn_err));
+  }
   if (w->conn_rc != RPCD_OK) {
     /* Lost while the handler ran: unacked, the request returns to the
      * queue by itself; this reply has no connection to go to. */
@@ -499,6 +507,22 @@ static int64_t overrun_in(const worker *w, int64_t now)
   return left < 0 ? 0 : left;
 }
 
+/* Hand the requests received and not started back to the queue. */
+static int requeue_waiting(worker *w)
+{
+  job *j;
+  int rc = RPCD_OK;
+
+  while (rc == RPCD_OK && (j = w->head)) {
+    w->head = j->next;
+    rc = rpcd__consumer_requeue(w->conn, j->env.delivery_tag);
+    free_job(j);
+  }
+  if (!w->head)
+    w->tail = NULL;
+  return rc;
+}
+
 /* SIGTERM: stop consuming and hand back what has not started. */
 static int begin_drain(worker *w, char *err, size_t errlen)
 {
@@ -509,12 +533,8 @@ static int begin_drain(worker *w, char *err, size_t errlen)
   rpcd_log(RPCD_LOG_INFO, "worker %u draining: %s", w->args->index,
            w->running ? "finishing the request in hand" : "idle");
   rc = rpcd__consumer_cancel(w->conn, err, errlen);
-  while (rc == RPCD_OK && (j = w->head)) {
-    w->head = j->next;
-    rc = rpcd__consumer_requeue(w->conn, j->env.delivery_tag);
-    free_job(j);
-  }
-  w->tail = w->head ? w->tail : NULL;
+  if (rc == RPCD_OK)
+    rc = requeue_waiting(w);
   while (rc == RPCD_OK && (j = w->parked)) {
     w->parked = j->next;
     rc = rpcd__consumer_requeue(w->conn, j->env.delivery_tag);
@@ -582,8 +602,19 @@ static void keep_alive(void *ctx, int64_t ran_ms)
     kill_overrun(w, ran_ms);
   if (atomic_load(&w->stop) && !w->draining)
     rc = begin_drain(w, w->conn_err, sizeof(w->conn_err));
+  /* Requests held behind a long handler would wait for it: step aside
+   * (the broker sends this worker nothing more while the handler's own
+   * request fills a prefetch of 1) and hand them to the other workers. */
+  if (rc == RPCD_OK && !w->aside && w->ccfg.prefetch > 1 &&
+      ran_ms >= STEP_ASIDE_MS) {
+    rc = rpcd__consumer_set_prefetch(w->conn, 1, w->conn_err,
+                                     sizeof(w->conn_err));
+    w->aside = rc == RPCD_OK;
+  }
   if (rc == RPCD_OK)
     rc = pump(w, w->conn_err, sizeof(w->conn_err));
+  if (rc == RPCD_OK && w->aside)
+    rc = requeue_waiting(w);
   w->conn_rc = rc;
 }
 
@@ -678,6 +709,7 @@ static void serve(worker *w)
       }
       backoff_ms = BACKOFF_MIN_MS;
       w->draining = false;
+      w->aside = false;
       w->conn_rc = RPCD_OK;
       atomic_store(&w->slot->ready, true);
       rpcd_log(RPCD_LOG_INFO,

@@ -369,11 +369,12 @@ static void test_worker_killed_from_outside(void **state)
 
 /* A handler sleeping 3.5 heartbeats (7 s at --heartbeat 2) keeps its
  * worker's connection: one reply, one run, and the other worker answers
- * meanwhile without delay (with the default prefetch of 1, nothing waits
- * behind the sleeping handler). */
+ * meanwhile without delay, even with a prefetch of 8 (the sleeping
+ * worker steps aside and hands back what it held). */
 static void test_long_handler_keeps_connection(void **state)
 {
-  static const char *const more[] = {"--heartbeat", "2", NULL};
+  static const char *const more[] = {"--heartbeat", "2", "--prefetch", "8",
+                                     NULL};
   char queue[128];
   char token[64];
   char log_path[512];
