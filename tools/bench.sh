@@ -8,8 +8,10 @@
 #      (what a plugin call costs over the server's own cheapest method),
 #      with 1 and 32 calls in flight on one connection
 #   3. rpcd --workers 2 vs --workers 1 at 64 calls in flight (runs
-#      alternating, the median of 3 each), and the resident memory of the
-#      supervisor and of a worker serving fib.so after the load
+#      alternating, the median of 3 each), with fib 90 (the broker's work
+#      dominates) and with burn 1000 (1 ms of CPU per call, bench/burn.so),
+#      and the resident memory of the supervisor and of a worker serving
+#      fib.so and burn.so after the load
 #
 #   tools/bench.sh [CALLS]        (default 20000 calls per rpcctl run)
 # Builds into build/bench (RelWithDebInfo) and stops what it started.
@@ -35,7 +37,8 @@ start_server() {
   local q=$1
   shift
   "$build/core/rpcd" --uri "$uri" --queue "$q" --prefetch 64 \
-    --plugin "$build/plugins/fib.so" --log-level warn "$@" \
+    --plugin "$build/plugins/fib.so" --plugin "$build/bench/burn.so" \
+    --log-level warn "$@" \
     >>"$build/rpcd.log" 2>&1 &
   servers+=($!)
 }
@@ -82,37 +85,41 @@ done
 echo "vs-ping = calls/s of the method / calls/s of rpc.ping in the same run"
 
 echo
-echo "== --workers 2 vs --workers 1, fib 90, 64 in flight, prefetch 64 each"
+echo "== --workers 2 vs --workers 1, 64 in flight, prefetch 64 each"
 start_server "$queue-w1" --workers 1
 w1=${servers[-1]}
 start_server "$queue-w2" --workers 2
 w2=${servers[-1]}
-ctl1=("$build/tools/rpcctl" --uri "$uri" --queue "$queue-w1" --timeout 10000)
-ctl2=("$build/tools/rpcctl" --uri "$uri" --queue "$queue-w2" --timeout 10000)
+ctl1=("$build/tools/rpcctl" --uri "$uri" --queue "$queue-w1" --timeout 30000)
+ctl2=("$build/tools/rpcctl" --uri "$uri" --queue "$queue-w2" --timeout 30000)
 for _ in $(seq 1 100); do
   "${ctl1[@]}" ping >/dev/null 2>&1 && "${ctl2[@]}" ping >/dev/null 2>&1 &&
     break
   sleep 0.1
 done
-rate() {
-  "$@" bench -n "$calls" -c 64 fib 90 | awk -F': ' '/^calls_per_s/{print $2}'
-}
-"${ctl1[@]}" bench -n 2000 -c 64 fib 90 >/dev/null
-"${ctl2[@]}" bench -n 2000 -c 64 fib 90 >/dev/null
-r1=()
-r2=()
-for _ in 1 2 3; do
-  r1+=("$(rate "${ctl1[@]}")")
-  r2+=("$(rate "${ctl2[@]}")")
-done
 median() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
-m1=$(median "${r1[@]}")
-m2=$(median "${r2[@]}")
-printf '%-12s %12s   (runs: %s)\n' "--workers 1" "$m1" "${r1[*]}"
-printf '%-12s %12s   (runs: %s)\n' "--workers 2" "$m2" "${r2[*]}"
-printf '%-12s %11.2fx\n' "ratio" "$(awk -v a="$m2" -v b="$m1" 'BEGIN { print a / b }')"
+# compare N METHOD ARG: calls/s of each, 3 runs alternating, and the ratio
+compare() {
+  local n=$1 r1=() r2=() m1 m2
+  shift
+  "${ctl1[@]}" bench -n 200 -c 64 "$@" >/dev/null
+  "${ctl2[@]}" bench -n 200 -c 64 "$@" >/dev/null
+  for _ in 1 2 3; do
+    r1+=("$("${ctl1[@]}" bench -n "$n" -c 64 "$@" |
+      awk -F': ' '/^calls_per_s/{print $2}')")
+    r2+=("$("${ctl2[@]}" bench -n "$n" -c 64 "$@" |
+      awk -F': ' '/^calls_per_s/{print $2}')")
+  done
+  m1=$(median "${r1[@]}")
+  m2=$(median "${r2[@]}")
+  printf '%-12s %-12s %12s   (runs: %s)\n' "$*" "--workers 1" "$m1" "${r1[*]}"
+  printf '%-12s %-12s %12s   (runs: %s)\n' "$*" "--workers 2" "$m2" "${r2[*]}"
+  printf '%-12s %-12s %11.2fx\n' "$*" "ratio" \
+    "$(awk -v a="$m2" -v b="$m1" 'BEGIN { print a / b }')"
+}
+compare "$calls" fib 90
+compare 2000 burn 1000
 
-echo
 echo "== resident memory after the load (VmRSS)"
 rss() { awk '/^VmRSS/ { print $2 " kB" }' "/proc/$1/status"; }
 printf '%-28s %s\n' "supervisor (--workers 2)" "$(rss "$w2")"
