@@ -18,6 +18,7 @@
 #include "log.h"
 #include "rpcd_proto.h"
 
+#define MAX_QUEUE_NAME 250
 #define MAX_PREFETCH 65535u
 #define MIN_BODY 64u
 #define MAX_BODY_LIMIT (128u << 20) /* RabbitMQ's own default message cap */
@@ -124,8 +125,12 @@ static int apply(rpcd_config *cfg, enum flag f, const char *v, char *err,
     cfg->uri = v;
     break;
   case FLAG_QUEUE:
-    if (strlen(v) == 0 || strlen(v) > 255) {
-      rpcd__set_err(err, errlen, "--queue: name must be 1 to 255 bytes");
+    /* 255 is AMQP's limit, and "<queue>.dead" must fit in it too. */
+    if (strlen(v) == 0 || strlen(v) > MAX_QUEUE_NAME) {
+      rpcd__set_err(err, errlen,
+                    "--queue: name must be 1 to %d bytes (255 with the "
+                    "\".dead\" of its dead-letter queue)",
+                    MAX_QUEUE_NAME);
       return RPCD_EINVAL;
     }
     cfg->queue = v;

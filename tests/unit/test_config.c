@@ -509,17 +509,18 @@ static void test_bad_queue(void **state)
   char err[256];
 
   (void)state;
-  memset(long_queue, 'q', 256);
-  long_queue[256] = '\0';
-  EXPECT_EINVAL("--queue", "255", "--uri", URI, "--plugin", "a.so", "--queue",
-                long_queue);
-  EXPECT_EINVAL("--queue", "255", "--uri", URI, "--plugin", "a.so", "--queue=");
-  /* 255 bytes is allowed. */
-  long_queue[255] = '\0';
+  /* 250 bytes at most: "<queue>.dead" must fit AMQP's 255. */
+  memset(long_queue, 'q', 251);
+  long_queue[251] = '\0';
+  EXPECT_EINVAL("--queue", "1 to 250 bytes", "--uri", URI, "--plugin", "a.so",
+                "--queue", long_queue);
+  EXPECT_EINVAL("--queue", "1 to 250", "--uri", URI, "--plugin", "a.so",
+                "--queue=");
+  long_queue[250] = '\0';
   assert_int_equal(PARSE(&cfg, NULL, err, "--uri", URI, "--plugin", "a.so",
                          "--queue", long_queue),
                    RPCD_OK);
-  assert_int_equal(strlen(cfg.queue), 255);
+  assert_int_equal(strlen(cfg.queue), 250);
   rpcd__config_destroy(&cfg);
 }
 
