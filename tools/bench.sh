@@ -2,18 +2,24 @@
 # SPDX-License-Identifier: MIT
 #
 # Prints rpcd's performance figures, each against a baseline measured in the
-# same run (the machine may be shared and noisy, so read the ratios):
+# same run on one private broker (the machine may be shared and noisy, so
+# read the ratios):
 #   1. bench_decode: the bounded msgpack decoder vs msgpack-c's unpacker
-#   2. rpcctl bench against rpcd on a private broker: fib(90) vs rpc.ping
-#      (what a plugin call costs over the server's own cheapest method),
-#      with 1 and 32 calls in flight on one connection
-#   3. rpcd --workers 2 vs --workers 1 at 64 calls in flight (runs
-#      alternating, the median of 3 each), with fib 90 (the broker's work
-#      dominates) and with burn 1000 (1 ms of CPU per call, bench/burn.so),
-#      and the resident memory of the supervisor and of a worker serving
-#      fib.so and burn.so after the load
+#   2. the floor: an echo server and client written directly on rabbitmq-c
+#      (bench/floor_server.c, bench/floor_client.c) against
+#        rpcd          the same floor client calling fib 10 on rpcd
+#                      (--workers 1, prefetch 64): what the server costs
+#        rpcd+rpcctl   `rpcctl bench` calling rpcd: server and client SDK
+#      at 1, 8, 64 and 256 calls in flight, and with bodies of 10 B, 1 KB and
+#      64 KB at 64 in flight (bench.so's echo); calls/s, p50 latency, their
+#      ratios to the floor, and server CPU per call (from /proc)
+#   3. rpcd --workers 2 vs --workers 1 at 64 calls in flight (the median of
+#      3 runs each, alternating), with fib 90 (the broker's work dominates)
+#      and with burn 1000 (1 ms of CPU per call, bench.so)
+#   4. the resident memory of the supervisor and of each worker after the
+#      load
 #
-#   tools/bench.sh [CALLS]        (default 20000 calls per rpcctl run)
+#   tools/bench.sh [CALLS]        (default 20000 calls per run)
 # Builds into build/bench (RelWithDebInfo) and stops what it started.
 set -euo pipefail
 
@@ -32,18 +38,15 @@ echo "== bounded msgpack decoder vs msgpack-c"
 uri=$("$root/tools/broker.sh" start "$build/broker")
 queue="bench-$$"
 servers=()
-# start_server QUEUE ARGS...: an rpcd serving fib.so on QUEUE
+# start_server QUEUE ARGS...: an rpcd serving fib.so and bench.so on QUEUE
 start_server() {
   local q=$1
   shift
   "$build/core/rpcd" --uri "$uri" --queue "$q" --prefetch 64 \
-    --plugin "$build/plugins/fib.so" --plugin "$build/bench/burn.so" \
-    --log-level warn "$@" \
-    >>"$build/rpcd.log" 2>&1 &
+    --plugin "$build/plugins/fib.so" --plugin "$build/bench/bench.so" \
+    --log-level warn "$@" >>"$build/rpcd.log" 2>&1 &
   servers+=($!)
 }
-start_server "$queue"
-server=${servers[0]}
 cleanup() {
   local pid
   for pid in "${servers[@]}"; do
@@ -54,38 +57,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ctl=("$build/tools/rpcctl" --uri "$uri" --queue "$queue" --timeout 10000)
-for _ in $(seq 1 100); do
-  "${ctl[@]}" ping >/dev/null 2>&1 && break
-  sleep 0.1
-done
-
-# bench_one IN_FLIGHT METHOD ARGS... -> "calls_per_s p50_ms p99_ms"
-bench_one() {
-  local c=$1
-  shift
-  "${ctl[@]}" bench -n "$calls" -c "$c" "$@" |
-    awk -F': ' '/^calls_per_s/{r=$2} /^p50_ms/{p=$2} /^p99_ms/{q=$2}
-                END{print r, p, q}'
-}
-
-echo
-echo "== end to end, $calls calls per run, one client connection"
-printf '%-10s %-12s %12s %9s %9s %8s\n' in-flight method calls/s p50_ms \
-  p99_ms vs-ping
-for c in 1 32; do
-  "${ctl[@]}" bench -n 2000 -c "$c" rpc.ping >/dev/null # warm up
-  read -r ping_rate ping_p50 ping_p99 < <(bench_one "$c" rpc.ping)
-  read -r fib_rate fib_p50 fib_p99 < <(bench_one "$c" fib 90)
-  printf '%-10s %-12s %12s %9s %9s %8s\n' "$c" rpc.ping "$ping_rate" \
-    "$ping_p50" "$ping_p99" "1.00x"
-  printf '%-10s %-12s %12s %9s %9s %7.2fx\n' "$c" "fib 90" "$fib_rate" \
-    "$fib_p50" "$fib_p99" "$(awk -v a="$fib_rate" -v b="$ping_rate" 'BEGIN { print a / b }')"
-done
-echo "vs-ping = calls/s of the method / calls/s of rpc.ping in the same run"
-
-echo
-echo "== --workers 2 vs --workers 1, 64 in flight, prefetch 64 each"
+"$build/bench/floor_server" "$uri" "$queue-floor" &
+servers+=($!)
+floor=${servers[-1]}
 start_server "$queue-w1" --workers 1
 w1=${servers[-1]}
 start_server "$queue-w2" --workers 2
@@ -97,6 +71,70 @@ for _ in $(seq 1 100); do
     break
   sleep 0.1
 done
+
+# cpu_ticks PID: user+system clock ticks of PID and its children now alive
+cpu_ticks() {
+  local pid total=0 t
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    t=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+    total=$((total + t))
+  done
+  echo "$total"
+}
+hz=$(getconf CLK_TCK)
+# run SERVER_PID COMMAND...: "calls_per_s p50_ms cpu_us_per_call"
+run() {
+  local pid=$1 before after out
+  shift
+  before=$(cpu_ticks "$pid")
+  out=$("$@")
+  after=$(cpu_ticks "$pid")
+  awk -F': ' -v d=$((after - before)) -v hz="$hz" -v n="$calls" '
+    /^calls_per_s/ { r = $2 } /^p50_ms/ { p = $2 }
+    END { printf "%s %s %.1f\n", r, p, d * 1e6 / hz / n }' <<<"$out"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+
+floor_client() { # QUEUE IN_FLIGHT METHOD ARG PAD
+  "$build/bench/floor_client" "$uri" "$1" "$calls" "$2" "$3" "$4" "$5"
+}
+
+echo
+echo "== against the floor (rabbitmq-c echo pair), $calls calls per run"
+printf '%-8s %-8s %-12s %10s %8s %8s %8s %9s\n' in-flight body what \
+  calls/s p50_ms rate p50 cpu_us
+# row IN_FLIGHT BODY_LABEL METHOD ARG PAD: one line per side
+row() {
+  local c=$1 label=$2 m=$3 a=$4 pad=$5 fr fp fc rr rp rc sr sp sc
+  read -r fr fp fc < <(run "$floor" floor_client "$queue-floor" "$c" "$m" "$a" "$pad")
+  read -r rr rp rc < <(run "$w1" floor_client "$queue-w1" "$c" "$m" "$a" "$pad")
+  if [ "$pad" = 0 ]; then
+    read -r sr sp sc < <(run "$w1" "${ctl1[@]}" bench -n "$calls" -c "$c" "$m" "$a")
+  else
+    sr=
+  fi
+  printf '%-8s %-8s %-12s %10s %8s %8s %8s %9s\n' "$c" "$label" floor "$fr" \
+    "$fp" 1.00x 1.00x "$fc"
+  printf '%-8s %-8s %-12s %10s %8s %8s %8s %9s\n' "$c" "$label" rpcd "$rr" \
+    "$rp" "$(ratio "$rr" "$fr")" "$(ratio "$rp" "$fp")" "$rc"
+  if [ -n "$sr" ]; then
+    printf '%-8s %-8s %-12s %10s %8s %8s %8s %9s\n' "$c" "$label" \
+      rpcd+rpcctl "$sr" "$sp" "$(ratio "$sr" "$fr")" "$(ratio "$sp" "$fp")" \
+      "$sc"
+  fi
+}
+floor_client "$queue-floor" 64 fib 10 0 >/dev/null # warm up
+floor_client "$queue-w1" 64 fib 10 0 >/dev/null
+for c in 1 8 64 256; do
+  row "$c" "10 B" fib 10 0
+done
+row 64 "1 KB" echo 0 1024
+row 64 "64 KB" echo 0 65536
+echo "rate, p50 = rpcd's figure / the floor's in the same run (rate: higher"
+echo "is better; p50: lower is better); cpu_us = server CPU time per call"
+
+echo
+echo "== --workers 2 vs --workers 1, 64 in flight, prefetch 64 each"
 median() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
 # compare N METHOD ARG: calls/s of each, 3 runs alternating, and the ratio
 compare() {
@@ -114,15 +152,16 @@ compare() {
   m2=$(median "${r2[@]}")
   printf '%-12s %-12s %12s   (runs: %s)\n' "$*" "--workers 1" "$m1" "${r1[*]}"
   printf '%-12s %-12s %12s   (runs: %s)\n' "$*" "--workers 2" "$m2" "${r2[*]}"
-  printf '%-12s %-12s %11.2fx\n' "$*" "ratio" \
-    "$(awk -v a="$m2" -v b="$m1" 'BEGIN { print a / b }')"
+  printf '%-12s %-12s %12s\n' "$*" "ratio" "$(ratio "$m2" "$m1")"
 }
 compare "$calls" fib 90
 compare 2000 burn 1000
 
+echo
 echo "== resident memory after the load (VmRSS)"
 rss() { awk '/^VmRSS/ { print $2 " kB" }' "/proc/$1/status"; }
 printf '%-28s %s\n' "supervisor (--workers 2)" "$(rss "$w2")"
 for pid in $(pgrep -P "$w2"); do
   printf '%-28s %s\n' "worker pid $pid" "$(rss "$pid")"
 done
+printf '%-28s %s\n' "floor_server" "$(rss "$floor")"

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * burn: a plugin for benchmarks. burn(us) spins on the CPU for `us`
- * microseconds (at most 1 s) and answers `us`: work that only more worker
- * processes can do faster.
+ * bench: a plugin for benchmarks (tools/bench.sh).
+ *   burn(us)  spins on the CPU for `us` microseconds (at most 1 s) and
+ *             answers `us`: work that only more worker processes do faster
+ *   echo(...) answers its params: a reply as large as the request
  */
 #include <rpcd/plugin.h>
 
@@ -10,8 +11,8 @@
 
 static const rpcd_host_api *host;
 
-static int burn_init(const rpcd_host_api *api, void **state, char *err,
-                     size_t errlen)
+static int bench_init(const rpcd_host_api *api, void **state, char *err,
+                      size_t errlen)
 {
   (void)err;
   (void)errlen;
@@ -44,20 +45,29 @@ static int burn(void *state, rpcd_call *call, const msgpack_object *params,
   return msgpack_pack_uint64(result, us) == 0 ? RPCD_OK : RPCD_ENOMEM;
 }
 
-static const rpcd_method burn_methods[] = {
+static int echo(void *state, rpcd_call *call, const msgpack_object *params,
+                msgpack_packer *result)
+{
+  (void)state;
+  (void)call;
+  return msgpack_pack_object(result, *params) == 0 ? RPCD_OK : RPCD_ENOMEM;
+}
+
+static const rpcd_method bench_methods[] = {
     {"burn", burn, 0},
+    {"echo", echo, 0},
     {NULL, NULL, 0},
 };
 
-static const rpcd_plugin_info burn_info = {
+static const rpcd_plugin_info bench_info = {
     .size = sizeof(rpcd_plugin_info),
     .abi_major = RPCD_PLUGIN_ABI_MAJOR,
     .abi_minor = RPCD_PLUGIN_ABI_MINOR,
     .msgpack_major = MSGPACK_VERSION_MAJOR,
-    .name = "burn",
+    .name = "bench",
     .version = "1.0.0",
-    .methods = burn_methods,
-    .init = burn_init,
+    .methods = bench_methods,
+    .init = bench_init,
 };
 
-RPCD_PLUGIN_DECLARE(burn_info)
+RPCD_PLUGIN_DECLARE(bench_info)
