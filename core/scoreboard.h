@@ -102,8 +102,9 @@ void rpcd__scoreboard_destroy(rpcd_scoreboard *sb);
 int rpcd__slot_take(rpcd_scoreboard *sb, unsigned generation);
 void rpcd__slot_release(rpcd_scoreboard *sb, int slot);
 
-/* A 64-bit key naming one delivered request: its correlation id and body.
- * The broker's redelivery of a request has the same key. */
+/* A 64-bit key naming one delivered request: its correlation id, and its
+ * body's length and first and last 64 bytes. The broker's redelivery of a
+ * request has the same key. */
 uint64_t rpcd__request_key(const void *cid, size_t cid_len, const void *body,
                            size_t body_len);
 

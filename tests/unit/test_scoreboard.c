@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scoreboard (core/scoreboard.c): request keys, slots, and tombstones
+ * claimed once. Shared memory across processes is exercised by the process
+ * model's integration tests; here one process checks the rules.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "scoreboard.h"
+
+static void test_request_key(void **state)
+{
+  static char big[1000];
+  uint64_t k;
+
+  (void)state;
+  k = rpcd__request_key("cid-1", 5, "body", 4);
+  assert_true(k == rpcd__request_key("cid-1", 5, "body", 4));
+  assert_true(k != rpcd__request_key("cid-2", 5, "body", 4));
+  assert_true(k != rpcd__request_key("cid-1", 5, "bodx", 4));
+  assert_true(k != rpcd__request_key("cid-1", 5, "body!", 5));
+  /* The id and the body do not run into each other. */
+  assert_true(rpcd__request_key("ab", 2, "c", 1) !=
+              rpcd__request_key("a", 1, "bc", 2));
+  assert_true(rpcd__request_key(NULL, 0, NULL, 0) ==
+              rpcd__request_key(NULL, 0, NULL, 0));
+  /* A large body counts by its length and its ends. */
+  memset(big, 'x', sizeof(big));
+  k = rpcd__request_key("c", 1, big, sizeof(big));
+  big[0] = 'y';
+  assert_true(k != rpcd__request_key("c", 1, big, sizeof(big)));
+  big[0] = 'x';
+  big[sizeof(big) - 1] = 'y';
+  assert_true(k != rpcd__request_key("c", 1, big, sizeof(big)));
+  big[sizeof(big) - 1] = 'x';
+  assert_true(k != rpcd__request_key("c", 1, big, sizeof(big) - 1));
+}
+
+static void test_slots(void **state)
+{
+  rpcd_scoreboard *sb = rpcd__scoreboard_create(2, 4);
+  int a;
+  int b;
+
+  (void)state;
+  assert_non_null(sb);
+  a = rpcd__slot_take(sb, 1);
+  b = rpcd__slot_take(sb, 1);
+  assert_true(a >= 0 && b >= 0 && a != b);
+  assert_int_equal(rpcd__slot_take(sb, 1), -1); /* all taken */
+  assert_int_equal(atomic_load(&sb->slots[a].state), RPCD_SLOT_IDLE);
+
+  sb->slots[a].req.key = 42;
+  atomic_store(&sb->slots[a].state, RPCD_SLOT_RUNNING);
+  assert_true(rpcd__slot_running_elsewhere(sb, b, 42));
+  assert_false(rpcd__slot_running_elsewhere(sb, a, 42)); /* itself */
+  assert_false(rpcd__slot_running_elsewhere(sb, b, 43));
+  atomic_store(&sb->slots[a].state, RPCD_SLOT_IDLE);
+  assert_false(rpcd__slot_running_elsewhere(sb, b, 42));
+
+  rpcd__slot_release(sb, a);
+  assert_int_equal(rpcd__slot_take(sb, 2), a);
+  assert_int_equal(atomic_load(&sb->slots[a].generation), 2);
+  assert_int_equal(atomic_load(&sb->slots[a].calls), 0);
+  rpcd__scoreboard_destroy(sb);
+}
+
+static void test_tombstones(void **state)
+{
+  rpcd_scoreboard *sb = rpcd__scoreboard_create(1, 2);
+  rpcd_slot_request req;
+  rpcd_tombstone t;
+  int i;
+
+  (void)state;
+  assert_non_null(sb);
+  memset(&req, 0, sizeof(req));
+  req.key = 7;
+  strcpy(req.method, "crash.segv");
+  assert_false(rpcd__tomb_claim(sb, 7, &t));
+  rpcd__tomb_add(sb, &req, "handler-crashed", "SIGSEGV");
+  /* Claimed once: a second redelivery of the same key would run. */
+  assert_true(rpcd__tomb_claim(sb, 7, &t));
+  assert_string_equal(t.reason, "handler-crashed");
+  assert_string_equal(t.signal, "SIGSEGV");
+  assert_string_equal(t.method, "crash.segv");
+  assert_false(rpcd__tomb_claim(sb, 7, &t));
+  /* The ring keeps the newest: key 7 again, then two more push it out. */
+  rpcd__tomb_add(sb, &req, "handler-crashed", "SIGSEGV");
+  for (i = 0; i < 2; i++) {
+    req.key = 100 + (uint64_t)i;
+    rpcd__tomb_add(sb, &req, "handler-crashed", "SIGABRT");
+  }
+  assert_false(rpcd__tomb_claim(sb, 7, &t));
+  assert_true(rpcd__tomb_claim(sb, 101, &t));
+  rpcd__scoreboard_destroy(sb);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_request_key),
+      cmocka_unit_test(test_slots),
+      cmocka_unit_test(test_tombstones),
+  };
+
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
