@@ -63,13 +63,15 @@ int rpcd__declare_queues(amqp_connection_state_t conn, amqp_channel_t channel,
 }
 
 int rpcd__broker_open(const char *uri, const rpcd_queue_spec *queue,
-                      amqp_connection_state_t *out, char *err, size_t errlen)
+                      unsigned heartbeat_s, amqp_connection_state_t *out,
+                      char *err, size_t errlen)
 {
   rpcd_amqp_options opts = {0};
   bool channel_closed = false;
   int rc;
 
   opts.product = "rpcd supervisor";
+  opts.heartbeat_s = heartbeat_s;
   rc = rpcd__amqp_connect(uri, &opts, 1, out, err, errlen);
   if (rc != RPCD_OK)
     return rc;
@@ -105,4 +107,23 @@ int rpcd__broker_publish_reply(amqp_connection_state_t conn,
   props.headers.entries = &hdr;
   return rpcd__amqp_lib_status(amqp_basic_publish(
       conn, 1, amqp_empty_bytes, reply_to, 0, 0, &props, body));
+}
+
+int rpcd__broker_keep_alive(amqp_connection_state_t conn, char *err,
+                            size_t errlen)
+{
+  struct timeval now = {0, 0};
+  amqp_frame_t frame;
+  int status;
+
+  /* rabbitmq-c answers heartbeats inside its reads; nothing else is sent
+   * to a connection that consumes nothing. */
+  do
+    status = amqp_simple_wait_frame_noblock(conn, &frame, &now);
+  while (status == AMQP_STATUS_OK);
+  if (status == AMQP_STATUS_TIMEOUT)
+    return RPCD_OK;
+  rpcd__set_err(err, errlen, "the supervisor's broker connection: %s",
+                amqp_error_string2(status));
+  return RPCD_ECONNLOST;
 }

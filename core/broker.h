@@ -38,13 +38,24 @@ int rpcd__declare_queues(amqp_connection_state_t conn, amqp_channel_t channel,
                          char *err, size_t errlen);
 
 /*
- * The supervisor's own connection (channel 1, no heartbeat: it is idle
- * until a dead worker's request needs an answer): connect and declare the
- * queues.
+ * The supervisor's own connection (channel 1): connect with heartbeat_s
+ * and declare the queues. It is idle until a dead worker's request needs
+ * an answer; rpcd__broker_keep_alive() keeps it so.
  * \return RPCD_OK, or RPCD_ECONNECT / RPCD_EBROKER / RPCD_EINVAL with err
  */
 int rpcd__broker_open(const char *uri, const rpcd_queue_spec *queue,
-                      amqp_connection_state_t *out, char *err, size_t errlen);
+                      unsigned heartbeat_s, amqp_connection_state_t *out,
+                      char *err, size_t errlen);
+
+/*
+ * Without waiting: send a heartbeat that is due, take in what arrived (the
+ * broker's heartbeats), and notice a broker that went quiet for two
+ * heartbeat intervals, so that a half-open connection is found before a
+ * reply is published into it.
+ * \return RPCD_OK, or RPCD_ECONNLOST with err: close it and open anew
+ */
+int rpcd__broker_keep_alive(amqp_connection_state_t conn, char *err,
+                            size_t errlen);
 
 /*
  * Publish a reply on `conn` (channel 1) to reply_to, with correlation id

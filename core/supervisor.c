@@ -288,8 +288,9 @@ static int publish_for_dead(supervisor *s, const rpcd_slot_request *r,
   int rc = RPCD_ECONNLOST;
 
   for (attempt = 0; attempt < 2 && rc != RPCD_OK; attempt++) {
-    if (!s->conn && rpcd__broker_open(s->cfg->uri, &s->queue, &s->conn, err,
-                                      sizeof(err)) != RPCD_OK) {
+    if (!s->conn &&
+        rpcd__broker_open(s->cfg->uri, &s->queue, s->cfg->heartbeat_s, &s->conn,
+                          err, sizeof(err)) != RPCD_OK) {
       rpcd_log(RPCD_LOG_ERROR, "%s", err);
       s->conn = NULL;
       return RPCD_ECONNECT;
@@ -368,6 +369,20 @@ static void answer_for_dead(supervisor *s, worker_rec *w, int status)
              rpcd_strerror(rc));
   msgpack_sbuffer_destroy(&data);
   msgpack_sbuffer_destroy(&body);
+}
+
+/* The supervisor's connection is idle between crashes: keep its
+ * heartbeats flowing, and drop it when it died, to open anew on demand. */
+static void keep_broker_alive(supervisor *s)
+{
+  char err[256];
+
+  if (s->conn &&
+      rpcd__broker_keep_alive(s->conn, err, sizeof(err)) != RPCD_OK) {
+    rpcd_log(RPCD_LOG_WARN, "%s; opening it again when needed", err);
+    rpcd__amqp_close(s->conn, 0);
+    s->conn = NULL;
+  }
 }
 
 static void reap(supervisor *s)
@@ -636,8 +651,8 @@ static int connect_broker(supervisor *s)
 {
   char err[512];
 
-  if (rpcd__broker_open(s->cfg->uri, &s->queue, &s->conn, err, sizeof(err)) !=
-      RPCD_OK) {
+  if (rpcd__broker_open(s->cfg->uri, &s->queue, s->cfg->heartbeat_s, &s->conn,
+                        err, sizeof(err)) != RPCD_OK) {
     fprintf(stderr, "rpcd: %s\n", err);
     return -1;
   }
@@ -714,6 +729,7 @@ int rpcd__supervise(const rpcd_config *cfg)
     else if (sig == SIGHUP && !s.stopping)
       reload(&s);
     reap(&s); /* SIGCHLDs coalesce: never rely on one per child */
+    keep_broker_alive(&s);
     compact_old(&s);
     if (s.stopping) {
       if (running(&s) == 0)

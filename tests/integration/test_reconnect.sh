@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# rpcd survives the broker dropping its connection: it reconnects with
-# backoff and serves again, without a restart. Runs alone (RUN_SERIAL): it
+# rpcd survives the broker dropping its connections: its workers reconnect
+# with backoff and serve again, without a restart, and the supervisor still
+# answers for a worker that crashes afterwards. Runs alone (RUN_SERIAL): it
 # closes every connection of the shared test broker.
 #
-#   test_reconnect.sh RPCCTL RPCD FIB_SO BROKER_DIR WORK_DIR
+#   test_reconnect.sh RPCCTL RPCD FIB_SO CRASH_SO BROKER_DIR WORK_DIR
 set -uo pipefail
 
-rpcctl=$1 rpcd=$2 fib=$3 broker_dir=$4 work=$5
+rpcctl=$1 rpcd=$2 fib=$3 crash=$4 broker_dir=$5 work=$6
 root=$(cd "$(dirname "$0")/../.." && pwd)
 uri=$(cat "$broker_dir/uri")
 queue="rpcd-test-reconnect-$$-$RANDOM"
@@ -22,8 +23,8 @@ fail() {
   exit 1
 }
 
-"$rpcd" --uri "$uri" --queue "$queue" --plugin "$fib" --log-level info \
-  >"$log" 2>&1 &
+"$rpcd" --uri "$uri" --queue "$queue" --plugin "$fib" --plugin "$crash" \
+  --heartbeat 2 --log-level info >"$log" 2>&1 &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null' EXIT
 
@@ -47,6 +48,14 @@ done
 [ "$ok" = 1 ] || fail "rpcd did not serve again within 15 s"
 grep -q "connection lost" "$log" || fail "rpcd did not notice the drop"
 kill -0 "$server" 2>/dev/null || fail "rpcd exited"
+
+# The supervisor's own connection was dropped too: it notices, and still
+# answers for a worker that dies now.
+sleep 2
+out=$("${ctl[@]}" call crash.segv '"after-drop"' 2>&1)
+status=$?
+[ "$status" = 1 ] && grep -q -- '-32000' <<<"$out" ||
+  fail "no handler-crashed answer after the drop (status $status): $out"
 
 kill -TERM "$server"
 wait "$server"
