@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The client's lifecycle: creating and freeing it, its settings, the AMQP
+ * connection and its channels, and failing the calls in flight when the
+ * connection goes.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_internal.h"
+
+/* ------------------------------------------------------------------------ */
+/* Queues                                                                    */
+
+/* Index of the queue named `name`, added when new. */
+int rpcd__queue_index(rpcd_client *c, const char *name, uint32_t *ix)
+{
+  struct queue_info *qs;
+  size_t i;
+
+  for (i = 0; i < c->n_queues; i++) {
+    if (strcmp(c->queues[i].name, name) == 0) {
+      *ix = (uint32_t)i;
+      return RPCD_OK;
+    }
+  }
+  if (c->n_queues >= UINT32_MAX)
+    return RPCD_ENOMEM;
+  qs = realloc(c->queues, (c->n_queues + 1) * sizeof(*qs));
+  if (!qs)
+    return RPCD_ENOMEM;
+  c->queues = qs;
+  memset(&qs[c->n_queues], 0, sizeof(qs[0]));
+  qs[c->n_queues].name = strdup(name);
+  if (!qs[c->n_queues].name)
+    return RPCD_ENOMEM;
+  *ix = (uint32_t)c->n_queues;
+  c->n_queues++;
+  return RPCD_OK;
+}
+
+void rpcd__forget_probes(rpcd_client *c)
+{
+  size_t i;
+
+  for (i = 0; i < c->n_queues; i++) {
+    c->queues[i].served = false;
+    c->queues[i].probed_ms = 0;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Failing calls                                                             */
+
+/* Complete every call in flight (to queue `qix`, or to any queue when qix
+ * is UINT32_MAX) with `status`. */
+void rpcd__fail_calls(rpcd_client *c, uint32_t qix, int status,
+                      const char *detail)
+{
+  rpcd_pending *p;
+  size_t pos = 0;
+
+  for (p = rpcd__pending_next(&c->pending, &pos); p;
+       p = rpcd__pending_next(&c->pending, &pos)) {
+    if (p->state == RPCD_PENDING_IN_FLIGHT &&
+        (qix == UINT32_MAX || p->queue_ix == qix))
+      rpcd__pending_complete(&c->pending, p, status, NULL, detail);
+  }
+}
+
+/* Complete every call in flight whose deadline has passed with
+ * RPCD_ETIMEDOUT. */
+void rpcd__fail_expired_calls(rpcd_client *c, const char *detail)
+{
+  int64_t now = rpcd__now_mono_ms();
+  rpcd_pending *p;
+  size_t pos = 0;
+
+  for (p = rpcd__pending_next(&c->pending, &pos); p;
+       p = rpcd__pending_next(&c->pending, &pos)) {
+    if (p->state == RPCD_PENDING_IN_FLIGHT && now >= p->deadline_ms)
+      rpcd__pending_complete(&c->pending, p, RPCD_ETIMEDOUT, NULL, detail);
+  }
+}
+
+/*
+ * Give up the connection: every call in flight fails with RPCD_ECONNLOST
+ * and the client is not connected any more. `polite` closes the connection
+ * properly (the socket still works, only the call channel is gone);
+ * otherwise it is just destroyed. `detail` must not be c->last_error.
+ */
+void rpcd__connection_lost(rpcd_client *c, const char *detail, bool polite)
+{
+  char msg[sizeof(c->last_error)];
+
+  rpcd__set_err(msg, sizeof(msg), "connection to the broker lost: %s", detail);
+  rpcd__fail_calls(c, UINT32_MAX, RPCD_ECONNLOST, msg);
+  if (c->conn) {
+    if (polite)
+      rpcd__amqp_close(c->conn, 0);
+    else
+      amqp_destroy_connection(c->conn);
+    c->conn = NULL;
+  }
+  c->probe_open = false;
+  rpcd__forget_probes(c);
+  set_error(c, "%s", msg);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lifecycle                                                                 */
+
+int rpcd_client_new(rpcd_client **out)
+{
+  rpcd_client *c;
+  int rc;
+
+  if (!out)
+    return RPCD_EINVAL;
+  *out = NULL;
+  c = calloc(1, sizeof(*c));
+  if (!c)
+    return RPCD_ENOMEM;
+  rc = rpcd__pending_init(&c->pending, rpcd_reply_free);
+  if (rc != RPCD_OK)
+    goto out_free;
+  rc = rpcd__queue_index(c, RPCD_DEFAULT_QUEUE, &c->queue_ix);
+  if (rc != RPCD_OK)
+    goto out_free;
+  c->timeout_ms = RPCD_DEFAULT_TIMEOUT_MS;
+  c->max_reply = RPCD_DEFAULT_MAX_REPLY;
+  c->next_msgid = 1;
+  *out = c;
+  return RPCD_OK;
+
+out_free:
+  rpcd_client_free(c);
+  return rc;
+}
+
+void rpcd_client_free(rpcd_client *c)
+{
+  size_t i;
+
+  if (!c)
+    return;
+  rpcd_client_close(c);
+  rpcd__pending_destroy(&c->pending);
+  for (i = 0; i < c->n_queues; i++)
+    free(c->queues[i].name);
+  free(c->queues);
+  free(c);
+}
+
+int rpcd_client_set_queue(rpcd_client *c, const char *queue)
+{
+  size_t len;
+  int rc;
+
+  if (!c)
+    return RPCD_EINVAL;
+  len = queue ? strlen(queue) : 0;
+  if (len == 0 || len > MAX_QUEUE_LEN) {
+    set_error(c, "invalid queue name: expected 1 to %d bytes", MAX_QUEUE_LEN);
+    return RPCD_EINVAL;
+  }
+  rc = rpcd__queue_index(c, queue, &c->queue_ix);
+  if (rc != RPCD_OK)
+    set_error(c, "out of memory");
+  return rc;
+}
+
+int rpcd_client_set_timeout(rpcd_client *c, unsigned timeout_ms)
+{
+  if (!c)
+    return RPCD_EINVAL;
+  if (timeout_ms == 0) {
+    set_error(c, "invalid timeout: must be at least 1 ms");
+    return RPCD_EINVAL;
+  }
+  c->timeout_ms = timeout_ms;
+  c->timeout_set = true;
+  return RPCD_OK;
+}
+
+int rpcd_client_set_connect_timeout(rpcd_client *c, unsigned timeout_ms)
+{
+  if (!c)
+    return RPCD_EINVAL;
+  c->connect_timeout_ms = timeout_ms;
+  return RPCD_OK;
+}
+
+int rpcd_client_set_max_reply(rpcd_client *c, size_t bytes)
+{
+  if (!c)
+    return RPCD_EINVAL;
+  if (bytes == 0) {
+    set_error(c, "invalid reply limit: must be at least 1 byte");
+    return RPCD_EINVAL;
+  }
+  c->max_reply = bytes;
+  return RPCD_OK;
+}
+
+/* Let the next synchronous method on conn wait for what is left until
+ * deadline_ms (monotonic); false when nothing is left. */
+static bool time_left(amqp_connection_state_t conn, int64_t deadline_ms)
+{
+  int64_t left = deadline_ms - rpcd__now_mono_ms();
+  struct timeval tv;
+
+  if (left <= 0)
+    return false;
+  tv = rpcd__ms_to_tv(left);
+  amqp_set_rpc_timeout(conn, &tv);
+  return true;
+}
+
+/*
+ * Open the channels of a connection that is logged in and start consuming
+ * replies, all before deadline_ms: a broker that stops answering after the
+ * login must not hold the connect past its timeout.
+ *
+ * \return RPCD_OK, or RPCD_ECONNECT with a message in err (conn closed)
+ */
+static int open_channels(amqp_connection_state_t conn, int64_t deadline_ms,
+                         unsigned timeout_ms, char *err, size_t errlen)
+{
+  char detail[256];
+  int ch;
+  int rc;
+
+  for (ch = 1; ch <= N_CHANNELS; ch++) {
+    if (!time_left(conn, deadline_ms))
+      goto out_timeout;
+    amqp_channel_open(conn, (amqp_channel_t)ch);
+    rc = rpcd__amqp_last_status(conn, (amqp_channel_t)ch, "opening channel",
+                                detail, sizeof(detail));
+    if (rc != RPCD_OK) {
+      rpcd__set_err(err, errlen, "could not open channel %d: %s", ch, detail);
+      rpcd__amqp_close(conn, ch - 1);
+      return RPCD_ECONNECT;
+    }
+  }
+  if (!time_left(conn, deadline_ms))
+    goto out_timeout;
+  /* Direct reply-to: consume the pseudo-queue, without acks, on the channel
+   * that publishes, before the first publish. */
+  amqp_basic_consume(conn, CALL_CHANNEL,
+                     amqp_cstring_bytes(RPCD_DIRECT_REPLY_TO), amqp_empty_bytes,
+                     0, 1, 0, amqp_empty_table);
+  rc = rpcd__amqp_last_status(conn, CALL_CHANNEL, "consuming replies", detail,
+                              sizeof(detail));
+  if (rc != RPCD_OK) {
+    rpcd__set_err(err, errlen, "could not receive replies through \"%s\": %s",
+                  RPCD_DIRECT_REPLY_TO, detail);
+    rpcd__amqp_close(conn, N_CHANNELS);
+    return RPCD_ECONNECT;
+  }
+  return RPCD_OK;
+
+out_timeout:
+  rpcd__set_err(err, errlen,
+                "the broker did not finish opening the connection within the "
+                "connect timeout of %u ms",
+                timeout_ms);
+  rpcd__amqp_close(conn, ch - 1);
+  return RPCD_ECONNECT;
+}
+
+int rpcd_client_connect(rpcd_client *c, const char *uri)
+{
+  rpcd_amqp_options opts;
+  amqp_connection_state_t conn;
+  char detail[sizeof(c->last_error)];
+  unsigned timeout_ms;
+  int64_t deadline_ms;
+  int rc;
+
+  if (!c)
+    return RPCD_EINVAL;
+  if (c->conn) {
+    rpcd__fail_calls(c, UINT32_MAX, RPCD_ECONNLOST,
+                     "connection to the broker lost: the client reconnected");
+    rpcd__amqp_close(c->conn, c->probe_open ? N_CHANNELS : CALL_CHANNEL);
+    c->conn = NULL;
+    c->probe_open = false;
+  }
+  rpcd__forget_probes(c);
+
+  /* One deadline for the whole connect: socket, login, channels. */
+  timeout_ms = c->connect_timeout_ms;
+  if (timeout_ms == 0)
+    timeout_ms = c->timeout_set ? c->timeout_ms : CONNECT_TIMEOUT_DEFAULT_MS;
+  deadline_ms = rpcd__now_mono_ms() + (int64_t)timeout_ms;
+  memset(&opts, 0, sizeof(opts));
+  opts.product = APP_ID;
+  opts.connect_timeout_ms = timeout_ms;
+  /* Its messages never hold the password: the URI in them is masked. */
+  rc = rpcd__amqp_connect(uri, &opts, 0, &conn, detail, sizeof(detail));
+  if (rc == RPCD_OK)
+    rc = open_channels(conn, deadline_ms, timeout_ms, detail, sizeof(detail));
+  if (rc != RPCD_OK) {
+    if (rc == RPCD_ECONNECT && rpcd__now_mono_ms() >= deadline_ms &&
+        !strstr(detail, "connect timeout"))
+      set_error(c, "%s (connect timeout: %u ms)", detail, timeout_ms);
+    else
+      set_error(c, "%s", detail);
+    return rc;
+  }
+  amqp_maybe_release_buffers(conn);
+  c->conn = conn;
+  c->probe_open = true;
+  return RPCD_OK;
+}
+
+void rpcd_client_close(rpcd_client *c)
+{
+  if (!c || !c->conn)
+    return;
+  rpcd__fail_calls(c, UINT32_MAX, RPCD_ECONNLOST,
+                   "connection to the broker lost: the client closed it");
+  rpcd__amqp_close(c->conn, c->probe_open ? N_CHANNELS : CALL_CHANNEL);
+  c->conn = NULL;
+  c->probe_open = false;
+  rpcd__forget_probes(c);
+}
+
+bool rpcd_client_is_connected(const rpcd_client *c)
+{
+  return c && c->conn;
+}
+
+const char *rpcd_client_last_error(const rpcd_client *c)
+{
+  return c ? c->last_error : "";
+}
+
+uint64_t rpcd_client_dropped_replies(const rpcd_client *c)
+{
+  return c ? c->dropped_replies : 0;
+}
+
+size_t rpcd_client_pending(const rpcd_client *c)
+{
+  return c ? rpcd__pending_count(&c->pending) : 0;
+}
