@@ -71,6 +71,7 @@ typedef struct supervisor {
   rpcd_queue_spec queue;
   int64_t retired_at;  /* monotonic, when the last reload retired workers */
   bool warned_unready; /* the new generation is slow to consume: said so */
+  bool reload_pending; /* a SIGHUP came while a reload was under way */
 } supervisor;
 
 const char *rpcd__signal_name(int sig, char *buf, size_t len)
@@ -624,6 +625,22 @@ static void reload(supervisor *s)
   }
 }
 
+/* SIGHUPs in a burst coalesce: while a reload waits for its generation to
+ * consume, another one would retire that generation too, and retired
+ * workers could take every slot. The next reload follows when this one is
+ * done, and reads the files then. */
+static void request_reload(supervisor *s)
+{
+  if (!retired_waiting(s)) {
+    reload(s);
+    return;
+  }
+  if (!s->reload_pending)
+    rpcd_log(RPCD_LOG_INFO, "SIGHUP during a reload: another reload follows "
+                            "when this one is done");
+  s->reload_pending = true;
+}
+
 /* Milliseconds until the next timer, for sigtimedwait. */
 static int64_t next_timeout_ms(const supervisor *s)
 {
@@ -727,7 +744,7 @@ int rpcd__supervise(const rpcd_config *cfg)
     else if (sig == SIGTERM || sig == SIGINT)
       begin_stop(&s, sig);
     else if (sig == SIGHUP && !s.stopping)
-      reload(&s);
+      request_reload(&s);
     reap(&s); /* SIGCHLDs coalesce: never rely on one per child */
     keep_broker_alive(&s);
     compact_old(&s);
@@ -752,6 +769,10 @@ int rpcd__supervise(const rpcd_config *cfg)
     }
     start_due_workers(&s);
     drain_retired(&s);
+    if (s.reload_pending && !retired_waiting(&s)) {
+      s.reload_pending = false;
+      reload(&s);
+    }
   }
   rpcd_log(RPCD_LOG_INFO, "stopped%s: %u worker restarts, %u reloads",
            status ? " after the drain timeout" : "", s.restarts, s.reloads);

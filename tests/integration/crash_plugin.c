@@ -31,13 +31,19 @@
 
 static const rpcd_host_api *host;
 
+/* init fails while the file named by $RPCD_CRASH_INIT_FAIL exists: a
+ * worker that dies at every start, for the crash-loop test. */
 static int crash_init(const rpcd_host_api *api, void **state, char *err,
                       size_t errlen)
 {
-  (void)err;
-  (void)errlen;
+  const char *fail = getenv("RPCD_CRASH_INIT_FAIL");
+
   host = api;
   *state = NULL;
+  if (fail && access(fail, F_OK) == 0) {
+    snprintf(err, errlen, "init fails while %s exists", fail);
+    return RPCD_EPLUGIN;
+  }
   return RPCD_OK;
 }
 

@@ -630,6 +630,106 @@ static void test_poison_on_quorum_queue(void **state)
   assert_int_equal(h_rpcd_stop(server), 0);
 }
 
+/* The number of lines of the server's log holding `text`. */
+static int log_count(const char *queue, const char *text)
+{
+  char path[512];
+  char line[2048];
+  int n = 0;
+  FILE *f;
+
+  h_rpcd_log_path(queue, path, sizeof(path));
+  f = fopen(path, "r");
+  if (!f)
+    return 0;
+  while (fgets(line, sizeof(line), f))
+    n += strstr(line, text) != NULL;
+  fclose(f);
+  return n;
+}
+
+/* A worker that dies at every start is restarted with a backoff, never in
+ * a spin, while the other worker serves; it comes back once it can. */
+static void test_crash_loop_backs_off(void **state)
+{
+  char queue[128];
+  char marker[512];
+  char cmd[600];
+  rpcd_client *c;
+  pid_t server;
+  FILE *f;
+  int loops;
+
+  (void)state;
+  snprintf(marker, sizeof(marker), "%s/init-fails-%ld", LOG_DIR,
+           (long)getpid());
+  unlink(marker);
+  setenv("RPCD_CRASH_INIT_FAIL", marker, 1);
+  h_unique_queue(queue, sizeof(queue));
+  server = start_server(queue, NULL);
+  c = client_for(queue);
+  f = fopen(marker, "w");
+  assert_non_null(f);
+  fclose(f);
+  /* One worker killed while idle: its replacements fail their init. */
+  snprintf(cmd, sizeof(cmd), "kill -KILL $(pgrep -P %ld | head -n 1)",
+           (long)server);
+  assert_int_equal(system(cmd), 0);
+  sleep_ms(4500);
+  loops = log_count(queue, "crash loop");
+  if (loops < 2 || loops > 4)
+    fail_msg("%d crash-loop restarts in 4.5 s, expected 2 to 4", loops);
+  /* The other worker served all along. */
+  expect_fib20(c, send_fib(c, 20));
+  unlink(marker);
+  assert_true(h_wait_consumers(queue, 2, 10000));
+  unsetenv("RPCD_CRASH_INIT_FAIL");
+  rpcd_client_free(c);
+  assert_int_equal(h_rpcd_stop(server), 0);
+}
+
+/* Ten SIGHUPs 3 ms apart, faster than a generation comes up, under load:
+ * they coalesce into a few reloads, every call is answered, and the server
+ * ends with its workers serving. */
+static void test_sighup_burst(void **state)
+{
+  enum { CALLS = 3000, IN_FLIGHT = 32 };
+  static rpcd_call_id ids[CALLS];
+  char queue[128];
+  rpcd_client *c;
+  pid_t server;
+  size_t sent = 0;
+  size_t done = 0;
+  int i;
+
+  (void)state;
+  h_unique_queue(queue, sizeof(queue));
+  server = start_server(queue, NULL);
+  c = client_for(queue);
+  while (done < CALLS) {
+    while (sent < CALLS && sent - done < IN_FLIGHT)
+      ids[sent++] = send_fib(c, 20);
+    expect_fib20(c, ids[done++]);
+    if (done == 500)
+      for (i = 0; i < 10; i++) {
+        kill(server, SIGHUP);
+        sleep_ms(3);
+      }
+  }
+  assert_int_equal(rpcd_client_dropped_replies(c), 0);
+  for (i = 0; i < 100 && log_count(queue, "reload done") < 2; i++)
+    sleep_ms(100);
+  assert_true(h_wait_consumers(queue, 2, 10000));
+  assert_true(log_contains(queue, "another reload follows"));
+  /* Ten requests, a few reloads: the ones that came while a reload was
+   * under way became one that followed it. */
+  i = log_count(queue, "reload done");
+  if (i < 2 || i > 6)
+    fail_msg("%d reloads for 10 SIGHUPs", i);
+  rpcd_client_free(c);
+  assert_int_equal(h_rpcd_stop(server), 0);
+}
+
 /* Copy a file byte for byte (the plugin directory's files). */
 static void copy_file(const char *from, const char *to)
 {
@@ -768,6 +868,8 @@ int main(void)
       cmocka_unit_test(test_kill9_server_under_load_answers_all),
       cmocka_unit_test(test_sighup_reload_under_load),
       cmocka_unit_test(test_poison_on_quorum_queue),
+      cmocka_unit_test(test_crash_loop_backs_off),
+      cmocka_unit_test(test_sighup_burst),
       cmocka_unit_test(test_long_handler_keeps_connection),
   };
 
