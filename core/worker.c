@@ -214,6 +214,15 @@ static void copy_bytes(char *dst, size_t cap, uint16_t *len, amqp_bytes_t b)
   *len = (uint16_t)n;
 }
 
+/* Copy s[0..n) into dst as a C string, cut to fit. */
+static void copy_text(char *dst, size_t cap, const char *s, size_t n)
+{
+  if (n >= cap)
+    n = cap - 1;
+  memcpy(dst, s, n);
+  dst[n] = '\0';
+}
+
 /* Right before plugin code runs: from here until the ack the request is
  * the slot's, and a death answers it (supervisor.c). */
 static void before_dispatch(void *ctx, const char *method, size_t method_len,
@@ -225,9 +234,11 @@ static void before_dispatch(void *ctx, const char *method, size_t method_len,
 
   r->has_msgid = has_msgid;
   r->msgid = msgid;
-  snprintf(r->method, sizeof(r->method), "%.*s", (int)method_len, method);
-  snprintf(r->content_type, sizeof(r->content_type), "%s",
-           reply_content_type ? reply_content_type : RPCD_CONTENT_TYPE);
+  copy_text(r->method, sizeof(r->method), method, method_len);
+  if (!reply_content_type)
+    reply_content_type = RPCD_CONTENT_TYPE;
+  copy_text(r->content_type, sizeof(r->content_type), reply_content_type,
+            strlen(reply_content_type));
   r->started_ms = rpcd__now_unix_ms();
   atomic_store_explicit(&w->slot->state, RPCD_SLOT_RUNNING,
                         memory_order_release);
@@ -239,13 +250,20 @@ static void prepare_slot(worker *w, const job *j)
   const amqp_basic_properties_t *p = &j->env.message.properties;
   rpcd_slot_request *r = &w->slot->req;
 
-  memset(r, 0, sizeof(*r));
+  /* Field by field: clearing the whole slot would write a kilobyte per
+   * request. before_dispatch fills in the rest. */
   r->key = j->key;
+  r->cid_len = 0;
   if (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)
     copy_bytes(r->cid, sizeof(r->cid), &r->cid_len, p->correlation_id);
   r->has_reply_to = (p->_flags & AMQP_BASIC_REPLY_TO_FLAG) && p->reply_to.len;
+  r->reply_to_len = 0;
   if (r->has_reply_to)
     copy_bytes(r->reply_to, sizeof(r->reply_to), &r->reply_to_len, p->reply_to);
+  r->has_msgid = false;
+  r->msgid = 0;
+  r->method[0] = '\0';
+  r->content_type[0] = '\0';
 }
 
 static uint64_t job_key(const amqp_envelope_t *env)
