@@ -17,23 +17,11 @@ log="$work/rpcd-$queue.log"
 ctl=("$rpcctl" --uri "$uri" --queue "$queue" --timeout 2000)
 broker() { "$root/tools/broker.sh" ctl "$broker_dir" "$@"; }
 
-fail() {
-  echo "FAIL: $*"
-  echo "--- rpcd log:"
-  tail -n 20 "$log"
-  exit 1
-}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-"$rpcd" --uri "$uri" --queue "$queue" --plugin "$fib" --workers 1 \
-  --log-level info \
-  >"$log" 2>&1 &
-server=$!
-trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null' EXIT
-
-for _ in $(seq 1 100); do
-  "${ctl[@]}" ping >/dev/null 2>&1 && break
-  sleep 0.1
-done
+start_rpcd "$rpcd" --uri "$uri" --queue "$queue" --plugin "$fib" \
+  --workers 1 --log-level info
 [ "$("${ctl[@]}" call fib 10)" = 55 ] || fail "no answer before the delete"
 
 # Two deletes in a row: the second hits the queue rpcd declared again.
@@ -62,10 +50,6 @@ grep -q "cancelled the consumer of queue \"$queue\"" "$log" ||
 grep -q "connection lost" "$log" &&
   fail "rpcd dropped its connection instead of declaring the queue again"
 
-kill -TERM "$server"
-wait "$server"
-status=$?
-trap - EXIT
-[ "$status" = 0 ] || fail "exit status $status after SIGTERM"
+stop_rpcd
 grep -q "re-declared 2 times" "$log" || fail "the stop line does not count 2"
 echo "queue deleted: 1 passed, 0 failed"

@@ -16,22 +16,11 @@ queue="rpcd-test-reconnect-$$-$RANDOM"
 log="$work/rpcd-$queue.log"
 ctl=("$rpcctl" --uri "$uri" --queue "$queue" --timeout 2000)
 
-fail() {
-  echo "FAIL: $*"
-  echo "--- rpcd log:"
-  tail -n 20 "$log"
-  exit 1
-}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-"$rpcd" --uri "$uri" --queue "$queue" --plugin "$fib" --plugin "$crash" \
-  --heartbeat 2 --log-level info >"$log" 2>&1 &
-server=$!
-trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null' EXIT
-
-for _ in $(seq 1 100); do
-  "${ctl[@]}" ping >/dev/null 2>&1 && break
-  sleep 0.1
-done
+start_rpcd "$rpcd" --uri "$uri" --queue "$queue" --plugin "$fib" \
+  --plugin "$crash" --heartbeat 2 --log-level info
 [ "$("${ctl[@]}" call fib 10)" = 55 ] || fail "no answer before the drop"
 
 "$root/tools/broker.sh" ctl "$broker_dir" close_all_connections \
@@ -57,9 +46,5 @@ status=$?
 [ "$status" = 1 ] && grep -q -- '-32000' <<<"$out" ||
   fail "no handler-crashed answer after the drop (status $status): $out"
 
-kill -TERM "$server"
-wait "$server"
-status=$?
-trap - EXIT
-[ "$status" = 0 ] || fail "exit status $status after SIGTERM"
+stop_rpcd
 echo "reconnect: 1 passed, 0 failed"

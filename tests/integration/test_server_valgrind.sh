@@ -18,12 +18,8 @@ runs="$vgdir/runs.log"
 ctl=("$rpcctl" --uri "$uri" --queue "$queue" --timeout 20000)
 mkdir -p "$vgdir"
 
-fail() {
-  echo "FAIL: $*"
-  echo "--- rpcd log:"
-  tail -n 30 "$log"
-  exit 1
-}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 RPCD_CRASH_LOG=$runs valgrind --quiet --trace-children=yes \
   --leak-check=full --errors-for-leak-kinds=definite \
