@@ -4,6 +4,8 @@
  * and waiting for replies.
  */
 #include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +89,7 @@ static int check_request(rpcd_client *c, const char *method, const void *params,
  *         dropped for RPCD_ECONNLOST)
  */
 static int publish(rpcd_client *c, const char *queue, const char *method,
-                   size_t method_len, const msgpack_sbuffer *body,
+                   size_t method_len, const void *body, size_t body_len,
                    const char *cid, const char *message_id, unsigned timeout_ms)
 {
   amqp_basic_properties_t props;
@@ -134,8 +136,8 @@ static int publish(rpcd_client *c, const char *queue, const char *method,
     props.expiration = amqp_cstring_bytes(expiration);
   }
 
-  content.bytes = body->data;
-  content.len = body->size;
+  content.bytes = (void *)body;
+  content.len = body_len;
   st = amqp_basic_publish(c->conn, CALL_CHANNEL, amqp_empty_bytes,
                           amqp_cstring_bytes(queue), cid ? 1 : 0, 0, &props,
                           content);
@@ -153,54 +155,68 @@ static int publish(rpcd_client *c, const char *queue, const char *method,
   return rc;
 }
 
-int rpcd_client_send(rpcd_client *c, const char *method, const void *params,
-                     size_t params_len, unsigned timeout_ms, rpcd_call_id *id,
-                     unsigned flags)
+/* A call's published: it waits for its reply in its queue's count. */
+static void mark_published(rpcd_client *c, rpcd_pending *p)
+{
+  p->state = RPCD_PENDING_IN_FLIGHT;
+  c->queues[p->queue_ix].n_published++;
+}
+
+int rpcd__publish_held(rpcd_client *c, rpcd_pending *p)
+{
+  char message_id[RPCD_CID_LEN + 1];
+  int64_t left = p->deadline_ms - rpcd__now_mono_ms();
+  int rc;
+
+  if (left < 1)
+    left = 1;
+  new_uuid(message_id);
+  rc = publish(c, c->queues[p->queue_ix].name, p->held_method,
+               strlen(p->held_method), p->held_body, p->held_len, p->cid,
+               message_id, (unsigned)left);
+  if (rc != RPCD_OK) {
+    /* RPCD_ECONNLOST failed the call with every other one. */
+    rpcd__call_complete(c, p, rc, NULL, c->last_error);
+    return rc;
+  }
+  free(p->held_body);
+  free(p->held_method);
+  p->held_body = NULL;
+  p->held_method = NULL;
+  c->queues[p->queue_ix].n_held--;
+  mark_published(c, p);
+  return RPCD_OK;
+}
+
+/*
+ * Start a call: it is published at once when its queue was found served
+ * less than PROBE_MAX_AGE_MS ago, otherwise held and its queue probed.
+ * On RPCD_OK the call is in the table (held or in flight, or done already
+ * when the probe could not even be sent); on a failure it is not.
+ */
+static int start_call(rpcd_client *c, const char *method, const void *params,
+                      size_t params_len, unsigned timeout_ms, rpcd_call_cb cb,
+                      void *user, unsigned flags, rpcd_pending **out)
 {
   msgpack_sbuffer body;
   struct queue_info *q;
   rpcd_pending *p;
   char cid[RPCD_CID_LEN + 1];
   char message_id[RPCD_CID_LEN + 1];
-  char detail[sizeof(c->last_error)];
   size_t method_len;
   uint32_t msgid;
   uint32_t qix;
   int64_t now;
   int rc;
 
-  if (!c)
-    return RPCD_EINVAL;
-  if (!id) {
-    set_error(c, "no call id pointer given");
-    return RPCD_EINVAL;
-  }
-  *id = 0;
   rc = check_request(c, method, params, params_len, flags, &method_len);
   if (rc != RPCD_OK)
     return rc;
   if (timeout_ms == 0)
     timeout_ms = c->timeout_ms;
-
-  /* Fail at once when nobody can answer, rather than at the deadline. */
   qix = c->queue_ix;
   q = &c->queues[qix];
   now = rpcd__now_mono_ms();
-  if (!q->served || now - q->probed_ms >= PROBE_MAX_AGE_MS) {
-    rc = rpcd__probe_queue(c, qix, timeout_ms, detail, sizeof(detail));
-    /* The broker did not answer the check within the whole timeout. */
-    if (rc == RPCD_ECONNLOST &&
-        rpcd__now_mono_ms() - now >= (int64_t)timeout_ms) {
-      set_error(c, "timed out: the broker did not answer in time (%s)", detail);
-      return RPCD_ETIMEDOUT;
-    }
-    /* RPCD_EBROKER: the check itself failed; the mandatory flag still
-     * reports a missing queue, so send anyway. */
-    if (rc != RPCD_OK && rc != RPCD_EBROKER) {
-      set_error(c, "%s", detail);
-      return rc;
-    }
-  }
 
   msgid = c->next_msgid++;
   msgpack_sbuffer_init(&body);
@@ -211,24 +227,229 @@ int rpcd_client_send(rpcd_client *c, const char *method, const void *params,
     goto out_body;
   }
   new_uuid(cid);
-  new_uuid(message_id);
   rc = rpcd__pending_insert(&c->pending, cid, RPCD_CID_LEN, msgid, qix,
                             now + (int64_t)timeout_ms, &p);
+  if (rc == RPCD_OK) {
+    rc = rpcd__dheap_push(&c->deadlines, &p->dl);
+    if (rc != RPCD_OK)
+      rpcd__pending_remove(&c->pending, p);
+  }
   if (rc != RPCD_OK) {
     set_error(c, "could not record the call: %s", rpcd_strerror(rc));
     goto out_body;
   }
-  rc = publish(c, q->name, method, method_len, &body, cid, message_id,
-               timeout_ms);
-  if (rc != RPCD_OK) {
-    rpcd__pending_remove(&c->pending, p);
-    goto out_body;
+
+  if (q->served && now - q->probed_ms < PROBE_MAX_AGE_MS) {
+    new_uuid(message_id);
+    rc = publish(c, q->name, method, method_len, body.data, body.size, cid,
+                 message_id, timeout_ms);
+    if (rc != RPCD_OK) {
+      rpcd__call_forget(c, p);
+      goto out_body;
+    }
+    mark_published(c, p);
+  } else {
+    /* Fail at once when nobody can answer, rather than at the deadline:
+     * hold the call until its queue's probe answers. */
+    p->held_method = strdup(method);
+    if (!p->held_method) {
+      rpcd__call_forget(c, p);
+      set_error(c, "out of memory");
+      rc = RPCD_ENOMEM;
+      goto out_body;
+    }
+    p->held_len = body.size;
+    p->held_body = (unsigned char *)msgpack_sbuffer_release(&body);
+    p->state = RPCD_PENDING_HELD;
+    q->n_held++;
+    rpcd__probe_start(c, qix, timeout_ms);
   }
-  *id = p->id;
+  /* Callbacks are set last: a call that failed already (the probe could
+   * not be sent) is reported by the caller, not by a callback. */
+  if (p->state != RPCD_PENDING_DONE) {
+    p->cb = cb;
+    p->user = user;
+  }
+  *out = p;
 
 out_body:
   msgpack_sbuffer_destroy(&body);
   return rc;
+}
+
+/* Report a call that completed within start_call() and forget it. */
+static int started_done(rpcd_client *c, rpcd_pending *p)
+{
+  int status = p->status;
+
+  set_error(c, "%s", p->detail ? p->detail : rpcd_strerror(status));
+  rpcd__pending_remove(&c->pending, p);
+  return status;
+}
+
+static int check_not_in_callback(rpcd_client *c, const char *what)
+{
+  if (!c->in_callback)
+    return RPCD_OK;
+  set_error(c, "%s cannot be called from a completion callback", what);
+  return RPCD_ESTATE;
+}
+
+int rpcd_client_submit(rpcd_client *c, const char *method, const void *params,
+                       size_t params_len, unsigned timeout_ms, rpcd_call_cb cb,
+                       void *user, rpcd_call_id *id)
+{
+  rpcd_pending *p;
+  int rc;
+
+  if (id)
+    *id = 0;
+  if (!c)
+    return RPCD_EINVAL;
+  if (!cb) {
+    set_error(c, "no completion callback given");
+    return RPCD_EINVAL;
+  }
+  rc = start_call(c, method, params, params_len, timeout_ms, cb, user, 0, &p);
+  if (rc != RPCD_OK)
+    return rc;
+  if (p->state == RPCD_PENDING_DONE)
+    return started_done(c, p);
+  if (id)
+    *id = p->id;
+  return RPCD_OK;
+}
+
+/* Read what arrived, expire calls, run the probes' timers, and run the
+ * callbacks of what completed. */
+static int process(rpcd_client *c)
+{
+  rpcd_deadline_node *n;
+  int64_t now;
+
+  if (c->conn)
+    rpcd__pump_available(c);
+  now = rpcd__now_mono_ms();
+  /* Replies already read win over deadlines that passed meanwhile. */
+  while ((n = rpcd__dheap_top(&c->deadlines)) && n->deadline_ms <= now) {
+    rpcd_pending *p = rpcd__pending_of_node(n);
+    char detail[sizeof(c->last_error)];
+
+    if (p->state == RPCD_PENDING_HELD)
+      rpcd__set_err(detail, sizeof(detail),
+                    "timed out: the broker did not answer in time (checking "
+                    "queue \"%s\")",
+                    c->queues[p->queue_ix].name);
+    else
+      rpcd__set_err(detail, sizeof(detail),
+                    "timed out waiting for a reply from queue \"%s\"",
+                    c->queues[p->queue_ix].name);
+    rpcd__call_complete(c, p, RPCD_ETIMEDOUT, NULL, detail);
+  }
+  if (c->conn)
+    rpcd__pump_tick(c, now);
+  if (c->conn)
+    rpcd__probe_tick(c, now);
+  rpcd__deliver(c);
+  return c->conn ? RPCD_OK : RPCD_ECONNLOST;
+}
+
+int rpcd_client_process(rpcd_client *c)
+{
+  int rc;
+
+  if (!c)
+    return RPCD_EINVAL;
+  rc = check_not_in_callback(c, "rpcd_client_process()");
+  if (rc != RPCD_OK)
+    return rc;
+  return process(c);
+}
+
+int rpcd_client_fd(const rpcd_client *c)
+{
+  return c && c->conn ? amqp_get_sockfd(c->conn) : -1;
+}
+
+int rpcd_client_timeout_ms(const rpcd_client *c)
+{
+  rpcd_deadline_node *n;
+  int64_t next = INT64_MAX;
+  int64_t t;
+  int64_t left;
+
+  if (!c)
+    return -1;
+  if (c->done_head)
+    return 0; /* callbacks to run */
+  if (!c->conn)
+    return -1;
+  if (amqp_data_in_buffer(c->conn) || amqp_frames_enqueued(c->conn))
+    return 0; /* read already, not handled: the fd may stay quiet */
+  n = rpcd__dheap_top(&c->deadlines);
+  if (n)
+    next = n->deadline_ms;
+  t = rpcd__probe_next_ms(c);
+  if (t < next)
+    next = t;
+  t = rpcd__pump_next_ms(c);
+  if (t < next)
+    next = t;
+  if (next == INT64_MAX)
+    return -1;
+  left = next - rpcd__now_mono_ms();
+  if (left < 0)
+    return 0;
+  return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* Sleep in poll(2) until the connection has something or the next deadline
+ * comes. */
+static void wait_io(rpcd_client *c)
+{
+  struct pollfd pfd;
+  int t = rpcd_client_timeout_ms(c);
+  int fd = rpcd_client_fd(c);
+
+  if (t == 0 || fd < 0)
+    return;
+  pfd.fd = fd;
+  pfd.events = POLLIN;
+  pfd.revents = 0;
+  (void)poll(&pfd, 1, t);
+}
+
+int rpcd_client_send(rpcd_client *c, const char *method, const void *params,
+                     size_t params_len, unsigned timeout_ms, rpcd_call_id *id,
+                     unsigned flags)
+{
+  rpcd_pending *p;
+  int rc;
+
+  if (!c)
+    return RPCD_EINVAL;
+  if (!id) {
+    set_error(c, "no call id pointer given");
+    return RPCD_EINVAL;
+  }
+  *id = 0;
+  rc = check_not_in_callback(c, "rpcd_client_send()");
+  if (rc != RPCD_OK)
+    return rc;
+  rc = start_call(c, method, params, params_len, timeout_ms, NULL, NULL, flags,
+                  &p);
+  if (rc != RPCD_OK)
+    return rc;
+  /* As before the event loop: a call nobody can answer fails here. */
+  while (p->state == RPCD_PENDING_HELD) {
+    process(c);
+    if (p->state == RPCD_PENDING_HELD)
+      wait_io(c);
+  }
+  if (p->state == RPCD_PENDING_DONE)
+    return started_done(c, p);
+  *id = p->id;
+  return RPCD_OK;
 }
 
 int rpcd_client_notify(rpcd_client *c, const char *method, const void *params,
@@ -250,8 +471,8 @@ int rpcd_client_notify(rpcd_client *c, const char *method, const void *params,
     set_error(c, "could not encode the notification: %s", rpcd_strerror(rc));
     goto out_body;
   }
-  rc = publish(c, c->queues[c->queue_ix].name, method, method_len, &body, NULL,
-               NULL, 0);
+  rc = publish(c, c->queues[c->queue_ix].name, method, method_len, body.data,
+               body.size, NULL, NULL, 0);
 
 out_body:
   msgpack_sbuffer_destroy(&body);
@@ -261,78 +482,36 @@ out_body:
 /* ------------------------------------------------------------------------ */
 /* Waiting                                                                   */
 
-/* Handle what arrives for up to ms milliseconds, or until p completes. */
-static void drain(rpcd_client *c, const rpcd_pending *p, int64_t ms)
-{
-  int64_t until = rpcd__now_mono_ms() + ms;
-  int64_t left;
-  int i;
-
-  for (i = 0; i < DRAIN_MAX && p->state == RPCD_PENDING_IN_FLIGHT; i++) {
-    left = until - rpcd__now_mono_ms();
-    if (left < 0 || rpcd__pump(c, left) == RPCD_ECONNLOST)
-      break;
-  }
-}
-
 int rpcd_client_wait(rpcd_client *c, rpcd_call_id id, rpcd_reply **reply)
 {
-  struct queue_info *q;
   rpcd_reply *r;
   rpcd_pending *p;
-  char detail[sizeof(c->last_error)];
-  int64_t now;
-  int64_t until;
   int status;
   int rc;
-  int i;
 
   if (reply)
     *reply = NULL;
   if (!c)
     return RPCD_EINVAL;
+  rc = check_not_in_callback(c, "rpcd_client_wait()");
+  if (rc != RPCD_OK)
+    return rc;
   p = rpcd__pending_find_id(&c->pending, id);
-  if (!p) {
+  if (!p || p->cb) {
     set_error(c, "unknown call id %" PRIu64, (uint64_t)id);
     return RPCD_EINVAL;
   }
 
-  /* The pump completes entries but never removes them, so p stays valid. */
-  while (p->state == RPCD_PENDING_IN_FLIGHT) {
-    q = &c->queues[p->queue_ix];
+  /* Calls without a callback are completed but never removed by
+   * process(), so p stays valid. */
+  while (p->state != RPCD_PENDING_DONE) {
     if (!c->conn) {
-      rpcd__pending_complete(&c->pending, p, RPCD_ECONNLOST, NULL,
-                             "not connected");
+      rpcd__call_complete(c, p, RPCD_ECONNLOST, NULL, "not connected");
       break;
     }
-    now = rpcd__now_mono_ms();
-    if (now >= p->deadline_ms) {
-      for (i = 0; i < DRAIN_MAX && p->state == RPCD_PENDING_IN_FLIGHT; i++) {
-        if (rpcd__pump(c, 0) != RPCD_OK)
-          break;
-      }
-      rpcd__set_err(detail, sizeof(detail),
-                    "timed out waiting for a reply from queue \"%s\"", q->name);
-      rpcd__pending_complete(&c->pending, p, RPCD_ETIMEDOUT, NULL, detail);
-      break;
-    }
-    if (now - q->probed_ms >= PROBE_WAIT_INTERVAL_MS) {
-      rc = rpcd__probe_queue(c, p->queue_ix, p->deadline_ms - now, detail,
-                             sizeof(detail));
-      if (rc == RPCD_ENOROUTE || rc == RPCD_ENOCONSUMER) {
-        /* A server that stops answers the request in hand before it
-         * cancels its consumer, but the reply may reach us after the
-         * probe's answer: give replies already on their way a moment. */
-        drain(c, p, DRAIN_GRACE_MS);
-        if (p->state == RPCD_PENDING_IN_FLIGHT)
-          rpcd__fail_calls(c, p->queue_ix, rc, detail);
-      }
-      continue;
-    }
-    until = q->probed_ms + PROBE_WAIT_INTERVAL_MS;
-    if (p->deadline_ms < until)
-      until = p->deadline_ms;
-    rpcd__pump(c, until - now);
+    process(c);
+    if (p->state != RPCD_PENDING_DONE)
+      wait_io(c);
   }
 
   status = p->status;

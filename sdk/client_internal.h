@@ -4,7 +4,8 @@
  * closing, failing calls when the connection goes), sdk/queue_probe.c (does
  * the request queue exist and have a consumer), sdk/frame_pump.c (reading
  * frames, matching replies, returns and closes) and sdk/call.c (the public
- * call API). Internal to the SDK: not installed, not part of the ABI.
+ * call API: submit, process, and the blocking calls on top). Internal to the
+ * SDK: not installed, not part of the ABI.
  *
  * One AMQP connection per client, requests published to the request queue
  * with RabbitMQ's direct reply-to, and a frame pump that matches replies to
@@ -21,10 +22,12 @@
 #include <rpcd/client.h>
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/time.h>
 
 #include "amqp_compat.h"
+#include "deadline_heap.h"
 #include "pending.h"
 #include "rpcd_proto.h"
 #include "transport_amqp.h"
@@ -37,8 +40,10 @@
 #define PROBE_MAX_AGE_MS 1000
 /* While a call waits, its queue is checked again this often. */
 #define PROBE_WAIT_INTERVAL_MS 250
-/* Replies already buffered are still taken when a deadline has passed. */
-#define DRAIN_MAX 64
+/* rpcd_client_process() reads at most this many frames from the socket in
+ * one go (and then goes on only with what rabbitmq-c has buffered), so a
+ * busy connection cannot keep it from expiring calls. */
+#define PROCESS_MAX_READS 4096
 /* How long a call whose server vanished still waits for a reply that may
  * already be on its way. */
 #define DRAIN_GRACE_MS 200
@@ -61,14 +66,37 @@
 
 /* What the client knows about one request queue. */
 struct queue_info {
-  char *name;        /* owned */
-  bool served;       /* the last probe found it with a consumer */
-  int64_t probed_ms; /* monotonic time of the last probe; 0: never */
+  char *name;         /* owned */
+  bool served;        /* the last probe found it with a consumer */
+  int64_t probed_ms;  /* monotonic time the last probe was sent; 0: never */
+  bool probe_wanted;  /* a probe waits for the probe channel to be free */
+  size_t n_published; /* calls to it published and not completed */
+  size_t n_held;      /* calls to it held until its probe answers */
+  /* A probe found no server while calls were published: those still in
+   * flight at fail_at_ms fail with fail_status (0: none). */
+  int64_t fail_at_ms;
+  int fail_status;
+  char fail_detail[320];
+};
+
+/* A message being read on the call channel, frame by frame, across as
+ * many rpcd_client_process() calls as its frames take to arrive. */
+struct msg_reader {
+  bool active;
+  bool is_return;      /* a returned request rather than a reply */
+  bool have_header;    /* the content header was read */
+  rpcd_call_id id;     /* the call it is for; 0: none (dropped) */
+  unsigned char *body; /* owned; NULL when the body is dropped */
+  uint64_t size;
+  uint64_t got;
+  int body_status;           /* RPCD_OK, RPCD_ETOOBIG or RPCD_ENOMEM */
+  int64_t stall_deadline_ms; /* the next frame must arrive before this */
+  char detail[320];          /* is_return: why the request came back */
 };
 
 struct rpcd_client {
   amqp_connection_state_t conn; /* NULL when not connected */
-  bool probe_open;              /* channel 2 is open */
+  bool probe_open;              /* channel 2 is open (or being opened) */
   unsigned timeout_ms;
   bool timeout_set;            /* rpcd_client_set_timeout() was called */
   unsigned connect_timeout_ms; /* 0: timeout_ms when set, else the default */
@@ -78,9 +106,18 @@ struct rpcd_client {
   struct queue_info *queues;
   size_t n_queues;
   rpcd_pending_table pending;
+  rpcd_deadline_heap deadlines; /* calls not completed, by deadline */
+  rpcd_pending *done_head;      /* completed calls with a callback, FIFO */
+  rpcd_pending *done_tail;
+  bool in_callback;          /* a completion callback is running */
+  uint32_t probe_qix;        /* queue being probed; UINT32_MAX: none */
+  int64_t probe_deadline_ms; /* its answer is due by then */
+  struct msg_reader rd;
   uint64_t dropped_replies;
   char last_error[512];
 };
+
+#define NO_QUEUE UINT32_MAX
 
 static inline struct timeval rpcd__ms_to_tv(int64_t ms)
 {
@@ -93,18 +130,33 @@ static inline struct timeval rpcd__ms_to_tv(int64_t ms)
   return tv;
 }
 
+static inline rpcd_pending *rpcd__pending_of_node(rpcd_deadline_node *n)
+{
+  return (rpcd_pending *)(void *)((char *)n - offsetof(rpcd_pending, dl));
+}
+
 /* conn.c */
 
 /* Index of the queue named `name`, added when new. */
 int rpcd__queue_index(rpcd_client *c, const char *name, uint32_t *ix);
 void rpcd__forget_probes(rpcd_client *c);
-/* Complete every call in flight (to queue `qix`, or to any queue when qix
- * is UINT32_MAX) with `status`. */
-void rpcd__fail_calls(rpcd_client *c, uint32_t qix, int status,
+/*
+ * Record the outcome of a call that is held or in flight: it leaves the
+ * deadline heap and its queue's counts, and a call with a callback is
+ * queued for rpcd__deliver(). Takes `reply`; copies `detail`. Does nothing
+ * (but free reply) for a call already done.
+ */
+void rpcd__call_complete(rpcd_client *c, rpcd_pending *p, int status,
+                         rpcd_reply *reply, const char *detail);
+/* Forget a call: out of the heap, the queue's counts, the table. */
+void rpcd__call_forget(rpcd_client *c, rpcd_pending *p);
+/* Run the callbacks of the completed calls, oldest first, forgetting each
+ * call before its callback runs. */
+void rpcd__deliver(rpcd_client *c);
+/* Complete every published call in flight (to queue `qix`, or to any queue
+ * when qix is NO_QUEUE) with `status`; `held` also the held ones. */
+void rpcd__fail_calls(rpcd_client *c, uint32_t qix, bool held, int status,
                       const char *detail);
-/* Complete every call in flight whose deadline has passed with
- * RPCD_ETIMEDOUT. */
-void rpcd__fail_expired_calls(rpcd_client *c, const char *detail);
 /*
  * Give up the connection: every call in flight fails with RPCD_ECONNLOST
  * and the client is not connected any more. `polite` closes the connection
@@ -112,30 +164,50 @@ void rpcd__fail_expired_calls(rpcd_client *c, const char *detail);
  * otherwise it is just destroyed. `detail` must not be c->last_error.
  */
 void rpcd__connection_lost(rpcd_client *c, const char *detail, bool polite);
+/* Forget the state of a connection that is gone: probes, message reader. */
+void rpcd__reset_io(rpcd_client *c);
 
 /* queue_probe.c */
 
 /*
- * Declare queue `qix` passively on the probe channel, waiting at most
- * budget_ms (the time left to the calls that need the answer; at most
- * PROBE_TIMEOUT_MAX_MS) for the broker.
+ * Ask whether queue `qix` exists and has a consumer: a passive declare is
+ * sent on the probe channel (opened first when the broker closed it) and
+ * its answer is matched by rpcd__probe_frame(). Never waits. One probe is
+ * in flight at a time; a queue asked for meanwhile goes next. `budget_ms`
+ * bounds the wait for the answer (clamped to PROBE_TIMEOUT_MIN_MS ..
+ * PROBE_TIMEOUT_MAX_MS); past it the connection is given up.
  *
- * \return RPCD_OK (it exists and has a consumer), RPCD_ENOROUTE,
- *         RPCD_ENOCONSUMER, RPCD_EBROKER (could not tell) with a message in
- *         err, or RPCD_ECONNLOST after rpcd__connection_lost()
+ * \return RPCD_OK, or RPCD_ECONNLOST after rpcd__connection_lost()
  */
-int rpcd__probe_queue(rpcd_client *c, uint32_t qix, int64_t budget_ms,
-                      char *err, size_t errlen);
+int rpcd__probe_start(rpcd_client *c, uint32_t qix, int64_t budget_ms);
+/* A method frame on the probe channel. \return RPCD_OK or RPCD_ECONNLOST */
+int rpcd__probe_frame(rpcd_client *c, const amqp_frame_t *f);
+/* Probe deadlines, re-checks of queues with calls in flight and failing
+ * calls whose server went away. \return RPCD_OK or RPCD_ECONNLOST */
+int rpcd__probe_tick(rpcd_client *c, int64_t now);
+/* The earliest time rpcd__probe_tick() has work to do; INT64_MAX: none. */
+int64_t rpcd__probe_next_ms(const rpcd_client *c);
 
 /* frame_pump.c */
 
 /*
- * Wait up to timeout_ms for one message or frame and handle it.
+ * Read and handle every frame that is available without waiting (at most
+ * PROCESS_MAX_READS from the socket, then what rabbitmq-c has buffered).
  *
- * \return RPCD_OK when something was handled, RPCD_ETIMEDOUT when nothing
- *         came, RPCD_ECONNLOST when the connection failed (every call in
- *         flight failed with it)
+ * \return RPCD_OK, or RPCD_ECONNLOST when the connection failed (every
+ *         call in flight failed with it)
  */
-int rpcd__pump(rpcd_client *c, int64_t timeout_ms);
+int rpcd__pump_available(rpcd_client *c);
+/* The message reader's stall deadline; INT64_MAX when none is read. */
+int64_t rpcd__pump_next_ms(const rpcd_client *c);
+/* Give up a message being read when its next frame is overdue.
+ * \return RPCD_OK or RPCD_ECONNLOST */
+int rpcd__pump_tick(rpcd_client *c, int64_t now);
+
+/* call.c */
+
+/* Publish a held call (its queue answered). \return RPCD_OK or a failure
+ * (the call is completed with it) */
+int rpcd__publish_held(rpcd_client *c, rpcd_pending *p);
 
 #endif /* RPCD_SDK_CLIENT_INTERNAL_H */

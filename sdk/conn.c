@@ -52,11 +52,74 @@ void rpcd__forget_probes(rpcd_client *c)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Failing calls                                                             */
+/* Completing and failing calls                                              */
 
-/* Complete every call in flight (to queue `qix`, or to any queue when qix
- * is UINT32_MAX) with `status`. */
-void rpcd__fail_calls(rpcd_client *c, uint32_t qix, int status,
+void rpcd__call_complete(rpcd_client *c, rpcd_pending *p, int status,
+                         rpcd_reply *reply, const char *detail)
+{
+  struct queue_info *q = &c->queues[p->queue_ix];
+  int was = p->state;
+
+  if (!rpcd__pending_complete(&c->pending, p, status, reply, detail))
+    return;
+  rpcd__dheap_remove(&c->deadlines, &p->dl);
+  if (was == RPCD_PENDING_IN_FLIGHT) {
+    q->n_published--;
+  } else if (was == RPCD_PENDING_HELD) {
+    q->n_held--;
+    free(p->held_body);
+    free(p->held_method);
+    p->held_body = NULL;
+    p->held_method = NULL;
+  }
+  if (p->cb) {
+    p->next = NULL;
+    if (c->done_tail)
+      c->done_tail->next = p;
+    else
+      c->done_head = p;
+    c->done_tail = p;
+  }
+}
+
+void rpcd__call_forget(rpcd_client *c, rpcd_pending *p)
+{
+  struct queue_info *q = &c->queues[p->queue_ix];
+
+  rpcd__dheap_remove(&c->deadlines, &p->dl);
+  if (p->state == RPCD_PENDING_IN_FLIGHT)
+    q->n_published--;
+  else if (p->state == RPCD_PENDING_HELD)
+    q->n_held--;
+  rpcd__pending_remove(&c->pending, p);
+}
+
+void rpcd__deliver(rpcd_client *c)
+{
+  bool was_in_callback = c->in_callback;
+
+  while (c->done_head) {
+    rpcd_pending *p = c->done_head;
+    rpcd_call_cb cb = p->cb;
+    void *user = p->user;
+    rpcd_call_id id = p->id;
+    rpcd_reply *reply = p->reply;
+    int status = p->status;
+
+    c->done_head = p->next;
+    if (!c->done_head)
+      c->done_tail = NULL;
+    if (status != RPCD_OK)
+      set_error(c, "%s", p->detail ? p->detail : rpcd_strerror(status));
+    p->reply = NULL;
+    rpcd__pending_remove(&c->pending, p);
+    c->in_callback = true;
+    cb(c, id, status, reply, user);
+    c->in_callback = was_in_callback;
+  }
+}
+
+void rpcd__fail_calls(rpcd_client *c, uint32_t qix, bool held, int status,
                       const char *detail)
 {
   rpcd_pending *p;
@@ -64,39 +127,35 @@ void rpcd__fail_calls(rpcd_client *c, uint32_t qix, int status,
 
   for (p = rpcd__pending_next(&c->pending, &pos); p;
        p = rpcd__pending_next(&c->pending, &pos)) {
-    if (p->state == RPCD_PENDING_IN_FLIGHT &&
-        (qix == UINT32_MAX || p->queue_ix == qix))
-      rpcd__pending_complete(&c->pending, p, status, NULL, detail);
+    if ((p->state == RPCD_PENDING_IN_FLIGHT ||
+         (held && p->state == RPCD_PENDING_HELD)) &&
+        (qix == NO_QUEUE || p->queue_ix == qix))
+      rpcd__call_complete(c, p, status, NULL, detail);
   }
 }
 
-/* Complete every call in flight whose deadline has passed with
- * RPCD_ETIMEDOUT. */
-void rpcd__fail_expired_calls(rpcd_client *c, const char *detail)
+void rpcd__reset_io(rpcd_client *c)
 {
-  int64_t now = rpcd__now_mono_ms();
-  rpcd_pending *p;
-  size_t pos = 0;
+  size_t i;
 
-  for (p = rpcd__pending_next(&c->pending, &pos); p;
-       p = rpcd__pending_next(&c->pending, &pos)) {
-    if (p->state == RPCD_PENDING_IN_FLIGHT && now >= p->deadline_ms)
-      rpcd__pending_complete(&c->pending, p, RPCD_ETIMEDOUT, NULL, detail);
+  c->probe_open = false;
+  c->probe_qix = NO_QUEUE;
+  c->probe_deadline_ms = 0;
+  free(c->rd.body);
+  memset(&c->rd, 0, sizeof(c->rd));
+  for (i = 0; i < c->n_queues; i++) {
+    c->queues[i].probe_wanted = false;
+    c->queues[i].fail_at_ms = 0;
   }
+  rpcd__forget_probes(c);
 }
 
-/*
- * Give up the connection: every call in flight fails with RPCD_ECONNLOST
- * and the client is not connected any more. `polite` closes the connection
- * properly (the socket still works, only the call channel is gone);
- * otherwise it is just destroyed. `detail` must not be c->last_error.
- */
 void rpcd__connection_lost(rpcd_client *c, const char *detail, bool polite)
 {
   char msg[sizeof(c->last_error)];
 
   rpcd__set_err(msg, sizeof(msg), "connection to the broker lost: %s", detail);
-  rpcd__fail_calls(c, UINT32_MAX, RPCD_ECONNLOST, msg);
+  rpcd__fail_calls(c, NO_QUEUE, true, RPCD_ECONNLOST, msg);
   if (c->conn) {
     if (polite)
       rpcd__amqp_close(c->conn, 0);
@@ -104,8 +163,7 @@ void rpcd__connection_lost(rpcd_client *c, const char *detail, bool polite)
       amqp_destroy_connection(c->conn);
     c->conn = NULL;
   }
-  c->probe_open = false;
-  rpcd__forget_probes(c);
+  rpcd__reset_io(c);
   set_error(c, "%s", msg);
 }
 
@@ -129,6 +187,8 @@ int rpcd_client_new(rpcd_client **out)
   rc = rpcd__queue_index(c, RPCD_DEFAULT_QUEUE, &c->queue_ix);
   if (rc != RPCD_OK)
     goto out_free;
+  rpcd__dheap_init(&c->deadlines);
+  c->probe_qix = NO_QUEUE;
   c->timeout_ms = RPCD_DEFAULT_TIMEOUT_MS;
   c->max_reply = RPCD_DEFAULT_MAX_REPLY;
   c->next_msgid = 1;
@@ -147,6 +207,8 @@ void rpcd_client_free(rpcd_client *c)
   if (!c)
     return;
   rpcd_client_close(c);
+  rpcd__deliver(c);
+  rpcd__dheap_destroy(&c->deadlines);
   rpcd__pending_destroy(&c->pending);
   for (i = 0; i < c->n_queues; i++)
     free(c->queues[i].name);
@@ -283,13 +345,12 @@ int rpcd_client_connect(rpcd_client *c, const char *uri)
   if (!c)
     return RPCD_EINVAL;
   if (c->conn) {
-    rpcd__fail_calls(c, UINT32_MAX, RPCD_ECONNLOST,
+    rpcd__fail_calls(c, NO_QUEUE, true, RPCD_ECONNLOST,
                      "connection to the broker lost: the client reconnected");
     rpcd__amqp_close(c->conn, c->probe_open ? N_CHANNELS : CALL_CHANNEL);
     c->conn = NULL;
-    c->probe_open = false;
   }
-  rpcd__forget_probes(c);
+  rpcd__reset_io(c);
 
   /* One deadline for the whole connect: socket, login, channels. */
   timeout_ms = c->connect_timeout_ms;
@@ -321,12 +382,12 @@ void rpcd_client_close(rpcd_client *c)
 {
   if (!c || !c->conn)
     return;
-  rpcd__fail_calls(c, UINT32_MAX, RPCD_ECONNLOST,
+  rpcd__fail_calls(c, NO_QUEUE, true, RPCD_ECONNLOST,
                    "connection to the broker lost: the client closed it");
   rpcd__amqp_close(c->conn, c->probe_open ? N_CHANNELS : CALL_CHANNEL);
   c->conn = NULL;
-  c->probe_open = false;
-  rpcd__forget_probes(c);
+  rpcd__reset_io(c);
+  rpcd__deliver(c);
 }
 
 bool rpcd_client_is_connected(const rpcd_client *c)

@@ -36,12 +36,12 @@ static void complete_call(rpcd_client *c, rpcd_pending *p, const void *body,
                   "reply of %" PRIu64 " bytes exceeds the limit of %zu bytes "
                   "(from queue \"%s\")",
                   body_len, c->max_reply, queue);
-    rpcd__pending_complete(&c->pending, p, RPCD_ETOOBIG, NULL, detail);
+    rpcd__call_complete(c, p, RPCD_ETOOBIG, NULL, detail);
     return;
   }
   if (body_status != RPCD_OK) {
-    rpcd__pending_complete(&c->pending, p, body_status, NULL,
-                           "out of memory while receiving a reply");
+    rpcd__call_complete(c, p, body_status, NULL,
+                        "out of memory while receiving a reply");
     return;
   }
   rc = rpcd__reply_decode(body, (size_t)body_len, &view, why, sizeof(why));
@@ -50,103 +50,77 @@ static void complete_call(rpcd_client *c, rpcd_pending *p, const void *body,
   if (rc != RPCD_OK) {
     rpcd__set_err(detail, sizeof(detail),
                   "malformed reply from queue \"%s\": %s", queue, why);
-    rpcd__pending_complete(&c->pending, p,
-                           rc == RPCD_ENOMEM ? RPCD_ENOMEM : RPCD_EPROTO, NULL,
-                           detail);
+    rpcd__call_complete(c, p, rc == RPCD_ENOMEM ? RPCD_ENOMEM : RPCD_EPROTO,
+                        NULL, detail);
     goto out_destroy;
   }
   rc = rpcd__reply_from_view(&view, &reply);
   if (rc != RPCD_OK) {
-    rpcd__pending_complete(&c->pending, p, rc, NULL,
-                           "out of memory while copying a reply");
+    rpcd__call_complete(c, p, rc, NULL, "out of memory while copying a reply");
     goto out_destroy;
   }
   if (view.error_code == 0) {
-    rpcd__pending_complete(&c->pending, p, RPCD_OK, reply, NULL);
+    rpcd__call_complete(c, p, RPCD_OK, reply, NULL);
   } else {
     rpcd__set_err(detail, sizeof(detail),
                   "the server answered with error %d (%s): %.*s",
                   view.error_code, rpcd_errcode_name(view.error_code),
                   (int)view.message_len, view.message ? view.message : "");
-    rpcd__pending_complete(&c->pending, p, RPCD_EREMOTE, reply, detail);
+    rpcd__call_complete(c, p, RPCD_EREMOTE, reply, detail);
   }
 
 out_destroy:
   rpcd__reply_view_destroy(&view);
 }
 
-static int handle_frame(rpcd_client *c, const amqp_frame_t *f);
-
-/*
- * The next frame of the message being read on `channel`. Frames of other
- * channels that arrive meanwhile are handled; a broker that stops sending
- * in the middle of a message, or sends something else, loses the
- * connection.
- *
- * \return RPCD_OK, or RPCD_ECONNLOST after rpcd__connection_lost()
- */
-static int next_content_frame(rpcd_client *c, amqp_channel_t channel,
-                              int frame_type, amqp_frame_t *f)
+/* Stop reading the current message (its call, if any, is not completed). */
+static void reader_reset(rpcd_client *c)
 {
-  struct timeval tv;
-  char detail[256];
-  int st;
+  free(c->rd.body);
+  memset(&c->rd, 0, sizeof(c->rd));
+}
 
-  for (;;) {
-    tv = rpcd__ms_to_tv(CONTENT_STALL_MS);
-    st = amqp_simple_wait_frame_noblock(c->conn, f, &tv);
-    if (st == AMQP_STATUS_TIMEOUT) {
-      rpcd__set_err(detail, sizeof(detail),
-                    "the broker stopped sending in the middle of a reply "
-                    "(nothing for %d ms)",
-                    CONTENT_STALL_MS);
-      rpcd__connection_lost(c, detail, false);
-      return RPCD_ECONNLOST;
-    }
-    if (st != AMQP_STATUS_OK) {
-      rpcd__set_err(detail, sizeof(detail), "reading a reply: %s",
-                    amqp_error_string2(st));
-      rpcd__connection_lost(c, detail, false);
-      return RPCD_ECONNLOST;
-    }
-    if (f->channel == channel)
-      break;
-    if (handle_frame(c, f) != RPCD_OK || !c->conn)
-      return RPCD_ECONNLOST;
+/* A broker that sends something else than the content of the message being
+ * read loses the connection. */
+static int reader_fail(rpcd_client *c, const char *detail)
+{
+  reader_reset(c);
+  rpcd__connection_lost(c, detail, false);
+  return RPCD_ECONNLOST;
+}
+
+/* The message was read whole: complete its call. */
+static void reader_finish(rpcd_client *c)
+{
+  struct msg_reader *rd = &c->rd;
+  rpcd_pending *p = rd->id ? rpcd__pending_find_id(&c->pending, rd->id) : NULL;
+
+  /* The call may have timed out while its reply was arriving. */
+  if (p && p->state != RPCD_PENDING_IN_FLIGHT) {
+    p = NULL;
+    c->dropped_replies++;
   }
-  if (f->frame_type != frame_type) {
-    rpcd__set_err(detail, sizeof(detail),
-                  "reading a reply: frame type %d where %d was expected",
-                  (int)f->frame_type, frame_type);
-    rpcd__connection_lost(c, detail, false);
-    return RPCD_ECONNLOST;
-  }
-  return RPCD_OK;
+  if (p && rd->is_return)
+    rpcd__call_complete(c, p, RPCD_ENOROUTE, NULL, rd->detail);
+  else if (p)
+    complete_call(c, p, rd->body, rd->size, rd->body_status);
+  reader_reset(c);
 }
 
 /*
- * A basic.deliver arrived on `channel`: read the content header and body
- * that follow, and complete the call the reply is for. The size check comes
+ * The content header of the message being read. The size check comes
  * before the body is read: a body over max_reply (or one for no call in
  * flight) is read frame by frame and dropped, never held whole, so a huge
  * reply costs neither the memory nor the connection.
  */
-static int read_delivery(rpcd_client *c, amqp_channel_t channel)
+static void reader_header(rpcd_client *c, const amqp_frame_t *f)
 {
-  const amqp_basic_properties_t *props;
-  amqp_frame_t f;
+  struct msg_reader *rd = &c->rd;
+  const amqp_basic_properties_t *props = f->payload.properties.decoded;
   rpcd_pending *p = NULL;
-  unsigned char *body = NULL;
-  uint64_t size;
-  uint64_t got = 0;
-  int body_status = RPCD_OK;
-  int rc;
 
-  rc = next_content_frame(c, channel, AMQP_FRAME_HEADER, &f);
-  if (rc != RPCD_OK)
-    return rc;
-  props = f.payload.properties.decoded;
-  size = f.payload.properties.body_size;
+  rd->have_header = true;
+  rd->size = f->payload.properties.body_size;
   /* A reply to a call that timed out, was answered already (a request
    * delivered twice) or was never ours. */
   if (props->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)
@@ -154,94 +128,96 @@ static int read_delivery(rpcd_client *c, amqp_channel_t channel)
                                props->correlation_id.len);
   if (p && p->state != RPCD_PENDING_IN_FLIGHT)
     p = NULL;
-  if (!p)
-    c->dropped_replies++;
-  else if (size > c->max_reply)
-    body_status = RPCD_ETOOBIG;
-  else if (!(body = malloc(size ? (size_t)size : 1)))
-    body_status = RPCD_ENOMEM;
-
-  while (got < size) {
-    size_t n;
-
-    /* Frames read so far (the header too) are not needed any more. */
-    amqp_maybe_release_buffers_on_channel(c->conn, channel);
-    rc = next_content_frame(c, channel, AMQP_FRAME_BODY, &f);
-    if (rc != RPCD_OK)
-      goto out_free;
-    n = f.payload.body_fragment.len;
-    if (n > size - got) {
-      rpcd__connection_lost(
-          c, "reading a reply: more body than its header said", false);
-      rc = RPCD_ECONNLOST;
-      goto out_free;
-    }
-    if (body && n > 0)
-      memcpy(body + got, f.payload.body_fragment.bytes, n);
-    got += n;
+  if (!p) {
+    if (!rd->is_return)
+      c->dropped_replies++;
+    return;
   }
-  /* p is still in flight: the frames of other channels read meanwhile can
-   * only fail calls by losing the connection, which returned above. */
-  if (p)
-    complete_call(c, p, body, size, body_status);
-  rc = RPCD_OK;
-
-out_free:
-  free(body);
-  return rc;
+  rd->id = p->id;
+  if (rd->is_return)
+    return; /* the request's own body: not needed */
+  if (rd->size > c->max_reply)
+    rd->body_status = RPCD_ETOOBIG;
+  else if (!(rd->body = malloc(rd->size ? (size_t)rd->size : 1)))
+    rd->body_status = RPCD_ENOMEM;
 }
 
-/* The broker returned a mandatory request: its queue is gone. */
-static int handle_return(rpcd_client *c, amqp_channel_t channel,
-                         const amqp_basic_return_t *m)
+/* A frame on the call channel while a message is being read. */
+static int reader_frame(rpcd_client *c, const amqp_frame_t *f)
 {
-  amqp_message_t msg;
-  amqp_rpc_reply_t r;
-  rpcd_pending *p;
-  char detail[sizeof(c->last_error)];
-  char why[256];
-  int rc;
+  struct msg_reader *rd = &c->rd;
+  char detail[256];
+  size_t n;
 
-  /* Format now: m lives in the connection's pool. */
-  rpcd__set_err(detail, sizeof(detail),
-                "queue \"%.*s\" does not exist (the broker returned the "
-                "request: %.*s)",
-                (int)m->routing_key.len, (const char *)m->routing_key.bytes,
-                (int)m->reply_text.len, (const char *)m->reply_text.bytes);
-  /* The content is the client's own request, of a size it chose. */
-  r = amqp_read_message(c->conn, channel, &msg, 0);
-  rc = rpcd__amqp_status(c->conn, channel, r, "reading a returned request",
-                         NULL, NULL, why, sizeof(why));
-  if (rc != RPCD_OK) {
-    rpcd__connection_lost(c, why, false);
-    return RPCD_ECONNLOST;
+  rd->stall_deadline_ms = rpcd__now_mono_ms() + CONTENT_STALL_MS;
+  if (!rd->have_header) {
+    if (f->frame_type != AMQP_FRAME_HEADER)
+      goto out_unexpected;
+    reader_header(c, f);
+  } else {
+    if (f->frame_type != AMQP_FRAME_BODY)
+      goto out_unexpected;
+    n = f->payload.body_fragment.len;
+    if (n > rd->size - rd->got)
+      return reader_fail(c, "reading a reply: more body than its header said");
+    if (rd->body && n > 0)
+      memcpy(rd->body + rd->got, f->payload.body_fragment.bytes, n);
+    rd->got += n;
   }
-  p = NULL;
-  if (msg.properties._flags & AMQP_BASIC_CORRELATION_ID_FLAG)
-    p = rpcd__pending_find_cid(&c->pending, msg.properties.correlation_id.bytes,
-                               msg.properties.correlation_id.len);
-  if (p)
-    rpcd__pending_complete(&c->pending, p, RPCD_ENOROUTE, NULL, detail);
-  amqp_destroy_message(&msg);
+  if (rd->got == rd->size)
+    reader_finish(c);
   return RPCD_OK;
+
+out_unexpected:
+  rpcd__set_err(detail, sizeof(detail),
+                "reading a reply: frame type %d where %d was expected",
+                (int)f->frame_type,
+                rd->have_header ? AMQP_FRAME_BODY : AMQP_FRAME_HEADER);
+  return reader_fail(c, detail);
 }
 
-/* Handle one frame read while no message was being read. */
+static void reader_start(rpcd_client *c, bool is_return)
+{
+  reader_reset(c);
+  c->rd.active = true;
+  c->rd.is_return = is_return;
+  c->rd.body_status = RPCD_OK;
+  c->rd.stall_deadline_ms = rpcd__now_mono_ms() + CONTENT_STALL_MS;
+}
+
+/* Handle one frame. */
 static int handle_frame(rpcd_client *c, const amqp_frame_t *f)
 {
   char detail[256];
 
+  if (c->rd.active && f->channel == CALL_CHANNEL)
+    return reader_frame(c, f);
   if (f->frame_type != AMQP_FRAME_METHOD)
     return RPCD_OK; /* stray content of a message already abandoned */
+  if (f->channel == PROBE_CHANNEL)
+    return rpcd__probe_frame(c, f);
 
   switch (f->payload.method.id) {
   case AMQP_BASIC_DELIVER_METHOD:
     /* Replies are consumed on the call channel only. */
+    if (f->channel == CALL_CHANNEL)
+      reader_start(c, false);
+    return RPCD_OK;
+  case AMQP_BASIC_RETURN_METHOD: {
+    /* The broker returned a mandatory request: its queue is gone. */
+    const amqp_basic_return_t *m = f->payload.method.decoded;
+
     if (f->channel != CALL_CHANNEL)
       return RPCD_OK;
-    return read_delivery(c, f->channel);
-  case AMQP_BASIC_RETURN_METHOD:
-    return handle_return(c, f->channel, f->payload.method.decoded);
+    reader_start(c, true);
+    /* Format now: m lives in the connection's pool. */
+    rpcd__set_err(c->rd.detail, sizeof(c->rd.detail),
+                  "queue \"%.*s\" does not exist (the broker returned the "
+                  "request: %.*s)",
+                  (int)m->routing_key.len, (const char *)m->routing_key.bytes,
+                  (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+    return RPCD_OK;
+  }
   case AMQP_BASIC_ACK_METHOD:
     return RPCD_OK;
   case AMQP_CHANNEL_CLOSE_METHOD: {
@@ -252,10 +228,6 @@ static int handle_frame(rpcd_client *c, const amqp_frame_t *f)
                   (int)f->channel, (int)m->reply_text.len,
                   (const char *)m->reply_text.bytes);
     amqp_send_method(c->conn, f->channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
-    if (f->channel == PROBE_CHANNEL) {
-      c->probe_open = false;
-      return RPCD_OK;
-    }
     rpcd__connection_lost(c, detail, true);
     return RPCD_ECONNLOST;
   }
@@ -279,37 +251,56 @@ static int handle_frame(rpcd_client *c, const amqp_frame_t *f)
   }
 }
 
-/*
- * Wait up to timeout_ms for one message or frame and handle it. Frames are
- * read one by one rather than with amqp_consume_message(), which reads a
- * message body whole whatever its size.
- *
- * \return RPCD_OK when something was handled, RPCD_ETIMEDOUT when nothing
- *         came, RPCD_ECONNLOST when the connection failed (every call in
- *         flight failed with it)
- */
-int rpcd__pump(rpcd_client *c, int64_t timeout_ms)
+int rpcd__pump_available(rpcd_client *c)
 {
-  struct timeval tv = rpcd__ms_to_tv(timeout_ms);
+  struct timeval zero = {0, 0};
   amqp_frame_t f;
   char detail[256];
+  int reads = 0;
   int st;
   int rc;
 
-  if (!c->conn)
-    return RPCD_ECONNLOST;
-  amqp_maybe_release_buffers(c->conn);
-  st = amqp_simple_wait_frame_noblock(c->conn, &f, &tv);
-  if (st == AMQP_STATUS_TIMEOUT)
-    return RPCD_ETIMEDOUT;
-  if (st != AMQP_STATUS_OK) {
-    rpcd__set_err(detail, sizeof(detail), "waiting for replies: %s",
-                  amqp_error_string2(st));
-    rpcd__connection_lost(c, detail, false);
-    return RPCD_ECONNLOST;
-  }
-  rc = handle_frame(c, &f);
-  if (c->conn)
+  while (c->conn) {
+    /* Past the limit, only what rabbitmq-c has buffered: that the socket
+     * is quiet does not mean nothing is waiting. */
+    if (reads >= PROCESS_MAX_READS && !amqp_data_in_buffer(c->conn) &&
+        !amqp_frames_enqueued(c->conn))
+      return RPCD_OK;
+    st = amqp_simple_wait_frame_noblock(c->conn, &f, &zero);
+    if (st == AMQP_STATUS_TIMEOUT)
+      return RPCD_OK;
+    if (st != AMQP_STATUS_OK) {
+      rpcd__set_err(detail, sizeof(detail), "waiting for replies: %s",
+                    amqp_error_string2(st));
+      reader_reset(c);
+      rpcd__connection_lost(c, detail, false);
+      return RPCD_ECONNLOST;
+    }
+    reads++;
+    rc = handle_frame(c, &f);
+    if (rc != RPCD_OK || !c->conn)
+      return RPCD_ECONNLOST;
+    /* What the frame pointed into is not needed any more (the reader
+     * copies what it keeps). */
     amqp_maybe_release_buffers(c->conn);
-  return rc;
+  }
+  return RPCD_ECONNLOST;
+}
+
+int64_t rpcd__pump_next_ms(const rpcd_client *c)
+{
+  return c->conn && c->rd.active ? c->rd.stall_deadline_ms : INT64_MAX;
+}
+
+int rpcd__pump_tick(rpcd_client *c, int64_t now)
+{
+  char detail[256];
+
+  if (!c->conn || !c->rd.active || now < c->rd.stall_deadline_ms)
+    return RPCD_OK;
+  rpcd__set_err(detail, sizeof(detail),
+                "the broker stopped sending in the middle of a reply "
+                "(nothing for %d ms)",
+                CONTENT_STALL_MS);
+  return reader_fail(c, detail);
 }

@@ -49,6 +49,8 @@ static void free_entry(rpcd_pending_table *t, rpcd_pending *p)
   if (p->reply && t->reply_free)
     t->reply_free(p->reply);
   free(p->detail);
+  free(p->held_body);
+  free(p->held_method);
   free(p);
 }
 
@@ -168,6 +170,7 @@ int rpcd__pending_insert(rpcd_pending_table *t, const char *cid, size_t cid_len,
   p->deadline_ms = deadline_ms;
   p->state = RPCD_PENDING_IN_FLIGHT;
   p->status = RPCD_OK;
+  rpcd__dheap_node_init(&p->dl, deadline_ms);
   put_cid(t->by_cid, t->cap, p);
   put_id(t->by_id, t->cap, p);
   t->count++;
@@ -215,7 +218,7 @@ rpcd_pending *rpcd__pending_find_id(const rpcd_pending_table *t,
 bool rpcd__pending_complete(rpcd_pending_table *t, rpcd_pending *p, int status,
                             rpcd_reply *reply, const char *detail)
 {
-  if (p->state != RPCD_PENDING_IN_FLIGHT) {
+  if (p->state == RPCD_PENDING_DONE) {
     if (reply && t->reply_free)
       t->reply_free(reply);
     return false;

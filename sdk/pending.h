@@ -13,6 +13,8 @@
 
 #include <rpcd/client.h>
 
+#include "deadline_heap.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -22,7 +24,9 @@ extern "C" {
 
 enum rpcd_pending_state {
   RPCD_PENDING_IN_FLIGHT = 0, /* published, no outcome yet */
-  RPCD_PENDING_DONE = 1       /* outcome recorded, waiting for its wait */
+  RPCD_PENDING_DONE = 1,      /* outcome recorded, waiting for its wait */
+  RPCD_PENDING_HELD = 2       /* not published yet: its queue is being
+                                 checked (no outcome yet either) */
 };
 
 typedef struct rpcd_pending {
@@ -35,6 +39,14 @@ typedef struct rpcd_pending {
   int status;                 /* outcome when done: an rpcd_status */
   rpcd_reply *reply;          /* when done: owned by the entry, or NULL */
   char *detail;               /* when done and failed: owned, or NULL */
+  /* Set by the client, not by the table: */
+  rpcd_call_cb cb;           /* completion callback (submit), or NULL */
+  void *user;                /* the callback's argument */
+  rpcd_deadline_node dl;     /* its place in the client's deadline heap */
+  struct rpcd_pending *next; /* completed, waiting for its callback */
+  unsigned char *held_body;  /* while held: the encoded request (owned) */
+  size_t held_len;
+  char *held_method; /* while held: the method name (owned) */
 } rpcd_pending;
 
 typedef void (*rpcd_pending_reply_free_fn)(rpcd_reply *reply);
@@ -90,7 +102,8 @@ rpcd_pending *rpcd__pending_find_id(const rpcd_pending_table *t,
 /*
  * Record the outcome of an in-flight call. Takes ownership of `reply` (may
  * be NULL); `detail` (may be NULL) is copied. Does nothing but free `reply`
- * when the entry is already done, so the first outcome wins.
+ * when the entry is already done, so the first outcome wins. A held entry
+ * completes like one in flight.
  *
  * \return true when the outcome was recorded
  */

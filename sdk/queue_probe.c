@@ -2,97 +2,244 @@
 /*
  * The queue probe: a passive declare of the request queue on the probe
  * channel tells a call at once whether a server is there (the queue exists
- * and has a consumer).
+ * and has a consumer). It never waits: the declare is sent, and its answer
+ * (declare-ok, or a channel.close with 404 when the queue does not exist)
+ * is matched when the frame pump reads it. Calls to a queue whose last
+ * positive answer is older than PROBE_MAX_AGE_MS are held, not published,
+ * until the answer comes; while calls to a queue are in flight it is
+ * checked again every PROBE_WAIT_INTERVAL_MS, so a server that goes away
+ * fails them well before their timeout.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client_internal.h"
 
-/* ------------------------------------------------------------------------ */
-/* Probing the request queue                                                 */
+static int64_t clamp_budget(int64_t budget_ms)
+{
+  if (budget_ms < PROBE_TIMEOUT_MIN_MS)
+    return PROBE_TIMEOUT_MIN_MS;
+  if (budget_ms > PROBE_TIMEOUT_MAX_MS)
+    return PROBE_TIMEOUT_MAX_MS;
+  return budget_ms;
+}
 
-/*
- * Declare queue `qix` passively on the probe channel, waiting at most
- * budget_ms (the time left to the calls that need the answer; at most
- * PROBE_TIMEOUT_MAX_MS) for the broker.
- *
- * \return RPCD_OK (it exists and has a consumer), RPCD_ENOROUTE,
- *         RPCD_ENOCONSUMER, RPCD_EBROKER (could not tell) with a message in
- *         err, or RPCD_ECONNLOST after rpcd__connection_lost()
- */
-int rpcd__probe_queue(rpcd_client *c, uint32_t qix, int64_t budget_ms,
-                      char *err, size_t errlen)
+static int send_failed(rpcd_client *c, int st, const char *what)
+{
+  char detail[256];
+
+  rpcd__set_err(detail, sizeof(detail), "%s: %s", what, amqp_error_string2(st));
+  rpcd__connection_lost(c, detail, false);
+  return RPCD_ECONNLOST;
+}
+
+int rpcd__probe_start(rpcd_client *c, uint32_t qix, int64_t budget_ms)
 {
   struct queue_info *q = &c->queues[qix];
-  amqp_queue_declare_ok_t *ok;
-  amqp_rpc_reply_t r;
-  bool closed_channel = false;
-  bool closed_connection = false;
-  char detail[256];
-  int rc;
+  amqp_queue_declare_t m;
+  int64_t now = rpcd__now_mono_ms();
+  int st;
 
-  q->served = false;
-  q->probed_ms = rpcd__now_mono_ms();
-  /* A broker that stopped answering must not hold a call past its
-   * deadline. rabbitmq-c closes the connection when this runs out. */
-  if (budget_ms < PROBE_TIMEOUT_MIN_MS)
-    budget_ms = PROBE_TIMEOUT_MIN_MS;
-  if (budget_ms > PROBE_TIMEOUT_MAX_MS)
-    budget_ms = PROBE_TIMEOUT_MAX_MS;
-  {
-    struct timeval tv = rpcd__ms_to_tv(budget_ms);
-
-    amqp_set_rpc_timeout(c->conn, &tv);
+  if (!c->conn)
+    return RPCD_ECONNLOST;
+  if (c->probe_qix != NO_QUEUE) {
+    if (c->probe_qix != qix)
+      q->probe_wanted = true;
+    return RPCD_OK;
   }
+  q->probe_wanted = false;
   if (!c->probe_open) {
-    amqp_channel_open(c->conn, PROBE_CHANNEL);
-    r = amqp_get_rpc_reply(c->conn);
-    rc = rpcd__amqp_status(c->conn, PROBE_CHANNEL, r, "opening channel 2",
-                           &closed_channel, &closed_connection, detail,
-                           sizeof(detail));
-    if (rc != RPCD_OK)
-      goto out_failed;
+    amqp_channel_open_t open;
+
+    /* The broker closed channel 2 after a 404: open it again. The declare
+     * follows at once; the broker handles them in order. */
+    memset(&open, 0, sizeof(open));
+    open.out_of_band = amqp_empty_bytes;
+    st = amqp_send_method(c->conn, PROBE_CHANNEL, AMQP_CHANNEL_OPEN_METHOD,
+                          &open);
+    if (st != AMQP_STATUS_OK)
+      return send_failed(c, st, "opening channel 2");
     c->probe_open = true;
   }
-  ok = amqp_queue_declare(c->conn, PROBE_CHANNEL, amqp_cstring_bytes(q->name),
-                          1, 0, 0, 0, amqp_empty_table);
-  r = amqp_get_rpc_reply(c->conn);
-  rc = rpcd__amqp_status(c->conn, PROBE_CHANNEL, r, "checking the queue",
-                         &closed_channel, &closed_connection, detail,
-                         sizeof(detail));
-  if (rc != RPCD_OK)
-    goto out_failed;
-  if (ok->consumer_count == 0) {
-    amqp_maybe_release_buffers(c->conn);
-    rpcd__set_err(err, errlen,
-                  "queue \"%s\" has no consumer (no server is running)",
-                  q->name);
-    return RPCD_ENOCONSUMER;
-  }
-  amqp_maybe_release_buffers(c->conn);
-  q->served = true;
+  memset(&m, 0, sizeof(m));
+  m.queue = amqp_cstring_bytes(q->name);
+  m.passive = 1;
+  m.arguments = amqp_empty_table;
+  st = amqp_send_method(c->conn, PROBE_CHANNEL, AMQP_QUEUE_DECLARE_METHOD, &m);
+  if (st != AMQP_STATUS_OK)
+    return send_failed(c, st, "checking the queue");
+  c->probe_qix = qix;
+  c->probe_deadline_ms = now + clamp_budget(budget_ms);
+  q->probed_ms = now;
   return RPCD_OK;
+}
 
-out_failed:
-  if (closed_channel)
+/* Start the probe a queue asked for while another was in flight. */
+static int start_wanted(rpcd_client *c)
+{
+  size_t i;
+
+  for (i = 0; i < c->n_queues && c->probe_qix == NO_QUEUE; i++) {
+    if (c->queues[i].probe_wanted) {
+      int rc = rpcd__probe_start(c, (uint32_t)i, PROBE_TIMEOUT_MAX_MS);
+
+      if (rc != RPCD_OK)
+        return rc;
+    }
+  }
+  return RPCD_OK;
+}
+
+/*
+ * The probe of the queue being probed answered: RPCD_OK (a consumer is
+ * there), RPCD_ENOROUTE, RPCD_ENOCONSUMER, or RPCD_EBROKER (could not
+ * tell: the calls are published anyway, the mandatory flag still reports a
+ * missing queue).
+ */
+static int probe_done(rpcd_client *c, int result, const char *detail)
+{
+  uint32_t qix = c->probe_qix;
+  struct queue_info *q = &c->queues[qix];
+  rpcd_pending *p;
+  size_t pos;
+
+  c->probe_qix = NO_QUEUE;
+  q->served = result == RPCD_OK;
+  if (result == RPCD_OK || result == RPCD_EBROKER)
+    q->fail_at_ms = 0; /* a server is back: no grace period runs out */
+  /* Held calls: failed at once with the answer (they were never
+   * published), or published now. */
+  for (pos = 0, p = rpcd__pending_next(&c->pending, &pos);
+       p && q->n_held > 0 && c->conn;
+       p = rpcd__pending_next(&c->pending, &pos)) {
+    if (p->state != RPCD_PENDING_HELD || p->queue_ix != qix)
+      continue;
+    if (result == RPCD_ENOROUTE || result == RPCD_ENOCONSUMER)
+      rpcd__call_complete(c, p, result, NULL, detail);
+    else
+      rpcd__publish_held(c, p);
+  }
+  if (!c->conn)
+    return RPCD_ECONNLOST;
+  return start_wanted(c);
+}
+
+int rpcd__probe_frame(rpcd_client *c, const amqp_frame_t *f)
+{
+  char detail[320];
+  struct queue_info *q;
+
+  switch (f->payload.method.id) {
+  case AMQP_QUEUE_DECLARE_OK_METHOD: {
+    const amqp_queue_declare_ok_t *ok = f->payload.method.decoded;
+
+    if (c->probe_qix == NO_QUEUE)
+      return RPCD_OK;
+    q = &c->queues[c->probe_qix];
+    if (ok->consumer_count == 0) {
+      rpcd__set_err(detail, sizeof(detail),
+                    "queue \"%s\" has no consumer (no server is running)",
+                    q->name);
+      if (q->n_published > 0 && q->fail_at_ms == 0) {
+        /* A server that stops answers the request in hand before it
+         * cancels its consumer, but the reply may reach us after the
+         * probe's answer: give replies already on their way a moment. */
+        q->fail_at_ms = rpcd__now_mono_ms() + DRAIN_GRACE_MS;
+        q->fail_status = RPCD_ENOCONSUMER;
+        rpcd__set_err(q->fail_detail, sizeof(q->fail_detail), "%s", detail);
+      }
+      return probe_done(c, RPCD_ENOCONSUMER, detail);
+    }
+    return probe_done(c, RPCD_OK, NULL);
+  }
+  case AMQP_CHANNEL_CLOSE_METHOD: {
+    const amqp_channel_close_t *m = f->payload.method.decoded;
+    amqp_channel_close_ok_t ok;
+    int st;
+
     c->probe_open = false;
-  /* An RPC timeout leaves rabbitmq-c's connection closed as well; the calls
-   * whose deadline has passed meanwhile report that, not the loss. */
-  if (rc == RPCD_ETIMEDOUT)
-    rpcd__fail_expired_calls(c, "timed out: the broker did not answer in time");
-  if (closed_connection || rc == RPCD_ECONNLOST || rc == RPCD_ETIMEDOUT) {
+    memset(&ok, 0, sizeof(ok));
+    st = amqp_send_method(c->conn, PROBE_CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD,
+                          &ok);
+    if (st != AMQP_STATUS_OK)
+      return send_failed(c, st, "closing channel 2");
+    if (c->probe_qix == NO_QUEUE)
+      return RPCD_OK;
+    q = &c->queues[c->probe_qix];
+    if (m->reply_code == AMQP_NOT_FOUND) {
+      rpcd__set_err(detail, sizeof(detail),
+                    "queue \"%s\" does not exist (no server has declared it)",
+                    q->name);
+      if (q->n_published > 0 && q->fail_at_ms == 0) {
+        q->fail_at_ms = rpcd__now_mono_ms() + DRAIN_GRACE_MS;
+        q->fail_status = RPCD_ENOROUTE;
+        rpcd__set_err(q->fail_detail, sizeof(q->fail_detail), "%s", detail);
+      }
+      return probe_done(c, RPCD_ENOROUTE, detail);
+    }
+    rpcd__set_err(detail, sizeof(detail),
+                  "could not check queue \"%s\": the broker closed channel 2: "
+                  "%.*s",
+                  q->name, (int)m->reply_text.len,
+                  (const char *)m->reply_text.bytes);
+    return probe_done(c, RPCD_EBROKER, detail);
+  }
+  default:
+    return RPCD_OK; /* channel.open-ok, close-ok */
+  }
+}
+
+int rpcd__probe_tick(rpcd_client *c, int64_t now)
+{
+  char detail[256];
+  size_t i;
+
+  if (!c->conn)
+    return RPCD_ECONNLOST;
+  if (c->probe_qix != NO_QUEUE && now >= c->probe_deadline_ms) {
+    rpcd__set_err(detail, sizeof(detail),
+                  "the broker did not answer the check of queue \"%s\" in "
+                  "time",
+                  c->queues[c->probe_qix].name);
     rpcd__connection_lost(c, detail, false);
-    rpcd__set_err(err, errlen, "%s", c->last_error);
     return RPCD_ECONNLOST;
   }
-  if (rc == RPCD_ENOROUTE) {
-    rpcd__set_err(err, errlen,
-                  "queue \"%s\" does not exist (no server has declared it)",
-                  q->name);
-    return RPCD_ENOROUTE;
+  for (i = 0; i < c->n_queues; i++) {
+    struct queue_info *q = &c->queues[i];
+
+    if (q->fail_at_ms != 0 && now >= q->fail_at_ms) {
+      q->fail_at_ms = 0;
+      rpcd__fail_calls(c, (uint32_t)i, false, q->fail_status, q->fail_detail);
+    }
+    if (q->n_published > 0 && c->probe_qix != (uint32_t)i &&
+        now - q->probed_ms >= PROBE_WAIT_INTERVAL_MS) {
+      int rc = rpcd__probe_start(c, (uint32_t)i, PROBE_TIMEOUT_MAX_MS);
+
+      if (rc != RPCD_OK)
+        return rc;
+    }
   }
-  rpcd__set_err(err, errlen, "could not check queue \"%s\": %s", q->name,
-                detail);
-  return RPCD_EBROKER;
+  return RPCD_OK;
+}
+
+int64_t rpcd__probe_next_ms(const rpcd_client *c)
+{
+  int64_t next = INT64_MAX;
+  size_t i;
+
+  if (!c->conn)
+    return next;
+  if (c->probe_qix != NO_QUEUE)
+    next = c->probe_deadline_ms;
+  for (i = 0; i < c->n_queues; i++) {
+    const struct queue_info *q = &c->queues[i];
+
+    if (q->fail_at_ms != 0 && q->fail_at_ms < next)
+      next = q->fail_at_ms;
+    if (q->n_published > 0 && c->probe_qix != (uint32_t)i && !q->probe_wanted &&
+        q->probed_ms + PROBE_WAIT_INTERVAL_MS < next)
+      next = q->probed_ms + PROBE_WAIT_INTERVAL_MS;
+  }
+  return next;
 }

@@ -2,11 +2,29 @@
 /*
  * rpcd client SDK: call methods served by rpcd over RabbitMQ.
  *
- * A client owns one AMQP connection. It is not thread-safe: use one client
- * per thread (a rabbitmq-c connection belongs to one thread). One client can
- * carry many calls in flight: rpcd_client_send() starts a call and
- * rpcd_client_wait() collects its reply, in any order; rpcd_client_call() is
- * both in one.
+ * A client owns one AMQP connection. Threads: a client is used by one
+ * thread at a time (it is not thread-safe; a rabbitmq-c connection belongs
+ * to one thread): use one client per thread, or lock around every call on
+ * a shared one. Completion callbacks run on the thread that calls
+ * rpcd_client_process() (or a blocking call, close or free), inside that
+ * call. Different clients may be used by different threads at once.
+ *
+ * Blocking: rpcd_client_call() calls and waits; rpcd_client_send() starts a
+ * call and rpcd_client_wait() collects its reply, in any order, so one
+ * client can carry many calls in flight.
+ *
+ * Event loop (in the manner of hiredis's async context and curl's multi
+ * API): rpcd_client_submit() starts a call with a completion callback and
+ * never waits for the broker; the application watches rpcd_client_fd() for
+ * reading, sleeps at most rpcd_client_timeout_ms(), and then calls
+ * rpcd_client_process(), which reads what arrived, completes calls (running
+ * their callbacks), expires timeouts and never blocks:
+ *
+ *   for (;;) {
+ *     struct pollfd p = {rpcd_client_fd(c), POLLIN, 0};
+ *     poll(&p, p.fd >= 0, rpcd_client_timeout_ms(c));
+ *     rpcd_client_process(c);
+ *   }
  *
  * Params and results are msgpack bytes; build params with msgpack-c's
  * msgpack_packer (an array for positional arguments, a map for named ones).
@@ -203,13 +221,90 @@ RPCD_EXPORT int rpcd_client_send(rpcd_client *client, const char *method,
 /**
  * Wait for the call `id` (from rpcd_client_send()) to complete, and forget
  * it. Replies to other calls that arrive meanwhile are kept for their own
- * rpcd_client_wait().
+ * rpcd_client_wait(); calls submitted with a callback complete meanwhile
+ * (their callbacks run inside this call). Built on rpcd_client_process()
+ * and poll(2).
  *
  * \return as rpcd_client_call(); RPCD_EINVAL for an unknown id
  * \since 0.1
  */
 RPCD_EXPORT int rpcd_client_wait(rpcd_client *client, rpcd_call_id id,
                                  rpcd_reply **reply);
+
+/**
+ * Completion callback of rpcd_client_submit(). Runs exactly once per
+ * submitted call, on the thread that drives the client, inside
+ * rpcd_client_process() (or rpcd_client_close() / rpcd_client_free() /
+ * the blocking calls, which process too; close and free complete the calls
+ * in flight with RPCD_ECONNLOST). The call is already forgotten when it
+ * runs (rpcd_client_pending() no longer counts it).
+ *
+ * \param id      the call's id, as rpcd_client_submit() returned it
+ * \param status  as rpcd_client_call() returns; rpcd_client_last_error()
+ *                holds the detail while the callback runs
+ * \param reply   on RPCD_OK and RPCD_EREMOTE the reply, else NULL. The
+ *                callback owns it: free it with rpcd_reply_free() (now or
+ *                later)
+ *
+ * From a callback one may submit, notify, close, and use the reply; not
+ * rpcd_client_process(), rpcd_client_call(), _send(), _wait() (they fail
+ * with RPCD_ESTATE) nor rpcd_client_free().
+ * \since 0.2
+ */
+typedef void (*rpcd_call_cb)(rpcd_client *client, rpcd_call_id id, int status,
+                             rpcd_reply *reply, void *user);
+
+/**
+ * Start a call whose outcome is given to `cb`. Never waits for the broker:
+ * when the request queue needs checking (see rpcd_client_call()), the
+ * check is sent and the call is published when its answer comes, or fails
+ * with RPCD_ENOROUTE / RPCD_ENOCONSUMER through the callback.
+ *
+ * \param timeout_ms  0 means the client's default; counts from now
+ * \param cb          required
+ * \param user        passed to cb
+ * \param id          out (may be NULL): the call's id
+ * \return RPCD_OK (cb will run exactly once); otherwise cb never runs:
+ *         RPCD_EINVAL (bad method or params, no cb), RPCD_ESTATE (not
+ *         connected), RPCD_ECONNLOST (the connection failed while sending),
+ *         RPCD_ENOMEM
+ * \since 0.2
+ */
+RPCD_EXPORT int rpcd_client_submit(rpcd_client *client, const char *method,
+                                   const void *params, size_t params_len,
+                                   unsigned timeout_ms, rpcd_call_cb cb,
+                                   void *user, rpcd_call_id *id);
+
+/**
+ * The connection's socket, to watch for reading (POLLIN); -1 when not
+ * connected. It changes when the client reconnects.
+ * \since 0.2
+ */
+RPCD_EXPORT int rpcd_client_fd(const rpcd_client *client);
+
+/**
+ * Milliseconds until rpcd_client_process() has work to do even if the fd
+ * stays quiet: the next call deadline, queue check or stalled reply. 0 when
+ * it must be called now (data already read into the client's buffers, or
+ * callbacks to run): do not sleep then. -1 when there is nothing to wait
+ * for (no calls; sleep on the fd alone, or not at all when not connected).
+ * \since 0.2
+ */
+RPCD_EXPORT int rpcd_client_timeout_ms(const rpcd_client *client);
+
+/**
+ * Read every frame that is available without waiting (including what
+ * rabbitmq-c has buffered already, which a quiet fd does not show),
+ * complete the calls whose replies arrived, expire the calls whose
+ * deadline passed, and run the completion callbacks. Never blocks.
+ *
+ * \return RPCD_OK; RPCD_ECONNLOST when the client is not connected (the
+ *         connection was lost now or before: every call failed with
+ *         RPCD_ECONNLOST and its callback ran; rpcd_client_connect()
+ *         connects again); RPCD_ESTATE from a callback; RPCD_EINVAL
+ * \since 0.2
+ */
+RPCD_EXPORT int rpcd_client_process(rpcd_client *client);
 
 /**
  * Send a notification: a request that gets no reply. Success means the
@@ -224,7 +319,8 @@ RPCD_EXPORT int rpcd_client_notify(rpcd_client *client, const char *method,
 
 /**
  * Calls started and not yet collected with rpcd_client_wait() (in flight,
- * or answered and waiting to be collected).
+ * or answered and waiting to be collected), and submitted calls whose
+ * callback has not run yet.
  * \since 0.1
  */
 RPCD_EXPORT size_t rpcd_client_pending(const rpcd_client *client);
