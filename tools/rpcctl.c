@@ -49,33 +49,13 @@
 #include <rpcd/version.h>
 
 #include "json_msgpack.h"
+#include "rpcctl.h"
 #include "rpcd_proto.h"
 #include "uri_mask.h"
 
-#define EXIT_REMOTE 1
-#define EXIT_USAGE 2
-#define EXIT_TIMEOUT 3
-#define EXIT_NOSERVER 4
-#define EXIT_CONNECT 5
-#define EXIT_INTERNAL 6
-#define EXIT_LOSSY 7
-#define EXIT_INTERRUPTED 130
-
 #define DEFAULT_URI "amqp://guest:guest@127.0.0.1:5672"
 #define DEFAULT_TIMEOUT_MS 5000u
-#define BENCH_DEFAULT_CALLS 10000u
-#define BENCH_MAX_CALLS 100000000u /* latencies kept: 800 MB at most */
-#define BENCH_MAX_IN_FLIGHT 100000u
 #define MAX_REPLY_MAX UINT32_MAX /* --max-reply: 4 GiB is plenty for a CLI */
-
-typedef struct options {
-  const char *uri;
-  const char *queue;
-  unsigned timeout_ms;
-  size_t max_reply;    /* 0: the SDK's default */
-  unsigned json_flags; /* RPCD_JSON_PRETTY with --pretty */
-  bool strict;         /* --strict: a lossy result is a failure */
-} options;
 
 static const char usage_text[] =
     "Usage: rpcctl [OPTION...] COMMAND [ARG...]\n"
@@ -98,10 +78,15 @@ static const char usage_text[] =
     "        ms); tab-separated (--json: the whole answer)\n"
     "  ping\n"
     "        call rpc.ping and print the answer and the round-trip time\n"
-    "  bench [-n CALLS] [-c IN_FLIGHT] [--named] METHOD [ARG...]\n"
-    "        make CALLS calls (default 10000), up to IN_FLIGHT (default 1) at\n"
-    "        a time, and print calls, errors, seconds, calls per second and\n"
-    "        the latency percentiles\n"
+    "  bench [-n CALLS | --duration S] [-c IN_FLIGHT] [--connections K]\n"
+    "        [--warmup N] [--json] [--named] METHOD [ARG...]\n"
+    "        make CALLS calls (default 10000), or calls for S seconds, with\n"
+    "        up to IN_FLIGHT (default 1) in flight on each of K connections\n"
+    "        (default 1), after N uncounted ones; print calls, errors by\n"
+    "        kind, seconds, calls per second, latency percentiles (p50, p90,\n"
+    "        p99, p99.9, max) and a histogram; --json prints one object\n"
+    "        (latencies in microseconds). Each latency is its own call's,\n"
+    "        from submission to completion\n"
     "  help\n"
     "        print this help\n"
     "\n"
@@ -146,13 +131,7 @@ static const char usage_text[] =
 /* ------------------------------------------------------------------------ */
 /* Messages                                                                  */
 
-static void errorf(const char *fmt, ...)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-
-static void errorf(const char *fmt, ...)
+void errorf(const char *fmt, ...)
 {
   va_list ap;
 
@@ -173,14 +152,7 @@ static int vusage(bool hint, const char *fmt, va_list ap)
   return EXIT_USAGE;
 }
 
-/* Print a usage error and return the usage exit status. */
-static int usage_error(const char *fmt, ...)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-
-static int usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
   va_list ap;
   int rc;
@@ -234,7 +206,7 @@ static void put_sanitized(FILE *f, const char *s, size_t n)
 }
 
 /* The exit status for an SDK status (see the comment at the top). */
-static int exit_status(int rc)
+int exit_status(int rc)
 {
   switch (rc) {
   case RPCD_OK:
@@ -431,8 +403,8 @@ static int print_result(const rpcd_reply *reply, const options *opt)
  * "-nVALUE" for a one-letter option). Returns 1 with *value set, 0 when
  * argv[*i] is another option, -1 when the value is missing.
  */
-static int option_value(int argc, char **argv, int *i, const char *name,
-                        const char **value)
+int option_value(int argc, char **argv, int *i, const char *name,
+                 const char **value)
 {
   const char *arg = argv[*i];
   size_t n = strlen(name);
@@ -458,7 +430,7 @@ static int option_value(int argc, char **argv, int *i, const char *name,
 }
 
 /* Parse a decimal count in [1, max]. */
-static bool parse_count(const char *s, unsigned long max, unsigned long *out)
+bool parse_count(const char *s, unsigned long max, unsigned long *out)
 {
   unsigned long v = 0;
   const char *p;
@@ -481,12 +453,12 @@ static bool parse_count(const char *s, unsigned long max, unsigned long *out)
   return true;
 }
 
-static bool method_valid(const char *method)
+bool method_valid(const char *method)
 {
   return rpcd__method_name_valid(method, strlen(method));
 }
 
-static int invalid_method(const char *method)
+int invalid_method(const char *method)
 {
   return input_error("invalid method name \"%s\": expected 1 to %d letters, "
                      "digits, \"_\", \".\" or \"-\"",
@@ -497,7 +469,7 @@ static int invalid_method(const char *method)
  * Pack the params of call and bench: the JSON literals args[0..n) as an
  * array, or with `named` the one JSON object args[0] as a map.
  */
-static int pack_params(msgpack_sbuffer *sbuf, bool named, int n, char **args)
+int pack_params(msgpack_sbuffer *sbuf, bool named, int n, char **args)
 {
   msgpack_packer pk;
   char err[512];
@@ -541,7 +513,7 @@ out:
 /* ------------------------------------------------------------------------ */
 /* Connecting                                                                */
 
-static int client_open(const options *opt, rpcd_client **out)
+int client_open(const options *opt, rpcd_client **out)
 {
   rpcd_client *c;
   char uri[512];
@@ -596,7 +568,7 @@ out_free:
   return rc;
 }
 
-static double now_ms(void)
+double now_ms(void)
 {
   struct timespec ts;
 
@@ -898,272 +870,6 @@ static int cmd_ping(const options *opt, int argc, char **argv)
 out:
   rpcd_reply_free(reply);
   rpcd_client_free(client);
-  return rc;
-}
-
-/* ------------------------------------------------------------------------ */
-/* bench                                                                     */
-
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-  (void)sig;
-  interrupted = 1;
-}
-
-typedef struct bench_slot {
-  rpcd_call_id id;
-  double start_ms;
-} bench_slot;
-
-typedef struct bench_state {
-  unsigned long calls;     /* calls to make */
-  unsigned long in_flight; /* most calls in flight at once */
-  unsigned long done;      /* calls finished, failed or not */
-  unsigned long errors;
-  double *latency; /* ms of each call that got a reply */
-  size_t n_latency;
-  int first_rc; /* status of the first failed call */
-  char first_err[512];
-} bench_state;
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a;
-  double y = *(const double *)b;
-
-  return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of the sorted v[0..n), n > 0. */
-static double percentile(const double *v, size_t n, unsigned p)
-{
-  uint64_t rank = ((uint64_t)p * n + 99) / 100;
-
-  if (rank == 0)
-    rank = 1;
-  return v[rank - 1];
-}
-
-/* Remember the first failure, with its text, for the final message. */
-static void bench_failed(bench_state *st, const rpcd_client *client, int rc,
-                         const rpcd_reply *reply)
-{
-  st->errors++;
-  if (st->first_rc != RPCD_OK)
-    return;
-  st->first_rc = rc;
-  if (rc == RPCD_EREMOTE && reply) {
-    int code = rpcd_reply_error_code(reply);
-
-    snprintf(st->first_err, sizeof(st->first_err), "error %d (%s): %s", code,
-             rpcd_errcode_name(code), rpcd_reply_error_message(reply));
-  } else {
-    const char *detail = rpcd_client_last_error(client);
-    const char *text = rpcd_strerror(rc);
-
-    if (detail[0] != '\0' && strcmp(detail, text) != 0)
-      snprintf(st->first_err, sizeof(st->first_err), "%s: %s", text, detail);
-    else
-      snprintf(st->first_err, sizeof(st->first_err), "%s", text);
-  }
-}
-
-/* Failures after which no further call can succeed. A malformed or
- * oversized reply fails its own call only: the connection goes on. */
-static bool bench_fatal(int rc)
-{
-  return rc != RPCD_OK && rc != RPCD_EREMOTE && rc != RPCD_ETIMEDOUT &&
-         rc != RPCD_EPROTO && rc != RPCD_ETOOBIG;
-}
-
-static void bench_print(bench_state *st, double seconds)
-{
-  printf("calls: %lu\n", st->done);
-  printf("errors: %lu\n", st->errors);
-  printf("wall_s: %.3f\n", seconds);
-  printf("calls_per_s: %.1f\n", seconds > 0 ? (double)st->done / seconds : 0);
-  if (st->n_latency == 0) {
-    printf("p50_ms: -\np90_ms: -\np99_ms: -\nmax_ms: -\n");
-    return;
-  }
-  qsort(st->latency, st->n_latency, sizeof(*st->latency), cmp_double);
-  printf("p50_ms: %.3f\n", percentile(st->latency, st->n_latency, 50));
-  printf("p90_ms: %.3f\n", percentile(st->latency, st->n_latency, 90));
-  printf("p99_ms: %.3f\n", percentile(st->latency, st->n_latency, 99));
-  printf("max_ms: %.3f\n", st->latency[st->n_latency - 1]);
-}
-
-/*
- * Keep up to in_flight calls going until `calls` were made. The SDK waits
- * for one given call, so calls are collected oldest first: a reply that
- * overtakes an older one is counted when the older one is done, which can
- * only make its latency look longer, never shorter. Every wait ends by the
- * per-call timeout at the latest; a failure that leaves no connection to
- * call on (connection lost, no server) stops sending.
- */
-static void bench_run(bench_state *st, rpcd_client *client, const options *opt,
-                      const char *method, const msgpack_sbuffer *params,
-                      bench_slot *ring)
-{
-  unsigned long sent = 0;
-  unsigned long head = 0; /* oldest call in flight */
-  unsigned long count = 0;
-  bool stop = false;
-
-  for (;;) {
-    bench_slot *slot;
-    rpcd_reply *reply = NULL;
-    double end;
-    int rc;
-
-    while (!stop && !interrupted && sent < st->calls && count < st->in_flight) {
-      slot = &ring[(head + count) % st->in_flight];
-      slot->start_ms = now_ms();
-      rc = rpcd_client_send(client, method, params->data, params->size,
-                            opt->timeout_ms, &slot->id, 0);
-      sent++;
-      if (rc != RPCD_OK) {
-        st->done++;
-        bench_failed(st, client, rc, NULL);
-        stop = true;
-        break;
-      }
-      count++;
-    }
-    if (count == 0)
-      break;
-    slot = &ring[head];
-    rc = rpcd_client_wait(client, slot->id, &reply);
-    end = now_ms();
-    head = (head + 1) % st->in_flight;
-    count--;
-    st->done++;
-    if (rc == RPCD_OK || rc == RPCD_EREMOTE)
-      st->latency[st->n_latency++] = end - slot->start_ms;
-    if (rc != RPCD_OK)
-      bench_failed(st, client, rc, reply);
-    if (bench_fatal(rc))
-      stop = true;
-    rpcd_reply_free(reply);
-  }
-}
-
-static int cmd_bench(const options *opt, int argc, char **argv)
-{
-  msgpack_sbuffer params;
-  rpcd_client *client = NULL;
-  bench_slot *ring = NULL;
-  bench_state st;
-  struct sigaction sa;
-  struct sigaction old_sa;
-  const char *method;
-  const char *v;
-  bool named = false;
-  double t0;
-  double seconds;
-  int i;
-  int r;
-  int rc;
-
-  memset(&st, 0, sizeof(st));
-  st.calls = BENCH_DEFAULT_CALLS;
-  st.in_flight = 1;
-  for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
-    if (strcmp(argv[i], "--") == 0) {
-      i++;
-      break;
-    }
-    if (strcmp(argv[i], "--named") == 0) {
-      named = true;
-      continue;
-    }
-    r = option_value(argc, argv, &i, "-n", &v);
-    if (r > 0) {
-      if (!parse_count(v, BENCH_MAX_CALLS, &st.calls))
-        return usage_error("bench: -n takes a number of calls from 1 to %u, "
-                           "not \"%s\"",
-                           BENCH_MAX_CALLS, v);
-      continue;
-    }
-    if (r == 0)
-      r = option_value(argc, argv, &i, "-c", &v);
-    if (r > 0) {
-      if (!parse_count(v, BENCH_MAX_IN_FLIGHT, &st.in_flight))
-        return usage_error("bench: -c takes a number of calls in flight "
-                           "from 1 to %u, not \"%s\"",
-                           BENCH_MAX_IN_FLIGHT, v);
-      continue;
-    }
-    if (r < 0)
-      return usage_error("bench: option \"%s\" needs a value", argv[i]);
-    return usage_error("unknown option \"%s\" for \"bench\"", argv[i]);
-  }
-  if (i >= argc)
-    return usage_error("bench: missing METHOD");
-  method = argv[i++];
-  if (!method_valid(method))
-    return invalid_method(method);
-  if (st.in_flight > st.calls)
-    st.in_flight = st.calls;
-
-  msgpack_sbuffer_init(&params);
-  rc = pack_params(&params, named, argc - i, argv + i);
-  if (rc != 0)
-    goto out_params;
-  st.latency = malloc(st.calls * sizeof(*st.latency));
-  ring = malloc(st.in_flight * sizeof(*ring));
-  if (!st.latency || !ring) {
-    errorf("out of memory for %lu calls", st.calls);
-    rc = EXIT_INTERNAL;
-    goto out_mem;
-  }
-  rc = client_open(opt, &client);
-  if (rc != 0)
-    goto out_mem;
-
-  /* SIGINT stops sending; the calls in flight are still collected and the
-   * numbers printed. A second SIGINT kills as usual. An ignored SIGINT (a
-   * background job of a script) stays ignored. */
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_sigint;
-  sa.sa_flags = SA_RESETHAND;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, NULL, &old_sa);
-  if (old_sa.sa_handler != SIG_IGN)
-    sigaction(SIGINT, &sa, NULL);
-
-  t0 = now_ms();
-  bench_run(&st, client, opt, method, &params, ring);
-  seconds = (now_ms() - t0) / 1e3;
-  sigaction(SIGINT, &old_sa, NULL);
-
-  /* no numbers when the very first call failed (no server, say) */
-  if (st.n_latency > 0 || st.done > 1 || interrupted)
-    bench_print(&st, seconds);
-  if (st.errors > 0) {
-    fflush(stdout);
-    if (st.errors == 1 && st.done == 1)
-      errorf("bench \"%s\": %s", method, st.first_err);
-    else
-      errorf("bench \"%s\": %lu of %lu calls failed; first error: %s", method,
-             st.errors, st.done, st.first_err);
-    rc = exit_status(st.first_rc);
-  } else {
-    rc = 0;
-  }
-  if (interrupted) {
-    fflush(stdout);
-    errorf("bench \"%s\": interrupted after %lu calls", method, st.done);
-    rc = EXIT_INTERRUPTED;
-  }
-  rpcd_client_free(client);
-out_mem:
-  free(ring);
-  free(st.latency);
-out_params:
-  msgpack_sbuffer_destroy(&params);
   return rc;
 }
 

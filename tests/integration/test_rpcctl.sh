@@ -69,6 +69,18 @@ expect "list shows fib" 0 $'fib\tfib\t1.0.0' -- "${ctl[@]}" list
 expect "stats: server counters and one line per worker" 0 \
   $'^workers\tcalls\terrors\tcrashes\tpoison\ttimeouts\treloads\trestarts\n2\t[0-9]+\t[0-9]+\t0\t0\t0\t0\t0\n\npid\tgeneration\tstate\tcalls\terrors\tstarted\n[0-9]+\t1\t(idle|running)\t' \
   -- "${ctl[@]}" stats
+expect "bench: counts, percentiles and a histogram" 0 \
+  'calls: 200.*errors: 0.*calls_per_s: .*p999_ms: .*histogram:' -- \
+  "${ctl[@]}" bench -n 200 -c 8 fib 10
+expect "bench --json on 2 connections after a warmup" 0 \
+  '^\{"calls":300,"errors":0,"errors_by_kind":\{\},"seconds":[0-9.]+,"calls_per_s":[0-9.]+,"p50_us":[0-9]+,"p90_us":[0-9]+,"p99_us":[0-9]+,"p999_us":[0-9]+,"max_us":[0-9]+\}$' \
+  -- "${ctl[@]}" bench -n 300 -c 4 --connections 2 --warmup 50 --json fib 10
+expect "bench --duration 1" 0 'seconds: 1\.[0-9]+' -- \
+  "${ctl[@]}" bench --duration 1 -c 4 fib 10
+expect_err "bench: -n and --duration together" 2 'do not go together' -- \
+  "${ctl[@]}" bench -n 5 --duration 1 fib 10
+expect "bench: errors by kind" 1 'errors: 2.*RPCD_EREMOTE: 2' -- \
+  "${ctl[@]}" bench -n 2 itest.fail 7
 expect "stats --json" 0 '^\{"server":\{"workers":2,' -- "${ctl[@]}" stats --json
 expect_err "stats takes no argument" 2 'unexpected argument' -- \
   "${ctl[@]}" stats x
