@@ -188,6 +188,18 @@ int rpcd__publish_held(rpcd_client *c, rpcd_pending *p)
   return RPCD_OK;
 }
 
+void rpcd__publish_unblocked(rpcd_client *c)
+{
+  rpcd_pending *p;
+  size_t pos = 0;
+
+  for (p = rpcd__pending_next(&c->pending, &pos); p && c->conn && !c->blocked;
+       p = rpcd__pending_next(&c->pending, &pos)) {
+    if (p->state == RPCD_PENDING_HELD && c->probe_qix != p->queue_ix)
+      rpcd__publish_held(c, p);
+  }
+}
+
 /*
  * Start a call: it is published at once when its queue was found served
  * less than PROBE_MAX_AGE_MS ago, otherwise held and its queue probed.
@@ -239,7 +251,7 @@ static int start_call(rpcd_client *c, const char *method, const void *params,
     goto out_body;
   }
 
-  if (q->served && now - q->probed_ms < PROBE_MAX_AGE_MS) {
+  if (!c->blocked && q->served && now - q->probed_ms < PROBE_MAX_AGE_MS) {
     new_uuid(message_id);
     rc = publish(c, q->name, method, method_len, body.data, body.size, cid,
                  message_id, timeout_ms);
@@ -250,7 +262,8 @@ static int start_call(rpcd_client *c, const char *method, const void *params,
     mark_published(c, p);
   } else {
     /* Fail at once when nobody can answer, rather than at the deadline:
-     * hold the call until its queue's probe answers. */
+     * hold the call until its queue's probe answers (and while the broker
+     * blocks publishers, until it unblocks). */
     p->held_method = strdup(method);
     if (!p->held_method) {
       rpcd__call_forget(c, p);
@@ -262,7 +275,8 @@ static int start_call(rpcd_client *c, const char *method, const void *params,
     p->held_body = (unsigned char *)msgpack_sbuffer_release(&body);
     p->state = RPCD_PENDING_HELD;
     q->n_held++;
-    rpcd__probe_start(c, qix, timeout_ms);
+    if (!q->served || now - q->probed_ms >= PROBE_MAX_AGE_MS)
+      rpcd__probe_start(c, qix, timeout_ms);
   }
   /* Callbacks are set last: a call that failed already (the probe could
    * not be sent) is reported by the caller, not by a callback. */
@@ -335,7 +349,11 @@ static int process(rpcd_client *c)
     rpcd_pending *p = rpcd__pending_of_node(n);
     char detail[sizeof(c->last_error)];
 
-    if (p->state == RPCD_PENDING_HELD)
+    if (p->state == RPCD_PENDING_HELD && c->blocked)
+      rpcd__set_err(detail, sizeof(detail),
+                    "timed out: the broker blocks publishers (%s)",
+                    c->blocked_reason);
+    else if (p->state == RPCD_PENDING_HELD)
       rpcd__set_err(detail, sizeof(detail),
                     "timed out: the broker did not answer in time (checking "
                     "queue \"%s\")",

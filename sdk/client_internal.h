@@ -109,7 +109,9 @@ struct rpcd_client {
   rpcd_deadline_heap deadlines; /* calls not completed, by deadline */
   rpcd_pending *done_head;      /* completed calls with a callback, FIFO */
   rpcd_pending *done_tail;
-  bool in_callback;          /* a completion callback is running */
+  bool in_callback; /* a completion callback is running */
+  bool blocked;     /* connection.blocked: every publish is held */
+  char blocked_reason[128];
   uint32_t probe_qix;        /* queue being probed; UINT32_MAX: none */
   int64_t probe_deadline_ms; /* its answer is due by then */
   struct msg_reader rd;
@@ -209,5 +211,8 @@ int rpcd__pump_tick(rpcd_client *c, int64_t now);
 /* Publish a held call (its queue answered). \return RPCD_OK or a failure
  * (the call is completed with it) */
 int rpcd__publish_held(rpcd_client *c, rpcd_pending *p);
+/* Publish the held calls whose queue is not being checked (the broker
+ * unblocked publishers). */
+void rpcd__publish_unblocked(rpcd_client *c);
 
 #endif /* RPCD_SDK_CLIENT_INTERNAL_H */

@@ -139,6 +139,7 @@ void rpcd__reset_io(rpcd_client *c)
   size_t i;
 
   c->probe_open = false;
+  c->blocked = false;
   c->probe_qix = NO_QUEUE;
   c->probe_deadline_ms = 0;
   free(c->rd.body);
@@ -360,6 +361,8 @@ int rpcd_client_connect(rpcd_client *c, const char *uri)
   memset(&opts, 0, sizeof(opts));
   opts.product = APP_ID;
   opts.connect_timeout_ms = timeout_ms;
+  /* Handled by the frame pump: publishes are held while blocked. */
+  opts.connection_blocked = true;
   /* Its messages never hold the password: the URI in them is masked. */
   rc = rpcd__amqp_connect(uri, &opts, 0, &conn, detail, sizeof(detail));
   if (rc == RPCD_OK)

@@ -133,13 +133,20 @@ static void reader_header(rpcd_client *c, const amqp_frame_t *f)
       c->dropped_replies++;
     return;
   }
+  if (!rd->is_return && rd->size > c->max_reply) {
+    /* The outcome is known from the header: the body is only read and
+     * dropped. */
+    complete_call(c, p, NULL, rd->size, RPCD_ETOOBIG);
+    return;
+  }
   rd->id = p->id;
   if (rd->is_return)
     return; /* the request's own body: not needed */
-  if (rd->size > c->max_reply)
-    rd->body_status = RPCD_ETOOBIG;
-  else if (!(rd->body = malloc(rd->size ? (size_t)rd->size : 1)))
+  if (!(rd->body = malloc(rd->size ? (size_t)rd->size : 1)))
     rd->body_status = RPCD_ENOMEM;
+  /* Its reply has begun: the call completes with it (or with the
+   * connection, when the rest stalls), not with its deadline. */
+  rpcd__dheap_remove(&c->deadlines, &p->dl);
 }
 
 /* A frame on the call channel while a message is being read. */
@@ -242,6 +249,21 @@ static int handle_frame(rpcd_client *c, const amqp_frame_t *f)
     rpcd__connection_lost(c, detail, false);
     return RPCD_ECONNLOST;
   }
+  case AMQP_CONNECTION_BLOCKED_METHOD: {
+    /* A resource alarm: the broker stops reading from connections that
+     * publish. Calls are held (and time out by their own deadlines) until
+     * it unblocks, so nothing waits in a send that cannot finish. */
+    const amqp_connection_blocked_t *m = f->payload.method.decoded;
+
+    c->blocked = true;
+    rpcd__set_err(c->blocked_reason, sizeof(c->blocked_reason), "%.*s",
+                  (int)m->reason.len, (const char *)m->reason.bytes);
+    return RPCD_OK;
+  }
+  case AMQP_CONNECTION_UNBLOCKED_METHOD:
+    c->blocked = false;
+    rpcd__publish_unblocked(c);
+    return c->conn ? RPCD_OK : RPCD_ECONNLOST;
   case AMQP_BASIC_CANCEL_METHOD:
     /* Without the reply consumer no reply can arrive any more. */
     rpcd__connection_lost(c, "the broker cancelled the reply consumer", true);

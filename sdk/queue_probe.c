@@ -117,7 +117,7 @@ static int probe_done(rpcd_client *c, int result, const char *detail)
       continue;
     if (result == RPCD_ENOROUTE || result == RPCD_ENOCONSUMER)
       rpcd__call_complete(c, p, result, NULL, detail);
-    else
+    else if (!c->blocked)
       rpcd__publish_held(c, p);
   }
   if (!c->conn)

@@ -258,7 +258,10 @@ typedef void (*rpcd_call_cb)(rpcd_client *client, rpcd_call_id id, int status,
  * Start a call whose outcome is given to `cb`. Never waits for the broker:
  * when the request queue needs checking (see rpcd_client_call()), the
  * check is sent and the call is published when its answer comes, or fails
- * with RPCD_ENOROUTE / RPCD_ENOCONSUMER through the callback.
+ * with RPCD_ENOROUTE / RPCD_ENOCONSUMER through the callback. While the
+ * broker blocks publishers (connection.blocked, a resource alarm), calls
+ * are held unpublished until it unblocks, and time out by their own
+ * deadline, never later.
  *
  * \param timeout_ms  0 means the client's default; counts from now
  * \param cb          required

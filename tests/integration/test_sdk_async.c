@@ -465,6 +465,84 @@ static void test_connection_dropped_mid_flight(void **state)
   rpcd_client_free(c);
 }
 
+static char blocked_detail[512];
+
+static void on_blocked_done(rpcd_client *c, rpcd_call_id id, int status,
+                            rpcd_reply *reply, void *user)
+{
+  if (status == RPCD_ETIMEDOUT)
+    snprintf(blocked_detail, sizeof(blocked_detail), "%s",
+             rpcd_client_last_error(c));
+  on_done_counted(c, id, status, reply, user);
+}
+
+static int broker_ctl(const char *args)
+{
+  char cmd[2048];
+
+  snprintf(cmd, sizeof(cmd), "'%s' ctl '%s' %s >/dev/null 2>&1", BROKER_SH,
+           BROKER_DIR, args);
+  return system(cmd);
+}
+
+/* Whatever happened in the test, clear the alarm for the tests after it. */
+static int restore_watermark(void **state)
+{
+  (void)state;
+  return broker_ctl("set_vm_memory_high_watermark 0.4") == 0 ? 0 : -1;
+}
+
+/* While a memory alarm makes the broker block publishers, a call waits
+ * (held, not published) within its own timeout and never past it; once
+ * the broker unblocks, held calls are published and answered. */
+static void test_blocked_publishers(void **state)
+{
+  struct outcome out[2];
+  struct run run = {out, 0};
+  rpcd_client *c = new_client();
+  msgpack_sbuffer params;
+  msgpack_packer pk;
+  int64_t start;
+
+  (void)state;
+  memset(out, 0, sizeof(out));
+  current = &run;
+  /* The queue is known to be served before the alarm. */
+  submit_int(c, "echo", 1, 20000, &out[0]);
+  run_loop(c, &run, 1, 10000);
+  assert_int_equal(out[0].status, RPCD_OK);
+
+  assert_int_equal(broker_ctl("set_vm_memory_high_watermark 0.00001"), 0);
+  /* Let connection.blocked arrive. */
+  run.completed = 0;
+  memset(out, 0, sizeof(out));
+  run_loop(c, &run, 1, 1000);
+  msgpack_sbuffer_init(&params);
+  msgpack_packer_init(&pk, &params, msgpack_sbuffer_write);
+  msgpack_pack_array(&pk, 1);
+  msgpack_pack_int64(&pk, 2);
+  start = h_now_ms();
+  blocked_detail[0] = '\0';
+  assert_int_equal(rpcd_client_submit(c, "echo", params.data, params.size, 300,
+                                      on_blocked_done, &out[0], NULL),
+                   RPCD_OK);
+  assert_int_equal(rpcd_client_submit(c, "echo", params.data, params.size,
+                                      30000, on_done_counted, &out[1], NULL),
+                   RPCD_OK);
+  msgpack_sbuffer_destroy(&params);
+  run_loop(c, &run, 1, 5000);
+  assert_int_equal(broker_ctl("set_vm_memory_high_watermark 0.4"), 0);
+  assert_int_equal(out[0].status, RPCD_ETIMEDOUT);
+  assert_true(out[0].done_ms - start < 2000);
+  if (!strstr(blocked_detail, "blocks publishers"))
+    fail_msg("not held as blocked: %s", blocked_detail);
+  /* Unblocked: the other call is published and answered. */
+  run_loop(c, &run, 2, 20000);
+  assert_int_equal(out[1].status, RPCD_OK);
+  assert_int_equal(out[1].result, 2);
+  rpcd_client_free(c);
+}
+
 /* A call to a queue nobody declared fails through its callback with
  * RPCD_ENOROUTE, without waiting for its timeout. */
 static void test_no_route_through_callback(void **state)
@@ -500,6 +578,7 @@ int main(void)
       cmocka_unit_test(test_timeouts_and_stale_replies),
       cmocka_unit_test(test_blocking_call_among_submitted),
       cmocka_unit_test(test_no_route_through_callback),
+      cmocka_unit_test_teardown(test_blocked_publishers, restore_watermark),
       cmocka_unit_test(test_connection_dropped_mid_flight),
   };
 
