@@ -159,6 +159,7 @@ static int publish(rpcd_client *c, const char *queue, const char *method,
 static void mark_published(rpcd_client *c, rpcd_pending *p)
 {
   p->state = RPCD_PENDING_IN_FLIGHT;
+  p->published = true;
   c->queues[p->queue_ix].n_published++;
 }
 
@@ -195,7 +196,9 @@ void rpcd__publish_unblocked(rpcd_client *c)
 
   for (p = rpcd__pending_next(&c->pending, &pos); p && c->conn && !c->blocked;
        p = rpcd__pending_next(&c->pending, &pos)) {
-    if (p->state == RPCD_PENDING_HELD && c->probe_qix != p->queue_ix)
+    /* Calls whose queue is being checked go when its answer comes. */
+    if (p->state == RPCD_PENDING_HELD && c->probe_qix != p->queue_ix &&
+        !c->queues[p->queue_ix].probe_wanted)
       rpcd__publish_held(c, p);
   }
 }
@@ -327,6 +330,7 @@ int rpcd_client_submit(rpcd_client *c, const char *method, const void *params,
   rc = start_call(c, method, params, params_len, timeout_ms, cb, user, 0, &p);
   if (rc != RPCD_OK)
     return rc;
+  /* Only a call that was never published can be done already. */
   if (p->state == RPCD_PENDING_DONE)
     return started_done(c, p);
   if (id)
@@ -458,13 +462,16 @@ int rpcd_client_send(rpcd_client *c, const char *method, const void *params,
                   &p);
   if (rc != RPCD_OK)
     return rc;
-  /* As before the event loop: a call nobody can answer fails here. */
+  /* As before the event loop: a call nobody can answer fails here. A
+   * call published meanwhile may even have its reply already (the same
+   * process() read the queue's answer and the reply): rpcd_client_wait()
+   * collects that. */
   while (p->state == RPCD_PENDING_HELD) {
     process(c);
     if (p->state == RPCD_PENDING_HELD)
       wait_io(c);
   }
-  if (p->state == RPCD_PENDING_DONE)
+  if (p->state == RPCD_PENDING_DONE && !p->published)
     return started_done(c, p);
   *id = p->id;
   return RPCD_OK;

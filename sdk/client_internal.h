@@ -101,6 +101,10 @@ struct rpcd_client {
   bool timeout_set;            /* rpcd_client_set_timeout() was called */
   unsigned connect_timeout_ms; /* 0: timeout_ms when set, else the default */
   size_t max_reply;            /* largest reply body accepted, in bytes */
+  unsigned heartbeat_s;        /* asked for at connect; 0: none */
+  int hb_s;                    /* negotiated with the broker; 0: none */
+  int64_t last_recv_ms;        /* last time the broker was heard from */
+  int64_t last_pump_ms;        /* last rpcd__pump_available() */
   uint32_t next_msgid;
   uint32_t queue_ix; /* the queue calls go to, an index into queues */
   struct queue_info *queues;
@@ -182,6 +186,9 @@ void rpcd__reset_io(rpcd_client *c);
  * \return RPCD_OK, or RPCD_ECONNLOST after rpcd__connection_lost()
  */
 int rpcd__probe_start(rpcd_client *c, uint32_t qix, int64_t budget_ms);
+/* Start the probe of a queue that asked while another was in flight (or
+ * while the broker blocked). \return RPCD_OK or RPCD_ECONNLOST */
+int rpcd__probe_start_wanted(rpcd_client *c);
 /* A method frame on the probe channel. \return RPCD_OK or RPCD_ECONNLOST */
 int rpcd__probe_frame(rpcd_client *c, const amqp_frame_t *f);
 /* Probe deadlines, re-checks of queues with calls in flight and failing

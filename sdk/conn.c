@@ -256,6 +256,18 @@ int rpcd_client_set_connect_timeout(rpcd_client *c, unsigned timeout_ms)
   return RPCD_OK;
 }
 
+int rpcd_client_set_heartbeat(rpcd_client *c, unsigned seconds)
+{
+  if (!c)
+    return RPCD_EINVAL;
+  if (seconds > 65535) {
+    set_error(c, "invalid heartbeat: at most 65535 s");
+    return RPCD_EINVAL;
+  }
+  c->heartbeat_s = seconds;
+  return RPCD_OK;
+}
+
 int rpcd_client_set_max_reply(rpcd_client *c, size_t bytes)
 {
   if (!c)
@@ -361,6 +373,7 @@ int rpcd_client_connect(rpcd_client *c, const char *uri)
   memset(&opts, 0, sizeof(opts));
   opts.product = APP_ID;
   opts.connect_timeout_ms = timeout_ms;
+  opts.heartbeat_s = c->heartbeat_s;
   /* Handled by the frame pump: publishes are held while blocked. */
   opts.connection_blocked = true;
   /* Its messages never hold the password: the URI in them is masked. */
@@ -378,6 +391,9 @@ int rpcd_client_connect(rpcd_client *c, const char *uri)
   amqp_maybe_release_buffers(conn);
   c->conn = conn;
   c->probe_open = true;
+  c->hb_s = amqp_get_heartbeat(conn);
+  c->last_recv_ms = rpcd__now_mono_ms();
+  c->last_pump_ms = c->last_recv_ms;
   return RPCD_OK;
 }
 
@@ -396,6 +412,11 @@ void rpcd_client_close(rpcd_client *c)
 bool rpcd_client_is_connected(const rpcd_client *c)
 {
   return c && c->conn;
+}
+
+bool rpcd_client_is_blocked(const rpcd_client *c)
+{
+  return c && c->conn && c->blocked;
 }
 
 const char *rpcd_client_last_error(const rpcd_client *c)

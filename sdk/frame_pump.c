@@ -5,6 +5,7 @@
  * connection closes.
  */
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +263,11 @@ static int handle_frame(rpcd_client *c, const amqp_frame_t *f)
   }
   case AMQP_CONNECTION_UNBLOCKED_METHOD:
     c->blocked = false;
+    /* A probe sent while blocked had no chance to be answered. */
+    if (c->probe_qix != NO_QUEUE)
+      c->probe_deadline_ms = rpcd__now_mono_ms() + PROBE_TIMEOUT_MAX_MS;
+    if (rpcd__probe_start_wanted(c) != RPCD_OK)
+      return RPCD_ECONNLOST;
     rpcd__publish_unblocked(c);
     return c->conn ? RPCD_OK : RPCD_ECONNLOST;
   case AMQP_BASIC_CANCEL_METHOD:
@@ -282,6 +288,20 @@ int rpcd__pump_available(rpcd_client *c)
   int st;
   int rc;
 
+  if (!c->conn)
+    return RPCD_ECONNLOST;
+  c->last_pump_ms = rpcd__now_mono_ms();
+  if (c->hb_s > 0) {
+    /* Anything readable, heartbeats included (rabbitmq-c takes those
+     * itself), shows the broker is alive. */
+    struct pollfd p;
+
+    p.fd = amqp_get_sockfd(c->conn);
+    p.events = POLLIN;
+    p.revents = 0;
+    if (amqp_data_in_buffer(c->conn) || (p.fd >= 0 && poll(&p, 1, 0) > 0))
+      c->last_recv_ms = c->last_pump_ms;
+  }
   while (c->conn) {
     /* Past the limit, only what rabbitmq-c has buffered: that the socket
      * is quiet does not mean nothing is waiting. */
@@ -299,6 +319,7 @@ int rpcd__pump_available(rpcd_client *c)
       return RPCD_ECONNLOST;
     }
     reads++;
+    c->last_recv_ms = c->last_pump_ms;
     rc = handle_frame(c, &f);
     if (rc != RPCD_OK || !c->conn)
       return RPCD_ECONNLOST;
@@ -311,14 +332,42 @@ int rpcd__pump_available(rpcd_client *c)
 
 int64_t rpcd__pump_next_ms(const rpcd_client *c)
 {
-  return c->conn && c->rd.active ? c->rd.stall_deadline_ms : INT64_MAX;
+  int64_t next = INT64_MAX;
+
+  if (!c->conn)
+    return next;
+  if (c->rd.active)
+    next = c->rd.stall_deadline_ms;
+  if (c->hb_s > 0) {
+    /* Come back twice per interval: rabbitmq-c sends our heartbeats when
+     * it reads, and a broker not heard from for two intervals is gone. */
+    int64_t t = c->last_pump_ms + (int64_t)c->hb_s * 500;
+
+    if (t < next)
+      next = t;
+    t = c->last_recv_ms + (int64_t)c->hb_s * 2000;
+    if (t < next)
+      next = t;
+  }
+  return next;
 }
 
 int rpcd__pump_tick(rpcd_client *c, int64_t now)
 {
   char detail[256];
 
-  if (!c->conn || !c->rd.active || now < c->rd.stall_deadline_ms)
+  if (!c->conn)
+    return RPCD_OK;
+  if (c->hb_s > 0 && now - c->last_recv_ms >= (int64_t)c->hb_s * 2000) {
+    rpcd__set_err(detail, sizeof(detail),
+                  "nothing from the broker for two heartbeat intervals "
+                  "(%d s): the connection is dead or half-open",
+                  2 * c->hb_s);
+    reader_reset(c);
+    rpcd__connection_lost(c, detail, false);
+    return RPCD_ECONNLOST;
+  }
+  if (!c->rd.active || now < c->rd.stall_deadline_ms)
     return RPCD_OK;
   rpcd__set_err(detail, sizeof(detail),
                 "the broker stopped sending in the middle of a reply "

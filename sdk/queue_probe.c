@@ -43,7 +43,8 @@ int rpcd__probe_start(rpcd_client *c, uint32_t qix, int64_t budget_ms)
 
   if (!c->conn)
     return RPCD_ECONNLOST;
-  if (c->probe_qix != NO_QUEUE) {
+  if (c->probe_qix != NO_QUEUE || c->blocked) {
+    /* One at a time; and a blocked broker reads nothing we send. */
     if (c->probe_qix != qix)
       q->probe_wanted = true;
     return RPCD_OK;
@@ -75,8 +76,7 @@ int rpcd__probe_start(rpcd_client *c, uint32_t qix, int64_t budget_ms)
   return RPCD_OK;
 }
 
-/* Start the probe a queue asked for while another was in flight. */
-static int start_wanted(rpcd_client *c)
+int rpcd__probe_start_wanted(rpcd_client *c)
 {
   size_t i;
 
@@ -122,7 +122,7 @@ static int probe_done(rpcd_client *c, int result, const char *detail)
   }
   if (!c->conn)
     return RPCD_ECONNLOST;
-  return start_wanted(c);
+  return rpcd__probe_start_wanted(c);
 }
 
 int rpcd__probe_frame(rpcd_client *c, const amqp_frame_t *f)
@@ -197,7 +197,7 @@ int rpcd__probe_tick(rpcd_client *c, int64_t now)
 
   if (!c->conn)
     return RPCD_ECONNLOST;
-  if (c->probe_qix != NO_QUEUE && now >= c->probe_deadline_ms) {
+  if (c->probe_qix != NO_QUEUE && !c->blocked && now >= c->probe_deadline_ms) {
     rpcd__set_err(detail, sizeof(detail),
                   "the broker did not answer the check of queue \"%s\" in "
                   "time",
@@ -230,7 +230,7 @@ int64_t rpcd__probe_next_ms(const rpcd_client *c)
 
   if (!c->conn)
     return next;
-  if (c->probe_qix != NO_QUEUE)
+  if (c->probe_qix != NO_QUEUE && !c->blocked)
     next = c->probe_deadline_ms;
   for (i = 0; i < c->n_queues; i++) {
     const struct queue_info *q = &c->queues[i];

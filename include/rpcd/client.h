@@ -121,6 +121,22 @@ RPCD_EXPORT int rpcd_client_set_connect_timeout(rpcd_client *client,
                                                 unsigned timeout_ms);
 
 /**
+ * Ask for AMQP heartbeats every `seconds` at the next connect (default 0:
+ * none; the broker may lower it). With heartbeats, a connection the broker
+ * has not been heard from for two intervals (dead, or half-open, also in
+ * the middle of a message) is given up: every call in flight fails with
+ * RPCD_ECONNLOST. rpcd_client_timeout_ms() then wakes the loop twice per
+ * interval, and the application must call rpcd_client_process() (or a
+ * blocking call) at least that often, even with no call in flight, or
+ * the broker closes the connection for missed heartbeats.
+ *
+ * \return RPCD_OK, or RPCD_EINVAL for a NULL client or more than 65535
+ * \since 0.2
+ */
+RPCD_EXPORT int rpcd_client_set_heartbeat(rpcd_client *client,
+                                          unsigned seconds);
+
+/**
  * Set the largest reply body the client accepts (default
  * RPCD_DEFAULT_MAX_REPLY, a little over 1 MiB). A larger reply is checked by
  * the size its content header announces, before its body is read; the body
@@ -162,6 +178,12 @@ RPCD_EXPORT void rpcd_client_close(rpcd_client *client);
 
 /** True while the client has a usable connection. \since 0.1 */
 RPCD_EXPORT bool rpcd_client_is_connected(const rpcd_client *client);
+
+/**
+ * True while the broker blocks the client's publishes (connection.blocked:
+ * a resource alarm, e.g. memory or disk); calls are then held. \since 0.2
+ */
+RPCD_EXPORT bool rpcd_client_is_blocked(const rpcd_client *client);
 
 /**
  * Detail of the client's last failure, e.g. "queue \"rpc_queue\" has no

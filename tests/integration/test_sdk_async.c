@@ -21,6 +21,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -513,10 +516,18 @@ static void test_blocked_publishers(void **state)
   assert_int_equal(out[0].status, RPCD_OK);
 
   assert_int_equal(broker_ctl("set_vm_memory_high_watermark 0.00001"), 0);
-  /* Let connection.blocked arrive. */
+  /* The broker blocks a connection (and says so) once it publishes during
+   * the alarm: publish calls nobody answers until it does. */
+  for (start = h_now_ms();
+       !rpcd_client_is_blocked(c) && h_now_ms() - start < 20000;) {
+    run.completed = 0;
+    memset(out, 0, sizeof(out));
+    submit_int(c, "drop", 0, 200, &out[0]);
+    run_loop(c, &run, 1, 1000);
+  }
+  assert_true(rpcd_client_is_blocked(c));
   run.completed = 0;
   memset(out, 0, sizeof(out));
-  run_loop(c, &run, 1, 1000);
   msgpack_sbuffer_init(&params);
   msgpack_packer_init(&pk, &params, msgpack_sbuffer_write);
   msgpack_pack_array(&pk, 1);
@@ -537,10 +548,141 @@ static void test_blocked_publishers(void **state)
   if (!strstr(blocked_detail, "blocks publishers"))
     fail_msg("not held as blocked: %s", blocked_detail);
   /* Unblocked: the other call is published and answered. */
+  for (start = h_now_ms();
+       rpcd_client_is_blocked(c) && h_now_ms() - start < 20000;)
+    run_loop(c, &run, 2, 100);
+  assert_false(rpcd_client_is_blocked(c));
   run_loop(c, &run, 2, 20000);
   assert_int_equal(out[1].status, RPCD_OK);
   assert_int_equal(out[1].result, 2);
   rpcd_client_free(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A TCP proxy to the broker that goes silent on SIGUSR1: a half-open
+ * connection (the sockets stay open, nothing gets through any more). */
+
+static volatile sig_atomic_t proxy_frozen;
+
+static void on_usr1(int sig)
+{
+  (void)sig;
+  proxy_frozen = 1;
+}
+
+static void proxy_serve(int lfd, int broker_port)
+{
+  struct sockaddr_in a;
+  struct pollfd p[2];
+  char buf[65536];
+  int cfd;
+  int bfd;
+
+  signal(SIGUSR1, on_usr1);
+  cfd = accept(lfd, NULL, NULL);
+  bfd = socket(AF_INET, SOCK_STREAM, 0);
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)broker_port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (cfd < 0 || bfd < 0 || connect(bfd, (struct sockaddr *)&a, sizeof(a)))
+    _exit(1);
+  for (;;) {
+    int i;
+
+    if (proxy_frozen) {
+      pause();
+      continue;
+    }
+    p[0].fd = cfd;
+    p[1].fd = bfd;
+    p[0].events = p[1].events = POLLIN;
+    if (poll(p, 2, 100) <= 0)
+      continue;
+    for (i = 0; i < 2 && !proxy_frozen; i++) {
+      if (p[i].revents & (POLLIN | POLLHUP)) {
+        ssize_t n = read(p[i].fd, buf, sizeof(buf));
+
+        if (n <= 0)
+          _exit(0);
+        if (write(p[1 - i].fd, buf, (size_t)n) != n)
+          _exit(0);
+      }
+    }
+  }
+}
+
+/* Start the proxy; its URI into uri. */
+static pid_t proxy_start(char *uri, size_t len)
+{
+  const char *broker = h_broker_uri();
+  const char *colon = strrchr(broker, ':');
+  struct sockaddr_in a;
+  socklen_t alen = sizeof(a);
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  pid_t pid;
+
+  assert_non_null(colon);
+  assert_true(lfd >= 0);
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+  assert_int_equal(listen(lfd, 1), 0);
+  assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+  snprintf(uri, len, "%.*s:%d", (int)(colon - broker), broker,
+           (int)ntohs(a.sin_port));
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0)
+    proxy_serve(lfd, atoi(colon + 1));
+  close(lfd);
+  return pid;
+}
+
+/* With heartbeats, a connection that goes silent (half-open) is found
+ * within two intervals and every call in flight fails with
+ * RPCD_ECONNLOST, long before its own timeout. */
+static void test_heartbeat_finds_half_open(void **state)
+{
+  enum { N = 20 };
+  struct outcome out[N];
+  struct run run = {out, 0};
+  char uri[512];
+  rpcd_client *c;
+  pid_t proxy;
+  int64_t frozen_at;
+  size_t i;
+
+  (void)state;
+  memset(out, 0, sizeof(out));
+  current = &run;
+  proxy = proxy_start(uri, sizeof(uri));
+  assert_int_equal(rpcd_client_new(&c), RPCD_OK);
+  assert_int_equal(rpcd_client_set_queue(c, queue), RPCD_OK);
+  assert_int_equal(rpcd_client_set_heartbeat(c, 1), RPCD_OK);
+  if (rpcd_client_connect(c, uri) != RPCD_OK)
+    fail_msg("connect: %s", rpcd_client_last_error(c));
+  /* Heartbeats keep an idle connection: nothing is lost in 2.5 s. */
+  run_loop(c, &run, 1, 2500);
+  assert_true(rpcd_client_is_connected(c));
+  for (i = 0; i < N; i++)
+    submit_int(c, "drop", (int64_t)i, 30000, &out[i]);
+  run_loop(c, &run, N, 300);
+  assert_int_equal(run.completed, 0);
+  kill(proxy, SIGUSR1);
+  frozen_at = h_now_ms();
+  run_loop(c, &run, N, 10000);
+  assert_int_equal(run.completed, N);
+  for (i = 0; i < N; i++) {
+    assert_int_equal(out[i].status, RPCD_ECONNLOST);
+    /* Two 1 s intervals, and a little slack. */
+    assert_true(out[i].done_ms - frozen_at < 3500);
+  }
+  assert_non_null(strstr(rpcd_client_last_error(c), "heartbeat"));
+  rpcd_client_free(c);
+  kill(proxy, SIGKILL);
+  waitpid(proxy, NULL, 0);
 }
 
 /* A call to a queue nobody declared fails through its callback with
@@ -578,6 +720,7 @@ int main(void)
       cmocka_unit_test(test_timeouts_and_stale_replies),
       cmocka_unit_test(test_blocking_call_among_submitted),
       cmocka_unit_test(test_no_route_through_callback),
+      cmocka_unit_test(test_heartbeat_finds_half_open),
       cmocka_unit_test_teardown(test_blocked_publishers, restore_watermark),
       cmocka_unit_test(test_connection_dropped_mid_flight),
   };
