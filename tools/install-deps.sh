@@ -8,7 +8,8 @@
 #                                  rabbitmq-server
 #   tools/install-deps.sh --test   also what the test suite uses: clang and
 #                                  its sanitizer/libFuzzer runtime,
-#                                  clang-format, valgrind
+#                                  clang-format, valgrind, libuv (the SDK's
+#                                  libuv adapter example is run)
 set -euo pipefail
 
 packages=(
@@ -17,7 +18,7 @@ packages=(
   rabbitmq-server
 )
 if [ "${1:-}" = "--test" ]; then
-  packages+=(clang libclang-rt-14-dev clang-format valgrind)
+  packages+=(clang libclang-rt-14-dev clang-format valgrind libuv1-dev)
 elif [ -n "${1:-}" ]; then
   echo "usage: $0 [--test]" >&2
   exit 2
