@@ -458,6 +458,14 @@ int rpcd_client_send(rpcd_client *c, const char *method, const void *params,
   rc = check_not_in_callback(c, "rpcd_client_send()");
   if (rc != RPCD_OK)
     return rc;
+  /* The connection was lost (not closed): a blocking call may wait for a
+   * connect, so the next one reconnects. The event loop's submit never
+   * waits: its caller reconnects. */
+  if (!c->conn && c->uri) {
+    rc = rpcd_client_connect(c, c->uri);
+    if (rc != RPCD_OK)
+      return rc;
+  }
   rc = start_call(c, method, params, params_len, timeout_ms, NULL, NULL, flags,
                   &p);
   if (rc != RPCD_OK)

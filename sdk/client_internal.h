@@ -96,7 +96,10 @@ struct msg_reader {
 
 struct rpcd_client {
   amqp_connection_state_t conn; /* NULL when not connected */
-  bool probe_open;              /* channel 2 is open (or being opened) */
+  /* The URI of the last successful connect (owned), for the blocking calls
+   * to reconnect after a lost connection; NULL after rpcd_client_close(). */
+  char *uri;
+  bool probe_open; /* channel 2 is open (or being opened) */
   unsigned timeout_ms;
   bool timeout_set;            /* rpcd_client_set_timeout() was called */
   unsigned connect_timeout_ms; /* 0: timeout_ms when set, else the default */

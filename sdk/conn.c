@@ -351,12 +351,17 @@ int rpcd_client_connect(rpcd_client *c, const char *uri)
   rpcd_amqp_options opts;
   amqp_connection_state_t conn;
   char detail[sizeof(c->last_error)];
+  char *uri_copy;
   unsigned timeout_ms;
   int64_t deadline_ms;
   int rc;
 
   if (!c)
     return RPCD_EINVAL;
+  /* A copy first: uri may be c->uri itself (a reconnect). */
+  uri_copy = uri ? strdup(uri) : NULL;
+  if (uri && !uri_copy)
+    return RPCD_ENOMEM;
   if (c->conn) {
     rpcd__fail_calls(c, NO_QUEUE, true, RPCD_ECONNLOST,
                      "connection to the broker lost: the client reconnected");
@@ -386,9 +391,12 @@ int rpcd_client_connect(rpcd_client *c, const char *uri)
       set_error(c, "%s (connect timeout: %u ms)", detail, timeout_ms);
     else
       set_error(c, "%s", detail);
+    free(uri_copy);
     return rc;
   }
   amqp_maybe_release_buffers(conn);
+  free(c->uri);
+  c->uri = uri_copy;
   c->conn = conn;
   c->probe_open = true;
   c->hb_s = amqp_get_heartbeat(conn);
@@ -399,7 +407,12 @@ int rpcd_client_connect(rpcd_client *c, const char *uri)
 
 void rpcd_client_close(rpcd_client *c)
 {
-  if (!c || !c->conn)
+  if (!c)
+    return;
+  /* Closed on purpose: the blocking calls do not reconnect. */
+  free(c->uri);
+  c->uri = NULL;
+  if (!c->conn)
     return;
   rpcd__fail_calls(c, NO_QUEUE, true, RPCD_ECONNLOST,
                    "connection to the broker lost: the client closed it");

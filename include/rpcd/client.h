@@ -159,6 +159,12 @@ RPCD_EXPORT int rpcd_client_set_max_reply(rpcd_client *client, size_t bytes);
  * A broker that does not answer fails the connect after the connect
  * timeout (see rpcd_client_set_connect_timeout()).
  *
+ * After a lost connection (every call in flight failed with
+ * RPCD_ECONNLOST), the next rpcd_client_call() or rpcd_client_send()
+ * connects again to the same URI before it starts (since 0.2); not after
+ * rpcd_client_close(). The event loop never waits for a connect: its
+ * caller calls rpcd_client_connect() again.
+ *
  * \param uri  "amqp://user:pass@host:port[/vhost]" (copied). Note that a
  *             trailing "/" names the empty vhost; leave it out for "/".
  * \return RPCD_OK, RPCD_EINVAL for a bad URI, RPCD_ECONNECT when the broker

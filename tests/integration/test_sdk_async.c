@@ -452,12 +452,31 @@ static void test_connection_dropped_mid_flight(void **state)
   assert_int_equal(rpcd_client_fd(c), -1);
   assert_int_equal(rpcd_client_process(c), RPCD_ECONNLOST);
   assert_int_equal(rpcd_client_pending(c), 0);
-  rpcd_client_free(c);
 
   /* The fake server lost its connection too: start another. */
   fake_stop();
   h_unique_queue(queue, sizeof(queue));
   assert_int_equal(fake_start(), 0);
+  /* The next blocking call connects the lost client again by itself. */
+  assert_int_equal(rpcd_client_set_queue(c, queue), RPCD_OK);
+  {
+    rpcd_reply *r = NULL;
+
+    assert_int_equal(rpcd_client_call(c, "echo", "\x91\x05", 2, 20000, &r, 0),
+                     RPCD_OK);
+    assert_true(rpcd_client_is_connected(c));
+    rpcd_reply_free(r);
+  }
+  /* ...but not after a close. */
+  rpcd_client_close(c);
+  {
+    rpcd_reply *r = NULL;
+
+    assert_int_equal(rpcd_client_call(c, "echo", "\x91\x05", 2, 20000, &r, 0),
+                     RPCD_ESTATE);
+    assert_null(r);
+  }
+  rpcd_client_free(c);
   c = new_client();
   memset(out, 0, sizeof(out));
   run.completed = 0;
