@@ -264,8 +264,8 @@ void rpcd__handle_message(const rpcd_handler_config *cfg,
     cfg->before_dispatch(cfg->ctx, req.method, req.method_len, req.has_msgid,
                          req.msgid, out->content_type);
   rpcd__dispatch(cfg->registry, req.method, req.method_len, req.params,
-                 in->correlation_id.ptr, in->correlation_id.len,
-                 rpcd__handler_stop_at(cfg, in), cfg->max_body, &res);
+                 in->correlation_id.ptr, in->correlation_id.len, in->stop_at_ms,
+                 cfg->max_body, &res);
   if (req.type == RPCD_MSG_NOTIFY) {
     out->outcome = res.error_code ? RPCD_OUTCOME_ERROR : RPCD_OUTCOME_NOTIFIED;
     out->status = res.error_code;

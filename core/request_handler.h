@@ -50,6 +50,9 @@ typedef struct rpcd_message_in {
   /* Set by the transport when delivery_count passed --max-deliveries: the
    * request is answered "poison" and not run. */
   bool poison;
+  /* When (monotonic ms) the handler must be done, from
+   * rpcd__handler_stop_at(): what remaining_ms() counts down to; 0: none */
+  int64_t stop_at_ms;
 } rpcd_message_in;
 
 typedef enum rpcd_outcome {

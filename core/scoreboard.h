@@ -32,8 +32,7 @@ enum rpcd_slot_state {
 
 /* What the supervisor needs to answer a request whose worker died. */
 typedef struct rpcd_slot_request {
-  uint64_t key;       /* rpcd__request_key() of the delivery */
-  int64_t started_ms; /* unix ms */
+  uint64_t key; /* rpcd__request_key() of the delivery */
   uint32_t msgid;
   bool has_msgid;
   bool has_reply_to;

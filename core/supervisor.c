@@ -74,7 +74,8 @@ typedef struct supervisor {
   bool reload_pending; /* a SIGHUP came while a reload was under way */
 } supervisor;
 
-const char *rpcd__signal_name(int sig, char *buf, size_t len)
+/* "SIGSEGV" for SIGSEGV, "signal 99" for what has no name; into buf. */
+static const char *signal_name(int sig, char *buf, size_t len)
 {
   const char *abbrev = sigabbrev_np(sig);
 
@@ -94,7 +95,7 @@ static const char *describe_status(int status, char *buf, size_t len)
     snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
   else if (WIFSIGNALED(status))
     snprintf(buf, len, "killed by %s%s",
-             rpcd__signal_name(WTERMSIG(status), sig, sizeof(sig)),
+             signal_name(WTERMSIG(status), sig, sizeof(sig)),
              WCOREDUMP(status) ? " (core dumped)" : "");
   else
     snprintf(buf, len, "status 0x%x", (unsigned)status);
@@ -324,7 +325,7 @@ static void answer_for_dead(supervisor *s, worker_rec *w, int status)
   int rc;
 
   if (WIFSIGNALED(status))
-    rpcd__signal_name(WTERMSIG(status), cause, sizeof(cause));
+    signal_name(WTERMSIG(status), cause, sizeof(cause));
   else
     snprintf(cause, sizeof(cause), "exit %d", WEXITSTATUS(status));
   atomic_fetch_add(&s->sb->server.crashes, 1);
@@ -474,7 +475,7 @@ static void begin_stop(supervisor *s, int sig)
   if (s->stopping) {
     rpcd_log(RPCD_LOG_WARN,
              "%s again: killing %zu workers without waiting for them",
-             rpcd__signal_name(sig, name, sizeof(name)), running(s));
+             signal_name(sig, name, sizeof(name)), running(s));
     s->cut_short = true;
     signal_all(s, SIGKILL);
     s->stop_deadline = rpcd__now_mono_ms();
@@ -483,7 +484,7 @@ static void begin_stop(supervisor *s, int sig)
   s->stopping = true;
   s->stop_deadline = rpcd__now_mono_ms() + s->cfg->drain_timeout_ms;
   rpcd_log(RPCD_LOG_INFO, "%s: draining %zu workers (at most %u ms)",
-           rpcd__signal_name(sig, name, sizeof(name)), running(s),
+           signal_name(sig, name, sizeof(name)), running(s),
            s->cfg->drain_timeout_ms);
   signal_all(s, SIGTERM);
 }

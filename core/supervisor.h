@@ -9,8 +9,6 @@
 #ifndef RPCD_SUPERVISOR_H
 #define RPCD_SUPERVISOR_H
 
-#include <stddef.h>
-
 #include "config.h"
 
 /*
@@ -22,8 +20,5 @@
  *         timed out
  */
 int rpcd__supervise(const rpcd_config *cfg);
-
-/* "SIGSEGV" for SIGSEGV, "signal 99" for what has no name; into buf. */
-const char *rpcd__signal_name(int sig, char *buf, size_t len);
 
 #endif /* RPCD_SUPERVISOR_H */

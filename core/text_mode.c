@@ -152,7 +152,7 @@ void rpcd__handle_text(const rpcd_handler_config *cfg,
                          false, 0, RPCD_CONTENT_TYPE_TEXT);
   rpcd__dispatch(cfg->registry, cfg->text_method, strlen(cfg->text_method),
                  &doc.root, in->correlation_id.ptr, in->correlation_id.len,
-                 rpcd__handler_stop_at(cfg, in), cfg->max_body, &res);
+                 in->stop_at_ms, cfg->max_body, &res);
   if (res.error_code) {
     text_reply(out, in, res.error_code,
                res.error_message ? res.error_message : "");

@@ -239,7 +239,6 @@ static void before_dispatch(void *ctx, const char *method, size_t method_len,
     reply_content_type = RPCD_CONTENT_TYPE;
   copy_text(r->content_type, sizeof(r->content_type), reply_content_type,
             strlen(reply_content_type));
-  r->started_ms = rpcd__now_unix_ms();
   atomic_store_explicit(&w->slot->state, RPCD_SLOT_RUNNING,
                         memory_order_release);
 }
@@ -279,9 +278,10 @@ static uint64_t job_key(const amqp_envelope_t *env)
 /*
  * A redelivery of a request whose worker died with it in hand: dead-letter
  * it and ack, never run it again. True when that was the case (or the
- * connection failed: *rc says).
+ * connection failed: *rc says, with err).
  */
-static bool settle_dead_redelivery(worker *w, job *j, int *rc)
+static bool settle_dead_redelivery(worker *w, job *j, int *rc, char *err,
+                                   size_t errlen)
 {
   rpcd_tombstone tomb;
   rpcd_dead_letter why;
@@ -296,6 +296,8 @@ static bool settle_dead_redelivery(worker *w, job *j, int *rc)
   *rc = rpcd__consumer_dead_letter(w->conn, &j->env, &why);
   if (*rc == RPCD_OK)
     *rc = rpcd__consumer_ack(w->conn, j->env.delivery_tag);
+  if (*rc != RPCD_OK)
+    rpcd__set_err(err, errlen, "settling a redelivery: %s", rpcd_strerror(*rc));
   rpcd_log(RPCD_LOG_INFO,
            "cid=%s: redelivery of a request whose worker died (%s, %s) "
            "dead-lettered, not run again",
@@ -311,6 +313,7 @@ static int run_job(worker *w, job *j, char *err, size_t errlen)
 {
   prepare_slot(w, j);
   j->started_ms = rpcd__now_mono_ms();
+  j->in.stop_at_ms = rpcd__handler_stop_at(&w->hcfg, &j->in);
   w->running = j;
   rpcd__keeper_handler_begin(w->keeper);
   rpcd__handle_message(&w->hcfg, &j->in, &j->out);
@@ -349,14 +352,11 @@ static int run_jobs(worker *w, char *err, size_t errlen)
   for (pp = &w->parked; *pp;) {
     job *j = *pp;
 
-    if (settle_dead_redelivery(w, j, &rc)) {
+    if (settle_dead_redelivery(w, j, &rc, err, errlen)) {
       *pp = j->next;
       free_job(j);
-      if (rc != RPCD_OK) {
-        rpcd__set_err(err, errlen, "settling a redelivery: %s",
-                      rpcd_strerror(rc));
+      if (rc != RPCD_OK)
         return rc;
-      }
       continue;
     }
     if (!rpcd__slot_running_elsewhere(w->args->sb, w->args->slot, j->key)) {
@@ -380,13 +380,10 @@ static int run_jobs(worker *w, char *err, size_t errlen)
     j->in.poison = j->in.delivery_count >= (int64_t)w->cfg->max_deliveries;
     j->key = job_key(&j->env);
     if (j->env.redelivered) {
-      if (settle_dead_redelivery(w, j, &rc)) {
+      if (settle_dead_redelivery(w, j, &rc, err, errlen)) {
         free_job(j);
-        if (rc != RPCD_OK) {
-          rpcd__set_err(err, errlen, "settling a redelivery: %s",
-                        rpcd_strerror(rc));
+        if (rc != RPCD_OK)
           return rc;
-        }
         continue;
       }
       if (rpcd__slot_running_elsewhere(w->args->sb, w->args->slot, j->key)) {
@@ -507,21 +504,17 @@ static void kill_overrun(worker *w, int64_t ran_ms)
   _exit(RPCD_WORKER_EXIT_TIMEOUT);
 }
 
-/* Milliseconds the running handler may still take; -1: no limit. */
+/* Milliseconds the running handler may still take; -1: no limit. The
+ * deadline stops a handler only under --handler-timeout; without it, the
+ * stop time is what remaining_ms() tells the handler, nothing more. */
 static int64_t overrun_in(const worker *w, int64_t now)
 {
   const job *j = w->running;
-  int64_t left = -1;
+  int64_t left;
 
   if (!j || w->cfg->handler_timeout_ms == 0)
     return -1;
-  left = j->started_ms + w->cfg->handler_timeout_ms - now;
-  if (j->in.has_deadline) {
-    int64_t to_deadline = j->in.deadline_ms - rpcd__now_unix_ms();
-
-    if (to_deadline < left)
-      left = to_deadline;
-  }
+  left = j->in.stop_at_ms - now;
   return left < 0 ? 0 : left;
 }
 

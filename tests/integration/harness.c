@@ -376,3 +376,28 @@ bool h_dead_letter_get(const char *queue, h_dead_letter *out)
   rpcd__amqp_close(conn, 1);
   return got;
 }
+
+pid_t h_fake_start(const char *queue, void (*serve)(void))
+{
+  pid_t pid = fork();
+
+  if (pid < 0)
+    return -1;
+  if (pid == 0) {
+    serve();
+    _exit(1);
+  }
+  if (h_wait_consumers(queue, 1, 15000))
+    return pid;
+  h_fake_stop(&pid);
+  return -1;
+}
+
+void h_fake_stop(pid_t *pid)
+{
+  if (*pid > 0) {
+    kill(*pid, SIGKILL);
+    waitpid(*pid, NULL, 0);
+    *pid = 0;
+  }
+}

@@ -77,6 +77,14 @@ typedef struct h_raw_request {
 void h_raw_call(const char *queue, const h_raw_request *req,
                 unsigned timeout_ms, h_raw_reply *reply);
 
+/* Fork a fake server: the child runs serve(), which must not return; the
+ * parent waits (15 s at most) until `queue` has a consumer. Returns the
+ * child's pid, or -1 (the child is then killed). */
+pid_t h_fake_start(const char *queue, void (*serve)(void));
+
+/* SIGKILL a fake server and reap it; *pid becomes 0. Nothing when 0. */
+void h_fake_stop(pid_t *pid);
+
 /* Wait until `queue` has exactly n consumers; false after timeout_ms. */
 bool h_wait_consumers(const char *queue, int n, unsigned timeout_ms);
 

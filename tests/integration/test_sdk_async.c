@@ -166,30 +166,13 @@ static void fake_serve(void)
 
 static int fake_start(void)
 {
-  int i;
-
-  fake_pid = fork();
-  if (fake_pid < 0)
-    return -1;
-  if (fake_pid == 0)
-    fake_serve();
-  for (i = 0; i < 150; i++) {
-    struct timespec ts = {0, 100 * 1000000L};
-
-    if (h_queue_consumers(queue) > 0)
-      return 0;
-    nanosleep(&ts, NULL);
-  }
-  return -1;
+  fake_pid = h_fake_start(queue, fake_serve);
+  return fake_pid > 0 ? 0 : -1;
 }
 
 static void fake_stop(void)
 {
-  if (fake_pid > 0) {
-    kill(fake_pid, SIGKILL);
-    waitpid(fake_pid, NULL, 0);
-    fake_pid = 0;
-  }
+  h_fake_stop(&fake_pid);
 }
 
 /* ------------------------------------------------------------------------ */
