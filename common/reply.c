@@ -18,6 +18,36 @@ static int pack_head(msgpack_packer *pk, bool has_msgid, uint32_t msgid)
   return rc;
 }
 
+struct fixed_buf {
+  unsigned char *p;
+  size_t len;
+  size_t cap;
+};
+
+static int fixed_write(void *data, const char *buf, size_t len)
+{
+  struct fixed_buf *f = data;
+
+  if (f->cap - f->len < len)
+    return -1;
+  memcpy(f->p + f->len, buf, len);
+  f->len += len;
+  return 0;
+}
+
+size_t rpcd__reply_result_head(unsigned char head[RPCD_REPLY_HEAD_MAX],
+                               bool has_msgid, uint32_t msgid)
+{
+  struct fixed_buf f = {head, 0, RPCD_REPLY_HEAD_MAX};
+  msgpack_packer pk;
+
+  /* At most 1 + 1 + 5 + 1 bytes: the write cannot fail. */
+  msgpack_packer_init(&pk, &f, fixed_write);
+  pack_head(&pk, has_msgid, msgid);
+  msgpack_pack_nil(&pk);
+  return f.len;
+}
+
 int rpcd__reply_encode_result(msgpack_sbuffer *out, bool has_msgid,
                               uint32_t msgid, const void *result,
                               size_t result_len)

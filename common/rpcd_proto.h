@@ -123,6 +123,14 @@ int rpcd__reply_encode_result(msgpack_sbuffer *out, bool has_msgid,
                               uint32_t msgid, const void *result,
                               size_t result_len);
 
+/* The longest head of a success reply: [1, msgid|nil, nil, ...]. */
+#define RPCD_REPLY_HEAD_MAX 8
+
+/* Write the head of [1, msgid|nil, nil, result] into head[], for a result
+ * written right after it. \return its length, at most RPCD_REPLY_HEAD_MAX */
+size_t rpcd__reply_result_head(unsigned char head[RPCD_REPLY_HEAD_MAX],
+                               bool has_msgid, uint32_t msgid);
+
 /* Encode [1, msgid|nil, {"code": code, "message": message}, nil]. */
 int rpcd__reply_encode_error(msgpack_sbuffer *out, bool has_msgid,
                              uint32_t msgid, int code, const char *message);

@@ -223,8 +223,8 @@ static int publish_reply(rpcd_consumer *c, const amqp_envelope_t *env,
   props.headers.num_entries = 1;
   props.headers.entries = &status;
 
-  body.bytes = out->body.data;
-  body.len = out->body.size;
+  body.bytes = out->body.data + out->body_off;
+  body.len = out->body.size - out->body_off;
   return rpcd__amqp_lib_status(amqp_basic_publish(
       c->conn, CHANNEL, amqp_empty_bytes, req->reply_to, 0, 0, &props, body));
 }
@@ -348,6 +348,12 @@ int rpcd__consumer_ack(rpcd_consumer *c, uint64_t delivery_tag)
 {
   writing(c);
   return written(c, amqp_basic_ack(c->conn, CHANNEL, delivery_tag, 0));
+}
+
+int rpcd__consumer_ack_upto(rpcd_consumer *c, uint64_t delivery_tag)
+{
+  writing(c);
+  return written(c, amqp_basic_ack(c->conn, CHANNEL, delivery_tag, 1));
 }
 
 int rpcd__consumer_requeue(rpcd_consumer *c, uint64_t delivery_tag)

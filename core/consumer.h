@@ -87,6 +87,9 @@ int rpcd__consumer_reply(rpcd_consumer *c, const amqp_envelope_t *env,
 
 /* Ack one delivery; hand one back to the queue (basic.reject, requeue). */
 int rpcd__consumer_ack(rpcd_consumer *c, uint64_t delivery_tag);
+/* Ack every delivery on the channel up to and including `delivery_tag`
+ * (basic.ack with multiple). */
+int rpcd__consumer_ack_upto(rpcd_consumer *c, uint64_t delivery_tag);
 int rpcd__consumer_requeue(rpcd_consumer *c, uint64_t delivery_tag);
 
 /* Change the prefetch limit (basic.qos) on a consuming channel. */

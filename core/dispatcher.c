@@ -224,12 +224,15 @@ static void set_result_error(rpcd_dispatch_result *out, int code,
   out->error_message = strdup(buf); /* NULL on OOM: sent as "" */
 }
 
-void rpcd__dispatch(const rpcd_registry *reg, const char *method,
-                    size_t method_len, const msgpack_object *params,
-                    const char *cid, size_t cid_len, int64_t stop_at_ms,
-                    size_t max_result, rpcd_dispatch_result *out)
+void rpcd__dispatch_into(const rpcd_registry *reg, const char *method,
+                         size_t method_len, const msgpack_object *params,
+                         const char *cid, size_t cid_len, int64_t stop_at_ms,
+                         size_t max_result, msgpack_sbuffer *into,
+                         rpcd_dispatch_result *out)
 {
   const rpcd_method_entry *entry;
+  size_t start = into->size;
+  size_t written;
   msgpack_packer pk;
   rpcd_call call;
   char detail[128];
@@ -250,12 +253,13 @@ void rpcd__dispatch(const rpcd_registry *reg, const char *method,
   call.cid = cid;
   call.cid_len = cid_len;
   call.stop_at_ms = stop_at_ms;
-  msgpack_packer_init(&pk, &out->result, msgpack_sbuffer_write);
+  msgpack_packer_init(&pk, into, msgpack_sbuffer_write);
 
   rpcd__plugin_set_current(entry->plugin);
   rc = entry->fn(entry->state, &call, params, &pk);
   rpcd__plugin_set_current(NULL);
 
+  written = into->size - start;
   if (call.error_code != 0) {
     out->error_code = call.error_code;
     out->error_message = call.error_message;
@@ -263,25 +267,24 @@ void rpcd__dispatch(const rpcd_registry *reg, const char *method,
   } else if (rc != RPCD_OK) {
     set_result_error(out, RPCD_ERR_INTERNAL, "method \"%s\" failed: %s",
                      entry->name, rpcd_strerror(rc));
-  } else if (out->result.size == 0) {
+  } else if (written == 0) {
     /* Nothing written: the result is nil. */
     if (msgpack_pack_nil(&pk) != 0)
       set_result_error(out, RPCD_ERR_INTERNAL, "out of memory");
-  } else if (out->result.size > max_result) {
+  } else if (written > max_result) {
     set_result_error(out, RPCD_ERR_PAYLOAD_TOO_LARGE,
                      "result of method \"%s\" is %zu bytes, over the limit "
                      "of %zu bytes",
-                     entry->name, out->result.size, max_result);
+                     entry->name, written, max_result);
   } else if (/* the reply wraps the result in one more level */
-             rpcd__mp_check(out->result.data, out->result.size,
-                            RPCD_MAX_DEPTH - 1, NULL, detail,
-                            sizeof(detail)) != RPCD_OK) {
+             rpcd__mp_check(into->data + start, written, RPCD_MAX_DEPTH - 1,
+                            NULL, detail, sizeof(detail)) != RPCD_OK) {
     set_result_error(out, RPCD_ERR_INTERNAL,
                      "method \"%s\" wrote an invalid result: %s", entry->name,
                      detail);
   }
   if (out->error_code != 0)
-    out->result.size = 0;
+    into->size = start;
 
   free(call.error_message);
   while (call.arena) {
@@ -290,6 +293,19 @@ void rpcd__dispatch(const rpcd_registry *reg, const char *method,
     free(call.arena);
     call.arena = next;
   }
+}
+
+void rpcd__dispatch(const rpcd_registry *reg, const char *method,
+                    size_t method_len, const msgpack_object *params,
+                    const char *cid, size_t cid_len, int64_t stop_at_ms,
+                    size_t max_result, rpcd_dispatch_result *out)
+{
+  msgpack_sbuffer result;
+
+  msgpack_sbuffer_init(&result);
+  rpcd__dispatch_into(reg, method, method_len, params, cid, cid_len, stop_at_ms,
+                      max_result, &result, out);
+  out->result = result;
 }
 
 void rpcd__dispatch_result_destroy(rpcd_dispatch_result *r)

@@ -37,6 +37,17 @@ void rpcd__dispatch(const rpcd_registry *reg, const char *method,
                     const char *cid, size_t cid_len, int64_t stop_at_ms,
                     size_t max_result, rpcd_dispatch_result *out);
 
+/*
+ * The same, with the result appended to `into` (borrowed) instead of
+ * out->result, which stays empty: the caller can write it where the reply
+ * wants it, without a copy. On an error `into` is left as it was.
+ */
+void rpcd__dispatch_into(const rpcd_registry *reg, const char *method,
+                         size_t method_len, const msgpack_object *params,
+                         const char *cid, size_t cid_len, int64_t stop_at_ms,
+                         size_t max_result, msgpack_sbuffer *into,
+                         rpcd_dispatch_result *out);
+
 void rpcd__dispatch_result_destroy(rpcd_dispatch_result *r);
 
 #endif /* RPCD_DISPATCHER_H */

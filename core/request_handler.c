@@ -122,6 +122,7 @@ static void reply_error(const rpcd_message_in *in, rpcd_message_out *out,
   if (!in->has_reply_to)
     return;
   msgpack_sbuffer_clear(&out->body);
+  out->body_off = 0;
   if (rpcd__reply_encode_error(&out->body, has_msgid, msgid, code, message) ==
       RPCD_OK)
     out->send_reply = true;
@@ -191,6 +192,49 @@ static bool check_envelope(const rpcd_handler_config *cfg,
   return true;
 }
 
+/* Everything but the body's buffer, which is kept. */
+static void reset_out(rpcd_message_out *out)
+{
+  out->outcome = RPCD_OUTCOME_OK;
+  out->send_reply = false;
+  msgpack_sbuffer_clear(&out->body);
+  out->body_off = 0;
+  out->content_type = NULL;
+  out->status = 0;
+  out->method[0] = '\0';
+  out->error[0] = '\0';
+}
+
+/*
+ * Run the method with its result written straight into the reply body,
+ * after room for the reply's head, which is filled in afterwards: the
+ * result is not copied. An error leaves the body for reply_error.
+ */
+static void dispatch_to_reply(const rpcd_handler_config *cfg,
+                              const rpcd_message_in *in,
+                              const rpcd_request *req, rpcd_message_out *out,
+                              rpcd_dispatch_result *res)
+{
+  static const char room[RPCD_REPLY_HEAD_MAX];
+  unsigned char head[RPCD_REPLY_HEAD_MAX];
+  size_t head_len;
+
+  if (msgpack_sbuffer_write(&out->body, room, sizeof(room)) != 0) {
+    memset(res, 0, sizeof(*res));
+    res->error_code = RPCD_ERR_INTERNAL;
+    res->error_message = strdup("out of memory");
+    return;
+  }
+  rpcd__dispatch_into(cfg->registry, req->method, req->method_len, req->params,
+                      in->correlation_id.ptr, in->correlation_id.len,
+                      in->stop_at_ms, cfg->max_body, &out->body, res);
+  if (res->error_code != 0)
+    return;
+  head_len = rpcd__reply_result_head(head, req->has_msgid, req->msgid);
+  out->body_off = sizeof(room) - head_len;
+  memcpy(out->body.data + out->body_off, head, head_len);
+}
+
 void rpcd__handle_message(const rpcd_handler_config *cfg,
                           const rpcd_message_in *in, rpcd_message_out *out)
 {
@@ -199,8 +243,7 @@ void rpcd__handle_message(const rpcd_handler_config *cfg,
   char msg[320];
   int code;
 
-  memset(out, 0, sizeof(*out));
-  msgpack_sbuffer_init(&out->body);
+  reset_out(out);
 
   /* The caller stopped waiting: running it would be wasted work, and the
    * reply would go to nobody. */
@@ -263,9 +306,7 @@ void rpcd__handle_message(const rpcd_handler_config *cfg,
       rpcd__registry_lookup(cfg->registry, req.method, req.method_len))
     cfg->before_dispatch(cfg->ctx, req.method, req.method_len, req.has_msgid,
                          req.msgid, out->content_type);
-  rpcd__dispatch(cfg->registry, req.method, req.method_len, req.params,
-                 in->correlation_id.ptr, in->correlation_id.len, in->stop_at_ms,
-                 cfg->max_body, &res);
+  dispatch_to_reply(cfg, in, &req, out, &res);
   if (req.type == RPCD_MSG_NOTIFY) {
     out->outcome = res.error_code ? RPCD_OUTCOME_ERROR : RPCD_OUTCOME_NOTIFIED;
     out->status = res.error_code;
@@ -276,15 +317,12 @@ void rpcd__handle_message(const rpcd_handler_config *cfg,
     reply_error(in, out, true, req.msgid, res.error_code, res.error_message);
   } else {
     out->outcome = RPCD_OUTCOME_OK;
-    if (in->has_reply_to) {
-      if (rpcd__reply_encode_result(&out->body, true, req.msgid,
-                                    res.result.data,
-                                    res.result.size) == RPCD_OK)
-        out->send_reply = true;
-      else
-        reply_error(in, out, true, req.msgid, RPCD_ERR_INTERNAL,
-                    "out of memory encoding the reply");
-    }
+    out->send_reply = in->has_reply_to;
+  }
+  if (!out->send_reply) {
+    /* Nobody to answer: the body stays empty. */
+    msgpack_sbuffer_clear(&out->body);
+    out->body_off = 0;
   }
   rpcd__dispatch_result_destroy(&res);
   rpcd__request_destroy(&req);
@@ -310,6 +348,8 @@ int64_t rpcd__handler_stop_at(const rpcd_handler_config *cfg,
 
 void rpcd__message_out_destroy(rpcd_message_out *out)
 {
-  if (out)
-    msgpack_sbuffer_destroy(&out->body);
+  if (!out)
+    return;
+  msgpack_sbuffer_destroy(&out->body);
+  memset(out, 0, sizeof(*out));
 }

@@ -65,8 +65,11 @@ typedef enum rpcd_outcome {
 
 typedef struct rpcd_message_out {
   rpcd_outcome outcome;
-  bool send_reply;          /* a reply is to be published to reply_to */
-  msgpack_sbuffer body;     /* the reply body when send_reply */
+  bool send_reply; /* a reply is to be published to reply_to */
+  /* The reply body when send_reply: body.data[body_off..body.size). The
+   * buffer is kept from one message to the next. */
+  msgpack_sbuffer body;
+  size_t body_off;
   const char *content_type; /* static string */
   int32_t status;           /* x-rpc-status: 0 or the error code */
   char method[256];         /* for logs; "" when unknown */
@@ -88,10 +91,16 @@ typedef struct rpcd_handler_config {
   void *ctx;
 } rpcd_handler_config;
 
-/* Handle one message. Always fills `out`; destroy it afterwards. */
+/*
+ * Handle one message. Always fills `out`, which must be zeroed or have
+ * been filled before: its body buffer is reused, so a worker handling
+ * message after message allocates nothing for its replies. Destroy it
+ * afterwards.
+ */
 void rpcd__handle_message(const rpcd_handler_config *cfg,
                           const rpcd_message_in *in, rpcd_message_out *out);
 
+/* Free the body buffer; `out` is zeroed, ready to be used again. */
 void rpcd__message_out_destroy(rpcd_message_out *out);
 
 /* When (monotonic ms) a handler starting now must be done: the request's

@@ -50,6 +50,7 @@ int rpcd__slot_take(rpcd_scoreboard *sb, unsigned generation)
     atomic_store(&s->calls, 0);
     atomic_store(&s->errors, 0);
     atomic_store(&s->ready, false);
+    atomic_store(&s->n_answered, 0);
     atomic_store(&s->state, RPCD_SLOT_IDLE);
     return (int)i;
   }
@@ -98,8 +99,9 @@ uint64_t rpcd__request_key(const void *cid, size_t cid_len, const void *body,
   return fnv1a(h, b + body_len - KEY_EDGE, KEY_EDGE);
 }
 
-void rpcd__tomb_add(rpcd_scoreboard *sb, const rpcd_slot_request *req,
-                    const char *reason, const char *signal)
+static void tomb_write(rpcd_scoreboard *sb, uint64_t key, bool answered,
+                       const char *reason, const char *signal,
+                       const char *method)
 {
   unsigned i = atomic_fetch_add(&sb->next_tomb, 1) % sb->n_tombs;
   rpcd_tombstone *t = &sb->tombs[i];
@@ -107,12 +109,66 @@ void rpcd__tomb_add(rpcd_scoreboard *sb, const rpcd_slot_request *req,
   /* The ring overwrites its oldest entry: a redelivery that old has long
    * been run elsewhere or dead-lettered by the broker. */
   atomic_store(&t->state, RPCD_TOMB_WRITING);
-  t->key = req->key;
+  t->key = key;
+  t->answered = answered;
   t->time_ms = rpcd__now_unix_ms();
   snprintf(t->reason, sizeof(t->reason), "%s", reason);
   snprintf(t->signal, sizeof(t->signal), "%s", signal);
-  snprintf(t->method, sizeof(t->method), "%s", req->method);
+  snprintf(t->method, sizeof(t->method), "%s", method);
   atomic_store_explicit(&t->state, RPCD_TOMB_DEAD, memory_order_release);
+}
+
+void rpcd__tomb_add(rpcd_scoreboard *sb, const rpcd_slot_request *req,
+                    const char *reason, const char *signal)
+{
+  tomb_write(sb, req->key, false, reason, signal, req->method);
+}
+
+void rpcd__slot_note_answered(rpcd_slot *slot, uint64_t key)
+{
+  uint32_t n = atomic_load_explicit(&slot->n_answered, memory_order_relaxed);
+
+  atomic_store_explicit(&slot->answered[n % RPCD_SLOT_ANSWERED], key,
+                        memory_order_relaxed);
+  atomic_store_explicit(&slot->n_answered, n + 1, memory_order_release);
+}
+
+bool rpcd__answered_anywhere(const rpcd_scoreboard *sb, uint64_t key)
+{
+  unsigned i;
+  uint32_t k;
+
+  for (i = 0; i < sb->n_slots; i++) {
+    const rpcd_slot *s = &sb->slots[i];
+    uint32_t n = atomic_load_explicit(&s->n_answered, memory_order_acquire);
+
+    if (n > RPCD_SLOT_ANSWERED)
+      n = RPCD_SLOT_ANSWERED;
+    for (k = 0; k < n; k++)
+      if (atomic_load_explicit(&s->answered[k], memory_order_relaxed) == key)
+        return true;
+  }
+  return false;
+}
+
+void rpcd__slot_bury_answered(rpcd_scoreboard *sb, int slot)
+{
+  rpcd_slot *s;
+  uint32_t n;
+  uint32_t k;
+
+  if (slot < 0 || (unsigned)slot >= sb->n_slots)
+    return;
+  s = &sb->slots[slot];
+  n = atomic_load_explicit(&s->n_answered, memory_order_acquire);
+  if (n > RPCD_SLOT_ANSWERED)
+    n = RPCD_SLOT_ANSWERED;
+  /* Tombstones first, then the ring: a redelivery checked in between
+   * finds one or the other. */
+  for (k = 0; k < n; k++)
+    tomb_write(sb, atomic_load_explicit(&s->answered[k], memory_order_relaxed),
+               true, "answered", "", "");
+  atomic_store_explicit(&s->n_answered, 0, memory_order_release);
 }
 
 bool rpcd__tomb_claim(rpcd_scoreboard *sb, uint64_t key, rpcd_tombstone *out)

@@ -23,6 +23,9 @@
 #include <sys/types.h>
 
 #define RPCD_SLOT_TEXT 256 /* method, correlation id, reply_to: bytes kept */
+/* Keys of the last requests a slot's worker answered: at least as many as
+ * it may hold answered and not yet acked (its ack batch). */
+#define RPCD_SLOT_ANSWERED 64
 
 enum rpcd_slot_state {
   RPCD_SLOT_FREE = 0, /* no process */
@@ -53,6 +56,10 @@ typedef struct rpcd_slot {
   _Atomic uint64_t calls;     /* requests answered or run */
   _Atomic uint64_t errors;    /* of those, answered with an error */
   rpcd_slot_request req;      /* valid while state == RUNNING */
+  /* A ring of the keys of the last RPCD_SLOT_ANSWERED requests answered:
+   * written by the worker after the reply, before the ack. */
+  _Atomic uint32_t n_answered; /* keys written so far */
+  _Atomic uint64_t answered[RPCD_SLOT_ANSWERED];
 } rpcd_slot;
 
 enum rpcd_tomb_state {
@@ -65,6 +72,9 @@ enum rpcd_tomb_state {
 typedef struct rpcd_tombstone {
   _Atomic int state; /* enum rpcd_tomb_state */
   uint64_t key;
+  /* The request was answered, only its ack may be lost: a redelivery is
+   * acked, neither run nor dead-lettered. */
+  bool answered;
   int64_t time_ms; /* unix ms of the death */
   char reason[32]; /* "handler-crashed" */
   char signal[32]; /* "SIGSEGV", or "exit 3" */
@@ -117,6 +127,22 @@ void rpcd__tomb_add(rpcd_scoreboard *sb, const rpcd_slot_request *req,
  * it.
  */
 bool rpcd__tomb_claim(rpcd_scoreboard *sb, uint64_t key, rpcd_tombstone *out);
+
+/* The worker of `slot` answered the request `key` (its ack may follow in a
+ * batch). */
+void rpcd__slot_note_answered(rpcd_slot *slot, uint64_t key);
+
+/* True when some slot's worker (this one too) answered the request `key`
+ * recently, as far as its ring remembers. */
+bool rpcd__answered_anywhere(const rpcd_scoreboard *sb, uint64_t key);
+
+/*
+ * The worker of `slot` died or lost its connection: the requests it
+ * answered and may not have acked come back from the broker. Turn its ring
+ * into "answered" tombstones, so that those redeliveries are acked and not
+ * run again, and empty the ring.
+ */
+void rpcd__slot_bury_answered(rpcd_scoreboard *sb, int slot);
 
 /* True when another slot than `self` is running the request `key` (its
  * worker may be dead and not yet reaped). */

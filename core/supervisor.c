@@ -417,6 +417,9 @@ static void reap(supervisor *s)
       else
         answer_for_dead(s, w, status);
     }
+    /* Its last answers' acks may have died with it. */
+    if (!clean)
+      rpcd__slot_bury_answered(s->sb, w->slot);
     rpcd__slot_release(s->sb, w->slot);
     w->pid = 0;
     if (s->stopping || w->draining || w->generation != s->generation)
@@ -711,7 +714,7 @@ int rpcd__supervise(const rpcd_config *cfg)
     return 1;
   /* Slots for the workers of two generations (a reload overlaps them) and
    * some to spare for quick reloads. */
-  s.sb = rpcd__scoreboard_create(cfg->workers * 4 + 4, 256);
+  s.sb = rpcd__scoreboard_create(cfg->workers * 4 + 4, 1024);
   if (!s.sb) {
     fprintf(stderr, "rpcd: could not map the scoreboard: %s\n",
             strerror(errno));

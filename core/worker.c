@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ack_batch.h"
 #include "consumer.h"
 #include "dispatcher.h"
 #include "keeper.h"
@@ -117,7 +118,6 @@ typedef struct job {
   struct job *next;
   amqp_envelope_t env;
   rpcd_message_in in;
-  rpcd_message_out out;
   char cid[160];
   uint64_t key;
   int64_t started_ms; /* monotonic, when its handler started */
@@ -142,6 +142,10 @@ struct worker {
   job *tail;
   job *parked; /* redeliveries of requests another slot is running */
   job *running;
+  rpcd_message_out out; /* the running job's; its buffer is reused */
+  job *spare;           /* finished jobs, kept for the next deliveries */
+  unsigned n_spare;
+  rpcd_ack_batch acks; /* answered, ack not sent yet */
   bool draining;
   rpcd_consumer_stats stats;
 };
@@ -167,6 +171,8 @@ static void on_signal(int sig)
 /* A handler running this long makes its worker step aside (keep_alive). */
 #define STEP_ASIDE_MS 200
 #define PARKED_RECHECK_MS 10
+/* Deliveries the keeper reads per turn, held behind a long handler. */
+#define PUMP_HOLD_MAX 256
 
 static void push(job **head, job **tail, job *j)
 {
@@ -178,10 +184,43 @@ static void push(job **head, job **tail, job *j)
   *tail = j;
 }
 
-static void free_job(job *j)
+/* Jobs are recycled: no allocation per request once a prefetch's worth
+ * has been made. Main thread or keeper, lock held. */
+#define SPARE_JOBS_MAX 64
+
+static job *new_job(worker *w)
+{
+  job *j = w->spare;
+
+  if (!j)
+    return calloc(1, sizeof(*j));
+  w->spare = j->next;
+  w->n_spare--;
+  memset(j, 0, sizeof(*j));
+  return j;
+}
+
+static void free_job(worker *w, job *j)
 {
   amqp_destroy_envelope(&j->env);
+  if (w->n_spare < SPARE_JOBS_MAX) {
+    j->next = w->spare;
+    w->spare = j;
+    w->n_spare++;
+    return;
+  }
   free(j);
+}
+
+static void free_spare_jobs(worker *w)
+{
+  job *j;
+
+  while ((j = w->spare)) {
+    w->spare = j->next;
+    free(j);
+  }
+  w->n_spare = 0;
 }
 
 static void count(rpcd_consumer_stats *stats, const rpcd_message_out *out)
@@ -275,33 +314,70 @@ static uint64_t job_key(const amqp_envelope_t *env)
                            env->message.body.bytes, env->message.body.len);
 }
 
+/* The lowest delivery tag received and not settled yet; UINT64_MAX: none.
+ * An ack with `multiple` must stay below it. */
+static uint64_t lowest_open(const worker *w)
+{
+  uint64_t low = UINT64_MAX;
+  const job *j;
+
+  if (w->running)
+    low = w->running->env.delivery_tag;
+  for (j = w->head; j; j = j->next)
+    if (j->env.delivery_tag < low)
+      low = j->env.delivery_tag;
+  for (j = w->parked; j; j = j->next)
+    if (j->env.delivery_tag < low)
+      low = j->env.delivery_tag;
+  return low;
+}
+
+static int flush_acks(worker *w, char *err, size_t errlen)
+{
+  int rc = rpcd__ack_batch_flush(&w->acks, w->conn, lowest_open(w));
+
+  if (rc != RPCD_OK)
+    rpcd__set_err(err, errlen, "could not ack: %s", rpcd_strerror(rc));
+  return rc;
+}
+
 /*
- * A redelivery of a request whose worker died with it in hand: dead-letter
- * it and ack, never run it again. True when that was the case (or the
- * connection failed: *rc says, with err).
+ * A redelivery of a request that must not run again: one whose worker died
+ * with it in hand (dead-letter it and ack), or one answered already whose
+ * ack was lost with its connection or its worker (ack it). True when that
+ * was the case (or the connection failed: *rc says, with err).
  */
 static bool settle_dead_redelivery(worker *w, job *j, int *rc, char *err,
                                    size_t errlen)
 {
   rpcd_tombstone tomb;
   rpcd_dead_letter why;
+  bool buried = rpcd__tomb_claim(w->args->sb, j->key, &tomb);
 
   *rc = RPCD_OK;
-  if (!rpcd__tomb_claim(w->args->sb, j->key, &tomb))
-    return false;
-  why.reason = tomb.reason;
-  why.signal = tomb.signal;
-  why.method = tomb.method;
-  why.time_ms = tomb.time_ms;
-  *rc = rpcd__consumer_dead_letter(w->conn, &j->env, &why);
-  if (*rc == RPCD_OK)
+  if (buried && !tomb.answered) {
+    why.reason = tomb.reason;
+    why.signal = tomb.signal;
+    why.method = tomb.method;
+    why.time_ms = tomb.time_ms;
+    *rc = rpcd__consumer_dead_letter(w->conn, &j->env, &why);
+    if (*rc == RPCD_OK)
+      *rc = rpcd__consumer_ack(w->conn, j->env.delivery_tag);
+    rpcd_log(RPCD_LOG_INFO,
+             "cid=%s: redelivery of a request whose worker died (%s, %s) "
+             "dead-lettered, not run again",
+             j->cid, tomb.method, tomb.signal);
+  } else if (buried || rpcd__answered_anywhere(w->args->sb, j->key)) {
     *rc = rpcd__consumer_ack(w->conn, j->env.delivery_tag);
+    rpcd_log(RPCD_LOG_INFO,
+             "cid=%s: redelivery of a request answered already (its ack was "
+             "lost with its connection): acked, not run again",
+             j->cid);
+  } else {
+    return false;
+  }
   if (*rc != RPCD_OK)
     rpcd__set_err(err, errlen, "settling a redelivery: %s", rpcd_strerror(*rc));
-  rpcd_log(RPCD_LOG_INFO,
-           "cid=%s: redelivery of a request whose worker died (%s, %s) "
-           "dead-lettered, not run again",
-           j->cid, tomb.method, tomb.signal);
   return true;
 }
 
@@ -316,7 +392,7 @@ static int run_job(worker *w, job *j, char *err, size_t errlen)
   j->in.stop_at_ms = rpcd__handler_stop_at(&w->hcfg, &j->in);
   w->running = j;
   rpcd__keeper_handler_begin(w->keeper);
-  rpcd__handle_message(&w->hcfg, &j->in, &j->out);
+  rpcd__handle_message(&w->hcfg, &j->in, &w->out);
   rpcd__keeper_handler_end(w->keeper);
   if (w->conn_rc == RPCD_OK && w->aside) {
     w->aside = false;
@@ -332,8 +408,7 @@ static int run_job(worker *w, job *j, char *err, size_t errlen)
              j->cid);
     atomic_store_explicit(&w->slot->state, RPCD_SLOT_IDLE,
                           memory_order_release);
-    rpcd__message_out_destroy(&j->out);
-    free_job(j);
+    free_job(w, j);
     w->running = NULL;
     rpcd__set_err(err, errlen, "%s", w->conn_err);
     return w->conn_rc;
@@ -354,7 +429,7 @@ static int run_jobs(worker *w, char *err, size_t errlen)
 
     if (settle_dead_redelivery(w, j, &rc, err, errlen)) {
       *pp = j->next;
-      free_job(j);
+      free_job(w, j);
       if (rc != RPCD_OK)
         return rc;
       continue;
@@ -370,6 +445,11 @@ static int run_jobs(worker *w, char *err, size_t errlen)
   while (w->head && !w->draining) {
     job *j = w->head;
 
+    if (rpcd__ack_batch_due(&w->acks, rpcd__now_mono_ms())) {
+      rc = flush_acks(w, err, errlen);
+      if (rc != RPCD_OK)
+        return rc;
+    }
     w->head = j->next;
     if (!w->head)
       w->tail = NULL;
@@ -381,7 +461,7 @@ static int run_jobs(worker *w, char *err, size_t errlen)
     j->key = job_key(&j->env);
     if (j->env.redelivered) {
       if (settle_dead_redelivery(w, j, &rc, err, errlen)) {
-        free_job(j);
+        free_job(w, j);
         if (rc != RPCD_OK)
           return rc;
         continue;
@@ -396,13 +476,14 @@ static int run_jobs(worker *w, char *err, size_t errlen)
     if (rc != RPCD_OK)
       return rc;
   }
-  return RPCD_OK;
+  /* More already arrived: their acks can join this batch. */
+  if (!w->draining && rpcd__consumer_buffered(w->conn))
+    return RPCD_OK;
+  return flush_acks(w, err, errlen);
 }
 
-static void log_outcome(const job *j)
+static void log_outcome(const job *j, const rpcd_message_out *out)
 {
-  const rpcd_message_out *out = &j->out;
-
   if (out->outcome == RPCD_OUTCOME_ERROR)
     rpcd_log(RPCD_LOG_INFO, "call %s cid=%s failed with %d: %s",
              out->method[0] ? out->method : "?", j->cid, out->status,
@@ -419,24 +500,25 @@ static void log_outcome(const job *j)
              j->in.has_reply_to ? "" : " (no reply_to)");
 }
 
-/* The running job is done: answer, ack, free the slot. */
+/* The running job is done: answer, note it answered, and ack it with its
+ * batch; free the slot. */
 static int finish_running(worker *w, char *err, size_t errlen)
 {
   job *j = w->running;
   int rc = RPCD_OK;
 
-  count(&w->stats, &j->out);
+  count(&w->stats, &w->out);
   atomic_fetch_add(&w->slot->calls, 1);
-  if (j->out.outcome == RPCD_OUTCOME_ERROR)
+  if (w->out.outcome == RPCD_OUTCOME_ERROR)
     atomic_fetch_add(&w->slot->errors, 1);
-  if (j->out.send_reply) {
-    rc = rpcd__consumer_reply(w->conn, &j->env, &j->out);
+  if (w->out.send_reply) {
+    rc = rpcd__consumer_reply(w->conn, &j->env, &w->out);
     if (rc != RPCD_OK)
       rpcd__set_err(err, errlen, "could not publish the reply: %s",
                     rpcd_strerror(rc));
   }
-  if (rc == RPCD_OK && j->out.outcome == RPCD_OUTCOME_POISON) {
-    rpcd_dead_letter why = {"poison", "", j->out.method, rpcd__now_unix_ms()};
+  if (rc == RPCD_OK && w->out.outcome == RPCD_OUTCOME_POISON) {
+    rpcd_dead_letter why = {"poison", "", w->out.method, rpcd__now_unix_ms()};
 
     atomic_fetch_add(&w->args->sb->server.poison, 1);
     rc = rpcd__consumer_dead_letter(w->conn, &j->env, &why);
@@ -445,16 +527,17 @@ static int finish_running(worker *w, char *err, size_t errlen)
                     rpcd_strerror(rc));
   }
   if (rc == RPCD_OK) {
-    rc = rpcd__consumer_ack(w->conn, j->env.delivery_tag);
-    if (rc != RPCD_OK)
-      rpcd__set_err(err, errlen, "could not ack delivery %llu: %s",
-                    (unsigned long long)j->env.delivery_tag, rpcd_strerror(rc));
+    /* In the ring before the slot is idle: a redelivery looked at from
+     * another worker finds the request running or answered. */
+    rpcd__slot_note_answered(w->slot, j->key);
   }
   atomic_store_explicit(&w->slot->state, RPCD_SLOT_IDLE, memory_order_release);
-  log_outcome(j);
-  rpcd__message_out_destroy(&j->out);
-  free_job(j);
   w->running = NULL;
+  if (rc == RPCD_OK &&
+      rpcd__ack_batch_add(&w->acks, j->env.delivery_tag, rpcd__now_mono_ms()))
+    rc = flush_acks(w, err, errlen);
+  log_outcome(j, &w->out);
+  free_job(w, j);
   return rc;
 }
 
@@ -474,6 +557,8 @@ static void kill_overrun(worker *w, int64_t ran_ms)
 
   /* What the main thread published when the handler started (release
    * store of RUNNING); before that, nothing of it may be read. */
+  /* The answered requests' acks first: this worker ends below. */
+  flush_acks(w, msg, sizeof(msg));
   memset(&r, 0, sizeof(r));
   if (atomic_load_explicit(&w->slot->state, memory_order_acquire) ==
       RPCD_SLOT_RUNNING)
@@ -527,7 +612,7 @@ static int requeue_waiting(worker *w)
   while (rc == RPCD_OK && (j = w->head)) {
     w->head = j->next;
     rc = rpcd__consumer_requeue(w->conn, j->env.delivery_tag);
-    free_job(j);
+    free_job(w, j);
   }
   if (!w->head)
     w->tail = NULL;
@@ -543,13 +628,15 @@ static int begin_drain(worker *w, char *err, size_t errlen)
   w->draining = true;
   rpcd_log(RPCD_LOG_INFO, "worker %u draining: %s", w->args->index,
            w->running ? "finishing the request in hand" : "idle");
-  rc = rpcd__consumer_cancel(w->conn, err, errlen);
+  rc = flush_acks(w, err, errlen);
+  if (rc == RPCD_OK)
+    rc = rpcd__consumer_cancel(w->conn, err, errlen);
   if (rc == RPCD_OK)
     rc = requeue_waiting(w);
   while (rc == RPCD_OK && (j = w->parked)) {
     w->parked = j->next;
     rc = rpcd__consumer_requeue(w->conn, j->env.delivery_tag);
-    free_job(j);
+    free_job(w, j);
   }
   return rc;
 }
@@ -559,29 +646,33 @@ static int on_delivery(worker *w, job *j)
   if (w->draining) {
     int rc = rpcd__consumer_requeue(w->conn, j->env.delivery_tag);
 
-    free_job(j);
+    free_job(w, j);
     return rc;
   }
   push(&w->head, &w->tail, j);
   return RPCD_OK;
 }
 
-/* Read everything that arrived, and what rabbitmq-c buffered with it;
- * also sends a heartbeat that is due. Main thread or keeper, lock held. */
-static int pump(worker *w, char *err, size_t errlen)
+/* Read up to `max` deliveries of what arrived and what rabbitmq-c buffered
+ * with it; also sends a heartbeat that is due. Main thread or keeper, lock
+ * held. */
+static int pump(worker *w, int max, char *err, size_t errlen)
 {
   int reads;
   int rc;
 
-  for (reads = 0; reads < 256; reads++) {
-    job *j = calloc(1, sizeof(*j));
+  for (reads = 0; reads < max; reads++) {
+    job *j = new_job(w);
     bool got;
 
     if (!j)
       return RPCD_ENOMEM;
     rc = rpcd__consumer_read(w->conn, &j->env, &got, &w->stats, err, errlen);
     if (rc != RPCD_OK || !got) {
-      free(j);
+      /* Nothing was read into it. */
+      j->next = w->spare;
+      w->spare = j;
+      w->n_spare++;
       return rc;
     }
     rc = on_delivery(w, j);
@@ -623,7 +714,7 @@ static void keep_alive(void *ctx, int64_t ran_ms)
     w->aside = rc == RPCD_OK;
   }
   if (rc == RPCD_OK)
-    rc = pump(w, w->conn_err, sizeof(w->conn_err));
+    rc = pump(w, PUMP_HOLD_MAX, w->conn_err, sizeof(w->conn_err));
   if (rc == RPCD_OK && w->aside)
     rc = requeue_waiting(w);
   w->conn_rc = rc;
@@ -665,29 +756,35 @@ static int serve_connection(worker *w, char *err, size_t errlen)
       if (rc != RPCD_OK)
         return rc;
     }
-    if (w->draining)
-      return RPCD_OK; /* the job in hand, if any, was answered */
+    if (w->draining) /* the job in hand, if any, was answered */
+      return flush_acks(w, err, errlen);
     wait_for_work(w);
-    rc = pump(w, err, errlen);
+    /* One at a time: the next is read when this one is done, so one
+     * delivery's memory is in use, not a prefetch's worth. */
+    rc = pump(w, 1, err, errlen);
     if (rc != RPCD_OK)
       return rc;
   }
 }
 
-/* The connection is gone: what was received and not answered returns to
- * the queue by itself. */
-static void drop_connection(worker *w)
+/* The connection is gone: what was received and not acked returns to the
+ * queue by itself. After a failure, the requests answered whose acks may
+ * be lost are buried, so that their redeliveries are not run again. */
+static void drop_connection(worker *w, bool failed)
 {
   job *j;
 
+  rpcd__ack_batch_drop(&w->acks);
+  if (failed)
+    rpcd__slot_bury_answered(w->args->sb, w->args->slot);
   while ((j = w->head)) {
     w->head = j->next;
-    free_job(j);
+    free_job(w, j);
   }
   w->tail = NULL;
   while ((j = w->parked)) {
     w->parked = j->next;
-    free_job(j);
+    free_job(w, j);
   }
   /* Out of the signal handler's reach before it is freed. */
   {
@@ -732,7 +829,7 @@ static void serve(worker *w)
     rc = serve_connection(w, err, sizeof(err));
     if (rc != RPCD_OK && !atomic_load(&w->stop))
       rpcd_log(RPCD_LOG_WARN, "connection lost: %s; reconnecting", err);
-    drop_connection(w);
+    drop_connection(w, rc != RPCD_OK);
     if (rc == RPCD_OK)
       break; /* drained */
   }
@@ -802,6 +899,8 @@ void rpcd__worker_main(const rpcd_worker_args *args)
   serve(&w);
   pthread_mutex_unlock(&w.lock);
   rpcd__keeper_stop(w.keeper);
+  free_spare_jobs(&w);
+  rpcd__message_out_destroy(&w.out);
   pthread_mutex_destroy(&w.lock);
   rpcd__registry_destroy(&reg);
   signal_worker = NULL;

@@ -102,12 +102,61 @@ static void test_tombstones(void **state)
   rpcd__scoreboard_destroy(sb);
 }
 
+/* The answered ring: what a worker answered and may not have acked. */
+static void test_answered(void **state)
+{
+  rpcd_scoreboard *sb = rpcd__scoreboard_create(2, 128);
+  rpcd_tombstone t;
+  uint64_t k;
+  int a;
+  int b;
+
+  (void)state;
+  assert_non_null(sb);
+  a = rpcd__slot_take(sb, 1);
+  b = rpcd__slot_take(sb, 1);
+  assert_false(rpcd__answered_anywhere(sb, 7));
+  rpcd__slot_note_answered(&sb->slots[a], 7);
+  /* Seen from every slot, its own too (a reconnected worker). */
+  assert_true(rpcd__answered_anywhere(sb, 7));
+  assert_false(rpcd__answered_anywhere(sb, 8));
+
+  /* The ring keeps the last RPCD_SLOT_ANSWERED keys. */
+  for (k = 100; k < 100 + RPCD_SLOT_ANSWERED; k++)
+    rpcd__slot_note_answered(&sb->slots[b], k);
+  assert_true(rpcd__answered_anywhere(sb, 100));
+  rpcd__slot_note_answered(&sb->slots[b], 999);
+  assert_false(rpcd__answered_anywhere(sb, 100)); /* overwritten */
+  assert_true(rpcd__answered_anywhere(sb, 101));
+  assert_true(rpcd__answered_anywhere(sb, 999));
+
+  /* Buried: the ring is empty, and each key is an "answered" tombstone,
+   * claimed once. */
+  rpcd__slot_bury_answered(sb, a);
+  assert_int_equal(atomic_load(&sb->slots[a].n_answered), 0);
+  assert_false(rpcd__answered_anywhere(sb, 7));
+  assert_true(rpcd__tomb_claim(sb, 7, &t));
+  assert_true(t.answered);
+  assert_false(rpcd__tomb_claim(sb, 7, &t));
+  /* A crash's tombstone is not an answered one. */
+  sb->slots[b].req.key = 55;
+  rpcd__tomb_add(sb, &sb->slots[b].req, "handler-crashed", "SIGSEGV");
+  assert_true(rpcd__tomb_claim(sb, 55, &t));
+  assert_false(t.answered);
+  /* A new worker in a slot starts with an empty ring. */
+  rpcd__slot_release(sb, b);
+  assert_int_equal(rpcd__slot_take(sb, 2), b);
+  assert_false(rpcd__answered_anywhere(sb, 999));
+  rpcd__scoreboard_destroy(sb);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_request_key),
       cmocka_unit_test(test_slots),
       cmocka_unit_test(test_tombstones),
+      cmocka_unit_test(test_answered),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
