@@ -10,18 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uuid/uuid.h>
-
 #include "client_internal.h"
 #include "rpcd_proto.h"
 
-static void new_uuid(char out[RPCD_CID_LEN + 1])
-{
-  uuid_t u;
-
-  uuid_generate(u);
-  uuid_unparse_lower(u, out);
-}
 /* ------------------------------------------------------------------------ */
 /* Sending                                                                   */
 
@@ -80,22 +71,56 @@ static int check_request(rpcd_client *c, const char *method, const void *params,
   return RPCD_OK;
 }
 
+/* The client's request buffer, emptied: one buffer reused by every call
+ * rather than one allocated per call. */
+static msgpack_sbuffer *request_buffer(rpcd_client *c)
+{
+  msgpack_sbuffer_clear(&c->req_buf);
+  return &c->req_buf;
+}
+
+/* Done with the request buffer: a large one is not kept for later. */
+static void request_buffer_done(rpcd_client *c)
+{
+  if (c->req_buf.alloc > REQ_BUF_KEEP) {
+    msgpack_sbuffer_destroy(&c->req_buf);
+    msgpack_sbuffer_init(&c->req_buf);
+  }
+}
+
+/* Write n in decimal, NUL-terminated, as "%u" does. */
+static void put_uint(char out[12], unsigned n)
+{
+  char tmp[12];
+  size_t i = 0;
+  size_t j = 0;
+
+  do {
+    tmp[i++] = (char)('0' + n % 10);
+    n /= 10;
+  } while (n);
+  while (i)
+    out[j++] = tmp[--i];
+  out[j] = '\0';
+}
+
 /*
- * Publish a request body on the call channel. `cid` and `message_id` are
- * NULL for a notification, which is published without reply_to, deadline
- * or mandatory flag.
+ * Publish a request body on the call channel. `p` is the call, or NULL for
+ * a notification, which is published without correlation and message id,
+ * reply_to, deadline or mandatory flag.
  *
  * \return RPCD_OK, or a failure with last_error set (the connection is
  *         dropped for RPCD_ECONNLOST)
  */
 static int publish(rpcd_client *c, const char *queue, const char *method,
                    size_t method_len, const void *body, size_t body_len,
-                   const char *cid, const char *message_id, unsigned timeout_ms)
+                   const rpcd_pending *p, unsigned timeout_ms)
 {
   amqp_basic_properties_t props;
   amqp_table_entry_t headers[3];
   amqp_bytes_t content;
-  char expiration[24];
+  char message_id[RPCD_CID_LEN + 1];
+  char expiration[12];
   char detail[256];
   int64_t now_unix = rpcd__now_unix_ms();
   int st;
@@ -121,16 +146,17 @@ static int publish(rpcd_client *c, const char *queue, const char *method,
   props.headers.entries = headers;
   props.headers.num_entries = 2;
 
-  if (cid) {
+  if (p) {
     headers[2].key = amqp_cstring_bytes(RPCD_HDR_DEADLINE);
     headers[2].value.kind = AMQP_FIELD_KIND_I64;
     headers[2].value.value.i64 = now_unix + (int64_t)timeout_ms;
     props.headers.num_entries = 3;
-    snprintf(expiration, sizeof(expiration), "%u", timeout_ms);
+    put_uint(expiration, timeout_ms);
     props._flags |= AMQP_BASIC_CORRELATION_ID_FLAG |
                     AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_REPLY_TO_FLAG |
                     AMQP_BASIC_EXPIRATION_FLAG;
-    props.correlation_id = amqp_cstring_bytes(cid);
+    rpcd__pending_message_id(&c->pending, p, message_id);
+    props.correlation_id = amqp_cstring_bytes(p->cid);
     props.message_id = amqp_cstring_bytes(message_id);
     props.reply_to = amqp_cstring_bytes(RPCD_DIRECT_REPLY_TO);
     props.expiration = amqp_cstring_bytes(expiration);
@@ -139,7 +165,7 @@ static int publish(rpcd_client *c, const char *queue, const char *method,
   content.bytes = (void *)body;
   content.len = body_len;
   st = amqp_basic_publish(c->conn, CALL_CHANNEL, amqp_empty_bytes,
-                          amqp_cstring_bytes(queue), cid ? 1 : 0, 0, &props,
+                          amqp_cstring_bytes(queue), p ? 1 : 0, 0, &props,
                           content);
   if (st == AMQP_STATUS_OK)
     return RPCD_OK;
@@ -165,16 +191,14 @@ static void mark_published(rpcd_client *c, rpcd_pending *p)
 
 int rpcd__publish_held(rpcd_client *c, rpcd_pending *p)
 {
-  char message_id[RPCD_CID_LEN + 1];
   int64_t left = p->deadline_ms - rpcd__now_mono_ms();
   int rc;
 
   if (left < 1)
     left = 1;
-  new_uuid(message_id);
   rc = publish(c, c->queues[p->queue_ix].name, p->held_method,
-               strlen(p->held_method), p->held_body, p->held_len, p->cid,
-               message_id, (unsigned)left);
+               strlen(p->held_method), p->held_body, p->held_len, p,
+               (unsigned)left);
   if (rc != RPCD_OK) {
     /* RPCD_ECONNLOST failed the call with every other one. */
     rpcd__call_complete(c, p, rc, NULL, c->last_error);
@@ -213,11 +237,9 @@ static int start_call(rpcd_client *c, const char *method, const void *params,
                       size_t params_len, unsigned timeout_ms, rpcd_call_cb cb,
                       void *user, unsigned flags, rpcd_pending **out)
 {
-  msgpack_sbuffer body;
+  msgpack_sbuffer *body;
   struct queue_info *q;
   rpcd_pending *p;
-  char cid[RPCD_CID_LEN + 1];
-  char message_id[RPCD_CID_LEN + 1];
   size_t method_len;
   uint32_t msgid;
   uint32_t qix;
@@ -234,16 +256,15 @@ static int start_call(rpcd_client *c, const char *method, const void *params,
   now = rpcd__now_mono_ms();
 
   msgid = c->next_msgid++;
-  msgpack_sbuffer_init(&body);
-  rc = rpcd__request_encode(&body, false, msgid, method, method_len, params,
+  body = request_buffer(c);
+  rc = rpcd__request_encode(body, false, msgid, method, method_len, params,
                             params_len);
   if (rc != RPCD_OK) {
     set_error(c, "could not encode the request: %s", rpcd_strerror(rc));
     goto out_body;
   }
-  new_uuid(cid);
-  rc = rpcd__pending_insert(&c->pending, cid, RPCD_CID_LEN, msgid, qix,
-                            now + (int64_t)timeout_ms, &p);
+  rc = rpcd__pending_insert(&c->pending, msgid, qix, now + (int64_t)timeout_ms,
+                            &p);
   if (rc == RPCD_OK) {
     rc = rpcd__dheap_push(&c->deadlines, &p->dl);
     if (rc != RPCD_OK)
@@ -255,9 +276,8 @@ static int start_call(rpcd_client *c, const char *method, const void *params,
   }
 
   if (!c->blocked && q->served && now - q->probed_ms < PROBE_MAX_AGE_MS) {
-    new_uuid(message_id);
-    rc = publish(c, q->name, method, method_len, body.data, body.size, cid,
-                 message_id, timeout_ms);
+    rc = publish(c, q->name, method, method_len, body->data, body->size, p,
+                 timeout_ms);
     if (rc != RPCD_OK) {
       rpcd__call_forget(c, p);
       goto out_body;
@@ -268,14 +288,15 @@ static int start_call(rpcd_client *c, const char *method, const void *params,
      * hold the call until its queue's probe answers (and while the broker
      * blocks publishers, until it unblocks). */
     p->held_method = strdup(method);
-    if (!p->held_method) {
+    p->held_body = malloc(body->size);
+    if (!p->held_method || !p->held_body) {
       rpcd__call_forget(c, p);
       set_error(c, "out of memory");
       rc = RPCD_ENOMEM;
       goto out_body;
     }
-    p->held_len = body.size;
-    p->held_body = (unsigned char *)msgpack_sbuffer_release(&body);
+    memcpy(p->held_body, body->data, body->size);
+    p->held_len = body->size;
     p->state = RPCD_PENDING_HELD;
     q->n_held++;
     if (!q->served || now - q->probed_ms >= PROBE_MAX_AGE_MS)
@@ -290,7 +311,7 @@ static int start_call(rpcd_client *c, const char *method, const void *params,
   *out = p;
 
 out_body:
-  msgpack_sbuffer_destroy(&body);
+  request_buffer_done(c);
   return rc;
 }
 
@@ -488,7 +509,7 @@ int rpcd_client_send(rpcd_client *c, const char *method, const void *params,
 int rpcd_client_notify(rpcd_client *c, const char *method, const void *params,
                        size_t params_len, unsigned flags)
 {
-  msgpack_sbuffer body;
+  msgpack_sbuffer *body;
   size_t method_len;
   int rc;
 
@@ -497,18 +518,18 @@ int rpcd_client_notify(rpcd_client *c, const char *method, const void *params,
   rc = check_request(c, method, params, params_len, flags, &method_len);
   if (rc != RPCD_OK)
     return rc;
-  msgpack_sbuffer_init(&body);
-  rc = rpcd__request_encode(&body, true, 0, method, method_len, params,
+  body = request_buffer(c);
+  rc = rpcd__request_encode(body, true, 0, method, method_len, params,
                             params_len);
   if (rc != RPCD_OK) {
     set_error(c, "could not encode the notification: %s", rpcd_strerror(rc));
     goto out_body;
   }
-  rc = publish(c, c->queues[c->queue_ix].name, method, method_len, body.data,
-               body.size, NULL, NULL, 0);
+  rc = publish(c, c->queues[c->queue_ix].name, method, method_len, body->data,
+               body->size, NULL, 0);
 
 out_body:
-  msgpack_sbuffer_destroy(&body);
+  request_buffer_done(c);
   return rc;
 }
 

@@ -58,6 +58,10 @@
  * would leave the frame stream unusable anyway. */
 #define CONTENT_STALL_MS 5000
 
+/* A request buffer grown past this is freed after its call rather than
+ * kept for the next one. */
+#define REQ_BUF_KEEP (64u * 1024u)
+
 #define APP_ID "rpcd-client"
 #define MAX_QUEUE_LEN 255
 
@@ -86,7 +90,8 @@ struct msg_reader {
   bool is_return;      /* a returned request rather than a reply */
   bool have_header;    /* the content header was read */
   rpcd_call_id id;     /* the call it is for; 0: none (dropped) */
-  unsigned char *body; /* owned; NULL when the body is dropped */
+  bool keep;           /* the body is read for its call, not dropped */
+  unsigned char *body; /* owned: a body of several frames; else NULL */
   uint64_t size;
   uint64_t got;
   int body_status;           /* RPCD_OK, RPCD_ETOOBIG or RPCD_ENOMEM */
@@ -122,6 +127,7 @@ struct rpcd_client {
   uint32_t probe_qix;        /* queue being probed; UINT32_MAX: none */
   int64_t probe_deadline_ms; /* its answer is due by then */
   struct msg_reader rd;
+  msgpack_sbuffer req_buf; /* requests are encoded here (owned) */
   uint64_t dropped_replies;
   char last_error[512];
 };

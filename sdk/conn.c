@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uuid/uuid.h>
+
 #include "client_internal.h"
 
 /* ------------------------------------------------------------------------ */
@@ -173,6 +175,7 @@ void rpcd__connection_lost(rpcd_client *c, const char *detail, bool polite)
 
 int rpcd_client_new(rpcd_client **out)
 {
+  unsigned char seed[RPCD_PENDING_SEED_LEN];
   rpcd_client *c;
   int rc;
 
@@ -182,7 +185,11 @@ int rpcd_client_new(rpcd_client **out)
   c = calloc(1, sizeof(*c));
   if (!c)
     return RPCD_ENOMEM;
-  rc = rpcd__pending_init(&c->pending, rpcd_reply_free);
+  /* The only random ids the client needs: correlation and message ids are
+   * made from these (pending.h), not drawn per call. */
+  uuid_generate(seed);
+  uuid_generate(seed + 16);
+  rc = rpcd__pending_init(&c->pending, seed, rpcd_reply_free);
   if (rc != RPCD_OK)
     goto out_free;
   rc = rpcd__queue_index(c, RPCD_DEFAULT_QUEUE, &c->queue_ix);
@@ -211,6 +218,7 @@ void rpcd_client_free(rpcd_client *c)
   rpcd__deliver(c);
   rpcd__dheap_destroy(&c->deadlines);
   rpcd__pending_destroy(&c->pending);
+  msgpack_sbuffer_destroy(&c->req_buf);
   for (i = 0; i < c->n_queues; i++)
     free(c->queues[i].name);
   free(c->queues);

@@ -90,11 +90,13 @@ static int reader_fail(rpcd_client *c, const char *detail)
   return RPCD_ECONNLOST;
 }
 
-/* The message was read whole: complete its call. */
-static void reader_finish(rpcd_client *c)
+/* The message was read whole: complete its call. `whole` is its body when
+ * it came in one frame (it is decoded where it lies), else NULL. */
+static void reader_finish(rpcd_client *c, const void *whole)
 {
   struct msg_reader *rd = &c->rd;
   rpcd_pending *p = rd->id ? rpcd__pending_find_id(&c->pending, rd->id) : NULL;
+  const void *body = whole ? whole : rd->body ? rd->body : (const void *)"";
 
   /* The call may have timed out while its reply was arriving. */
   if (p && p->state != RPCD_PENDING_IN_FLIGHT) {
@@ -104,7 +106,7 @@ static void reader_finish(rpcd_client *c)
   if (p && rd->is_return)
     rpcd__call_complete(c, p, RPCD_ENOROUTE, NULL, rd->detail);
   else if (p)
-    complete_call(c, p, rd->body, rd->size, rd->body_status);
+    complete_call(c, p, body, rd->size, rd->body_status);
   reader_reset(c);
 }
 
@@ -143,8 +145,7 @@ static void reader_header(rpcd_client *c, const amqp_frame_t *f)
   rd->id = p->id;
   if (rd->is_return)
     return; /* the request's own body: not needed */
-  if (!(rd->body = malloc(rd->size ? (size_t)rd->size : 1)))
-    rd->body_status = RPCD_ENOMEM;
+  rd->keep = true;
   /* Its reply has begun: the call completes with it (or with the
    * connection, when the rest stalls), not with its deadline. */
   rpcd__dheap_remove(&c->deadlines, &p->dl);
@@ -154,10 +155,13 @@ static void reader_header(rpcd_client *c, const amqp_frame_t *f)
 static int reader_frame(rpcd_client *c, const amqp_frame_t *f)
 {
   struct msg_reader *rd = &c->rd;
+  const void *whole = NULL;
   char detail[256];
   size_t n;
 
-  rd->stall_deadline_ms = rpcd__now_mono_ms() + CONTENT_STALL_MS;
+  /* The pump's clock: close enough for a limit of seconds, and no clock
+   * read per frame. */
+  rd->stall_deadline_ms = c->last_pump_ms + CONTENT_STALL_MS;
   if (!rd->have_header) {
     if (f->frame_type != AMQP_FRAME_HEADER)
       goto out_unexpected;
@@ -168,12 +172,21 @@ static int reader_frame(rpcd_client *c, const amqp_frame_t *f)
     n = f->payload.body_fragment.len;
     if (n > rd->size - rd->got)
       return reader_fail(c, "reading a reply: more body than its header said");
-    if (rd->body && n > 0)
-      memcpy(rd->body + rd->got, f->payload.body_fragment.bytes, n);
+    if (rd->keep && rd->body_status == RPCD_OK) {
+      if (rd->got == 0 && n == rd->size) {
+        /* A body in one frame (the usual reply) needs no copy: it stays
+         * valid until the next frame is read. */
+        whole = f->payload.body_fragment.bytes;
+      } else if (!rd->body && !(rd->body = malloc((size_t)rd->size))) {
+        rd->body_status = RPCD_ENOMEM;
+      } else {
+        memcpy(rd->body + rd->got, f->payload.body_fragment.bytes, n);
+      }
+    }
     rd->got += n;
   }
   if (rd->got == rd->size)
-    reader_finish(c);
+    reader_finish(c, whole);
   return RPCD_OK;
 
 out_unexpected:
@@ -190,7 +203,7 @@ static void reader_start(rpcd_client *c, bool is_return)
   c->rd.active = true;
   c->rd.is_return = is_return;
   c->rd.body_status = RPCD_OK;
-  c->rd.stall_deadline_ms = rpcd__now_mono_ms() + CONTENT_STALL_MS;
+  c->rd.stall_deadline_ms = c->last_pump_ms + CONTENT_STALL_MS;
 }
 
 /* Handle one frame. */

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The client's correlation table: the calls in flight, each found by the
- * correlation id its reply carries or by the call id rpcd_client_send()
- * returned. Internal to the SDK: not installed, not part of the ABI.
+ * call id rpcd_client_send() returned or by the correlation id its reply
+ * carries. The table names its calls: a correlation id is the call id
+ * written into a UUID that is random per table, so one index by call id
+ * serves both lookups. Internal to the SDK: not installed, not part of the
+ * ABI.
  */
 #ifndef RPCD_SDK_PENDING_H
 #define RPCD_SDK_PENDING_H
@@ -21,6 +24,10 @@ extern "C" {
 
 /* A lowercase UUID as uuid_unparse_lower() writes it, without the NUL. */
 #define RPCD_CID_LEN 36
+/* The random bytes a table makes its ids from (rpcd__pending_init()). */
+#define RPCD_PENDING_SEED_LEN 32
+/* A UUID's text up to its 4th group: "xxxxxxxx-xxxx-4xxx-". */
+#define RPCD_UUID_HEAD_LEN 19
 
 enum rpcd_pending_state {
   RPCD_PENDING_IN_FLIGHT = 0, /* published, no outcome yet */
@@ -31,7 +38,7 @@ enum rpcd_pending_state {
 
 typedef struct rpcd_pending {
   rpcd_call_id id;            /* never 0; increases with every insert */
-  char cid[RPCD_CID_LEN + 1]; /* correlation id, NUL-terminated */
+  char cid[RPCD_CID_LEN + 1]; /* correlation id from id, NUL-terminated */
   uint32_t msgid;             /* msgid of the request body */
   uint32_t queue_ix;          /* the client's index of the target queue */
   int64_t deadline_ms;        /* monotonic, rpcd__now_mono_ms() */
@@ -53,46 +60,68 @@ typedef struct rpcd_pending {
 typedef void (*rpcd_pending_reply_free_fn)(rpcd_reply *reply);
 
 /*
- * Two open-addressing indexes (linear probing, backward-shift deletion) over
- * the same heap-allocated entries, one keyed by correlation id and one by
- * call id. Both have `cap` slots (a power of two) and are kept at most half
- * full, so a lookup touches few slots even with thousands of calls in
- * flight. Entry pointers stay valid until the entry is removed.
+ * One open-addressing index by call id (linear probing, backward-shift
+ * deletion) over heap-allocated entries. It has `cap` slots (a power of
+ * two) and is kept at most half full, so a lookup touches few slots even
+ * with thousands of calls in flight. Entry pointers stay valid until the
+ * entry is removed.
+ *
+ * Correlation and message ids are UUIDs (version 4 layout) whose low 60
+ * bits are the call id XORed into random bits of the table's own: unique
+ * within the table because call ids are, and across clients because the
+ * other 62 random bits are (the server keys requests it must not run twice
+ * by correlation id). A reply's correlation id gives its call id back
+ * without a second index. Call ids stay below 2^60: a billion calls a
+ * second would take 36 years.
  */
 typedef struct rpcd_pending_table {
-  rpcd_pending **by_cid;
-  rpcd_pending **by_id;
+  rpcd_pending **slots; /* by call id */
   size_t cap;
   size_t count;
   rpcd_call_id last_id;
+  /* The random UUIDs correlation and message ids vary: their first 19
+   * characters (up to the 4th group) and their last 64 bits. */
+  char cid_head[RPCD_UUID_HEAD_LEN];
+  uint64_t cid_tail;
+  char mid_head[RPCD_UUID_HEAD_LEN];
+  uint64_t mid_tail;
   rpcd_pending_reply_free_fn reply_free; /* frees entry replies; may be NULL */
 } rpcd_pending_table;
 
 /*
  * Initialise an empty table in storage the caller owns.
  *
+ * \param seed        RPCD_PENDING_SEED_LEN random bytes (copied), what makes
+ *                    its correlation and message ids unique across clients
  * \param reply_free  called on the reply of an entry that is removed or
  *                    destroyed while it still owns one (NULL: never freed)
  * \return RPCD_OK or RPCD_ENOMEM
  */
-int rpcd__pending_init(rpcd_pending_table *t,
+int rpcd__pending_init(rpcd_pending_table *t, const unsigned char *seed,
                        rpcd_pending_reply_free_fn reply_free);
 
 /* Free every entry (with its reply and detail) and the indexes. */
 void rpcd__pending_destroy(rpcd_pending_table *t);
 
 /*
- * Insert an in-flight call with a fresh call id.
+ * Insert an in-flight call with a fresh call id and the correlation id
+ * made from it.
  *
- * \param cid  RPCD_CID_LEN bytes (copied); must not be in the table already
  * \param out  out: the entry, owned by the table (may be NULL)
- * \return RPCD_OK, RPCD_EINVAL (bad cid length or a duplicate), RPCD_ENOMEM
+ * \return RPCD_OK or RPCD_ENOMEM
  */
-int rpcd__pending_insert(rpcd_pending_table *t, const char *cid, size_t cid_len,
-                         uint32_t msgid, uint32_t queue_ix, int64_t deadline_ms,
+int rpcd__pending_insert(rpcd_pending_table *t, uint32_t msgid,
+                         uint32_t queue_ix, int64_t deadline_ms,
                          rpcd_pending **out);
 
-/* The entry with this correlation id (bytes, not NUL-terminated), or NULL. */
+/* Write the message id of call `p` (a UUID, the same every time for one
+ * call) into out, NUL-terminated. */
+void rpcd__pending_message_id(const rpcd_pending_table *t,
+                              const rpcd_pending *p,
+                              char out[RPCD_CID_LEN + 1]);
+
+/* The entry with this correlation id (bytes, not NUL-terminated), or NULL:
+ * the call id is read back from it, and the entry's whole id compared. */
 rpcd_pending *rpcd__pending_find_cid(const rpcd_pending_table *t,
                                      const void *cid, size_t cid_len);
 

@@ -2,8 +2,8 @@
 /*
  * Replies handed to SDK users. A decoded reply body only holds views into
  * the AMQP message, which rabbitmq-c frees as soon as the next frame is
- * read, so an rpcd_reply owns a copy of everything: the result and the
- * error data re-packed into buffers of its own, and the error message as a
+ * read, so an rpcd_reply owns a copy of everything, in one allocation: the
+ * result and the error data re-packed, and the error message as a
  * NUL-terminated string. Also the check that a decoded reply answers the
  * request it claims to.
  */
@@ -18,72 +18,100 @@
 /* msgpack's encoding of nil, the result of an error reply. */
 static const unsigned char mp_nil[1] = {0xc0};
 
-/* Pack one object into a fresh malloc'ed buffer. */
-static int repack(const msgpack_object *o, void **data, size_t *len)
-{
-  msgpack_sbuffer sbuf;
-  msgpack_packer pk;
-  int rc;
+/* A msgpack_packer target: a buffer sized beforehand (by count_write()),
+ * or none, to count. */
+typedef struct fixed_buf {
+  unsigned char *p;
+  size_t len;
+  size_t cap;
+} fixed_buf;
 
-  msgpack_sbuffer_init(&sbuf);
-  msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-  rc = msgpack_pack_object(&pk, *o);
-  if (rc != 0 || sbuf.size == 0) {
-    msgpack_sbuffer_destroy(&sbuf);
+static int count_write(void *data, const char *buf, size_t len)
+{
+  fixed_buf *b = data;
+
+  (void)buf;
+  b->len += len;
+  return 0;
+}
+
+static int fixed_write(void *data, const char *buf, size_t len)
+{
+  fixed_buf *b = data;
+
+  if (len > b->cap - b->len)
+    return -1;
+  memcpy(b->p + b->len, buf, len);
+  b->len += len;
+  return 0;
+}
+
+/* The bytes msgpack_pack_object() writes for o. */
+static size_t packed_size(const msgpack_object *o)
+{
+  fixed_buf b = {NULL, 0, 0};
+  msgpack_packer pk;
+
+  msgpack_packer_init(&pk, &b, count_write);
+  msgpack_pack_object(&pk, *o);
+  return b.len;
+}
+
+/* Pack o into out[0..len), len from packed_size(). */
+static int pack_into(const msgpack_object *o, unsigned char *out, size_t len)
+{
+  fixed_buf b = {out, 0, len};
+  msgpack_packer pk;
+
+  msgpack_packer_init(&pk, &b, fixed_write);
+  if (msgpack_pack_object(&pk, *o) != 0 || b.len != len)
     return RPCD_ENOMEM;
-  }
-  *len = sbuf.size;
-  *data = msgpack_sbuffer_release(&sbuf);
   return RPCD_OK;
 }
 
 int rpcd__reply_from_view(const rpcd_reply_view *view, rpcd_reply **out)
 {
+  static const msgpack_object nil = {.type = MSGPACK_OBJECT_NIL};
+  const msgpack_object *result = view->result ? view->result : &nil;
+  size_t msg_len = view->message ? view->message_len : 0;
+  size_t result_len = packed_size(result);
+  size_t data_len = view->error_data ? packed_size(view->error_data) : 0;
+  unsigned char *block;
   rpcd_reply *r;
-  size_t msg_len;
-  int rc;
+  size_t size = sizeof(*r);
 
   *out = NULL;
-  r = calloc(1, sizeof(*r));
-  if (!r)
+  /* One allocation per reply: the struct, then the result, the error data
+   * and the message. Each part is a piece of the body, which is far below
+   * SIZE_MAX, so the sum cannot overflow. */
+  size += result_len + data_len + msg_len + 1;
+  block = malloc(size);
+  if (!block)
     return RPCD_ENOMEM;
+  r = (rpcd_reply *)(void *)block;
+  block += sizeof(*r);
   r->has_msgid = view->has_msgid;
   r->msgid = view->msgid;
   r->error_code = view->error_code;
-
-  msg_len = view->message ? view->message_len : 0;
-  r->message = malloc(msg_len + 1);
-  if (!r->message) {
-    rc = RPCD_ENOMEM;
-    goto out_free;
-  }
+  r->result = block;
+  r->result_len = result_len;
+  block += result_len;
+  r->error_data = view->error_data ? block : NULL;
+  r->error_data_len = data_len;
+  block += data_len;
+  r->message = (char *)block;
   if (msg_len)
     memcpy(r->message, view->message, msg_len);
   r->message[msg_len] = '\0';
-
-  if (view->result) {
-    rc = repack(view->result, &r->result, &r->result_len);
-  } else {
-    msgpack_object nil;
-
-    memset(&nil, 0, sizeof(nil));
-    nil.type = MSGPACK_OBJECT_NIL;
-    rc = repack(&nil, &r->result, &r->result_len);
-  }
-  if (rc != RPCD_OK)
-    goto out_free;
-
-  if (view->error_data) {
-    rc = repack(view->error_data, &r->error_data, &r->error_data_len);
-    if (rc != RPCD_OK)
-      goto out_free;
+  if (result_len == 0 || pack_into(result, r->result, result_len) != RPCD_OK ||
+      (view->error_data &&
+       (data_len == 0 ||
+        pack_into(view->error_data, r->error_data, data_len) != RPCD_OK))) {
+    free(r);
+    return RPCD_ENOMEM;
   }
   *out = r;
   return RPCD_OK;
-
-out_free:
-  rpcd_reply_free(r);
-  return rc;
 }
 
 int rpcd__reply_check(const rpcd_reply_view *view, uint32_t msgid, char *why,
@@ -108,11 +136,7 @@ int rpcd__reply_check(const rpcd_reply_view *view, uint32_t msgid, char *why,
 
 void rpcd_reply_free(rpcd_reply *reply)
 {
-  if (!reply)
-    return;
-  free(reply->message);
-  free(reply->result);
-  free(reply->error_data);
+  /* Its parts live in the same allocation (rpcd__reply_from_view()). */
   free(reply);
 }
 

@@ -14,21 +14,23 @@
 extern "C" {
 #endif
 
+/* One allocation: the pointers point into the same block, after the
+ * struct, and go with it (rpcd_reply_free()). */
 struct rpcd_reply {
   bool has_msgid;
   uint32_t msgid;
   int error_code; /* 0 on success, else the wire code */
-  char *message;  /* NUL-terminated, "" on success; owned */
+  char *message;  /* NUL-terminated, "" on success */
   void *result;   /* exactly one msgpack object (nil for an error) */
   size_t result_len;
-  void *error_data; /* msgpack bytes of error.data, or NULL; owned */
+  void *error_data; /* msgpack bytes of error.data, or NULL */
   size_t error_data_len;
 };
 
 /*
  * Copy everything the reply needs out of `view` (which points into a
- * message body that will be freed): the result and error data are packed
- * again into buffers of the reply's own, the message is copied with a NUL.
+ * message body that will be freed) into one allocation: the result and
+ * error data are packed again, the message is copied with a NUL.
  *
  * \param out  out: the reply, owned by the caller (rpcd_reply_free())
  * \return RPCD_OK or RPCD_ENOMEM
