@@ -110,7 +110,8 @@ static void put_uint(char out[12], unsigned n)
  * reply_to, deadline or mandatory flag.
  *
  * \return RPCD_OK, or a failure with last_error set (the connection is
- *         dropped for RPCD_ECONNLOST)
+ *         dropped for RPCD_ECONNLOST: a write that failed half-way leaves
+ *         the frame stream unusable)
  */
 static int publish(rpcd_client *c, const char *queue, const char *method,
                    size_t method_len, const void *body, size_t body_len,
@@ -118,13 +119,11 @@ static int publish(rpcd_client *c, const char *queue, const char *method,
 {
   amqp_basic_properties_t props;
   amqp_table_entry_t headers[3];
-  amqp_bytes_t content;
   char message_id[RPCD_CID_LEN + 1];
   char expiration[12];
   char detail[256];
   int64_t now_unix = rpcd__now_unix_ms();
   int st;
-  int rc;
 
   memset(&props, 0, sizeof(props));
   memset(headers, 0, sizeof(headers));
@@ -162,23 +161,20 @@ static int publish(rpcd_client *c, const char *queue, const char *method,
     props.expiration = amqp_cstring_bytes(expiration);
   }
 
-  content.bytes = (void *)body;
-  content.len = body_len;
-  st = amqp_basic_publish(c->conn, CALL_CHANNEL, amqp_empty_bytes,
-                          amqp_cstring_bytes(queue), p ? 1 : 0, 0, &props,
-                          content);
-  if (st == AMQP_STATUS_OK)
-    return RPCD_OK;
-  rc = rpcd__amqp_lib_status(st);
-  rpcd__set_err(detail, sizeof(detail), "publishing to queue \"%s\": %s", queue,
-                amqp_error_string2(st));
-  if (rc == RPCD_ECONNLOST || rc == RPCD_EBROKER) {
-    /* A publish that failed half-way leaves the frame stream unusable. */
-    rpcd__connection_lost(c, detail, false);
-    return RPCD_ECONNLOST;
+  st = rpcd__out_publish(c, queue, p != NULL, &props, body, body_len);
+  if (st != AMQP_STATUS_OK) {
+    /* Nothing was written: the connection stays usable. */
+    set_error(c, "could not publish to queue \"%s\": %s", queue,
+              amqp_error_string2(st));
+    return rpcd__amqp_lib_status(st);
   }
-  set_error(c, "could not publish: %s", detail);
-  return rc;
+  /* While process() runs, calls wait to go out with the others it
+   * publishes; a notification has no callback to report a failure later,
+   * and goes now. */
+  if (p && c->in_process)
+    return RPCD_OK;
+  rpcd__set_err(detail, sizeof(detail), "publishing to queue \"%s\"", queue);
+  return rpcd__out_flush(c, detail);
 }
 
 /* A call's published: it waits for its reply in its queue's count. */
@@ -366,6 +362,7 @@ static int process(rpcd_client *c)
   rpcd_deadline_node *n;
   int64_t now;
 
+  c->in_process = true;
   if (c->conn)
     rpcd__pump_available(c);
   now = rpcd__now_mono_ms();
@@ -393,7 +390,14 @@ static int process(rpcd_client *c)
     rpcd__pump_tick(c, now);
   if (c->conn)
     rpcd__probe_tick(c, now);
+  /* Held calls published meanwhile go out before the callbacks run, and
+   * what the callbacks submit goes out in one write after them; a failed
+   * write fails those calls through their callbacks. */
+  rpcd__out_flush(c, "publishing requests");
   rpcd__deliver(c);
+  c->in_process = false;
+  if (rpcd__out_flush(c, "publishing requests") != RPCD_OK)
+    rpcd__deliver(c);
   return c->conn ? RPCD_OK : RPCD_ECONNLOST;
 }
 

@@ -3,8 +3,9 @@
  * The client's state and what its parts share: sdk/conn.c (connecting,
  * closing, failing calls when the connection goes), sdk/queue_probe.c (does
  * the request queue exist and have a consumer), sdk/frame_pump.c (reading
- * frames, matching replies, returns and closes) and sdk/call.c (the public
- * call API: submit, process, and the blocking calls on top). Internal to the
+ * frames, matching replies, returns and closes), sdk/out.c (writing
+ * publishes) and sdk/call.c (the public call API: submit, process, and the
+ * blocking calls on top). Internal to the
  * SDK: not installed, not part of the ABI.
  *
  * One AMQP connection per client, requests published to the request queue
@@ -128,6 +129,11 @@ struct rpcd_client {
   int64_t probe_deadline_ms; /* its answer is due by then */
   struct msg_reader rd;
   msgpack_sbuffer req_buf; /* requests are encoded here (owned) */
+  /* Frames encoded and not written yet (owned): see sdk/out.c. */
+  unsigned char *out;
+  size_t out_len;
+  size_t out_cap;
+  bool in_process; /* process() runs: publishes of calls wait in out */
   uint64_t dropped_replies;
   char last_error[512];
 };
@@ -221,6 +227,27 @@ int64_t rpcd__pump_next_ms(const rpcd_client *c);
 /* Give up a message being read when its next frame is overdue.
  * \return RPCD_OK or RPCD_ECONNLOST */
 int rpcd__pump_tick(rpcd_client *c, int64_t now);
+
+/* out.c */
+
+/*
+ * Encode a publish on the call channel (method, header and body frames)
+ * after the frames already in c->out. Nothing is written.
+ *
+ * \return AMQP_STATUS_OK or a rabbitmq-c status (nothing was added)
+ */
+int rpcd__out_publish(rpcd_client *c, const char *queue, bool mandatory,
+                      const amqp_basic_properties_t *props, const void *body,
+                      size_t body_len);
+/*
+ * Write every frame in c->out, waiting while the socket is full. A failed
+ * write loses the connection; its detail begins with `what`.
+ *
+ * \return RPCD_OK, or RPCD_ECONNLOST after rpcd__connection_lost()
+ */
+int rpcd__out_flush(rpcd_client *c, const char *what);
+/* Forget what c->out holds (the connection is gone). */
+void rpcd__out_reset(rpcd_client *c);
 
 /* call.c */
 

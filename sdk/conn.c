@@ -65,7 +65,8 @@ void rpcd__call_complete(rpcd_client *c, rpcd_pending *p, int status,
   if (!rpcd__pending_complete(&c->pending, p, status, reply, detail))
     return;
   rpcd__dheap_remove(&c->deadlines, &p->dl);
-  if (was == RPCD_PENDING_IN_FLIGHT) {
+  /* A call whose publish failed is in flight but was never counted. */
+  if (was == RPCD_PENDING_IN_FLIGHT && p->published) {
     q->n_published--;
   } else if (was == RPCD_PENDING_HELD) {
     q->n_held--;
@@ -89,7 +90,7 @@ void rpcd__call_forget(rpcd_client *c, rpcd_pending *p)
   struct queue_info *q = &c->queues[p->queue_ix];
 
   rpcd__dheap_remove(&c->deadlines, &p->dl);
-  if (p->state == RPCD_PENDING_IN_FLIGHT)
+  if (p->state == RPCD_PENDING_IN_FLIGHT && p->published)
     q->n_published--;
   else if (p->state == RPCD_PENDING_HELD)
     q->n_held--;
@@ -146,6 +147,7 @@ void rpcd__reset_io(rpcd_client *c)
   c->probe_deadline_ms = 0;
   free(c->rd.body);
   memset(&c->rd, 0, sizeof(c->rd));
+  rpcd__out_reset(c);
   for (i = 0; i < c->n_queues; i++) {
     c->queues[i].probe_wanted = false;
     c->queues[i].fail_at_ms = 0;
@@ -219,6 +221,7 @@ void rpcd_client_free(rpcd_client *c)
   rpcd__dheap_destroy(&c->deadlines);
   rpcd__pending_destroy(&c->pending);
   msgpack_sbuffer_destroy(&c->req_buf);
+  free(c->out);
   for (i = 0; i < c->n_queues; i++)
     free(c->queues[i].name);
   free(c->queues);

@@ -110,6 +110,8 @@ static void record_error(bench *b, rpcd_client *client, int rc,
   }
 }
 
+static void submit_more(bench *b, bench_conn *conn);
+
 static void on_done(rpcd_client *client, rpcd_call_id id, int status,
                     rpcd_reply *reply, void *user)
 {
@@ -145,6 +147,10 @@ static void on_done(rpcd_client *client, rpcd_call_id id, int status,
     conn->dead = true;
   rpcd_reply_free(reply);
   free(call);
+  /* Keep the window full from the callback, as an event-loop client does:
+   * the SDK writes the requests submitted by one rpcd_client_process()'s
+   * callbacks together when it returns. */
+  submit_more(b, conn);
 }
 
 static void submit_more(bench *b, bench_conn *conn)
