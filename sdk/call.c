@@ -123,6 +123,7 @@ static int publish(rpcd_client *c, const char *queue, const char *method,
   char expiration[12];
   char detail[256];
   int64_t now_unix = rpcd__now_unix_ms();
+  bool first;
   int st;
 
   memset(&props, 0, sizeof(props));
@@ -161,6 +162,7 @@ static int publish(rpcd_client *c, const char *queue, const char *method,
     props.expiration = amqp_cstring_bytes(expiration);
   }
 
+  first = c->out_len == 0;
   st = rpcd__out_publish(c, queue, p != NULL, &props, body, body_len);
   if (st != AMQP_STATUS_OK) {
     /* Nothing was written: the connection stays usable. */
@@ -171,8 +173,11 @@ static int publish(rpcd_client *c, const char *queue, const char *method,
   /* While process() runs, calls wait to go out with the others it
    * publishes; a notification has no callback to report a failure later,
    * and goes now. */
-  if (p && c->in_process)
+  if (p && c->in_process) {
+    if (first)
+      c->out_since_ms = rpcd__now_mono_ms();
     return RPCD_OK;
+  }
   rpcd__set_err(detail, sizeof(detail), "publishing to queue \"%s\"", queue);
   return rpcd__out_flush(c, detail);
 }

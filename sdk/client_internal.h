@@ -59,6 +59,10 @@
  * would leave the frame stream unusable anyway. */
 #define CONTENT_STALL_MS 5000
 
+/* Requests published while rpcd_client_process() runs wait at most this
+ * long to be written with the others (sdk/out.c). */
+#define OUT_MAX_WAIT_MS 1
+
 /* A request buffer grown past this is freed after its call rather than
  * kept for the next one. */
 #define REQ_BUF_KEEP (64u * 1024u)
@@ -133,7 +137,8 @@ struct rpcd_client {
   unsigned char *out;
   size_t out_len;
   size_t out_cap;
-  bool in_process; /* process() runs: publishes of calls wait in out */
+  int64_t out_since_ms; /* when the oldest frame in out was added */
+  bool in_process;      /* process() runs: publishes of calls wait in out */
   uint64_t dropped_replies;
   char last_error[512];
 };

@@ -119,6 +119,11 @@ void rpcd__deliver(rpcd_client *c)
     c->in_callback = true;
     cb(c, id, status, reply, user);
     c->in_callback = was_in_callback;
+    /* Requests the callbacks submitted wait for the others, but not for
+     * long: slow callbacks do not hold back the ones already submitted. */
+    if (c->out_len > 0 &&
+        rpcd__now_mono_ms() - c->out_since_ms >= OUT_MAX_WAIT_MS)
+      rpcd__out_flush(c, "publishing requests");
   }
 }
 

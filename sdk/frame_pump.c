@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "client_internal.h"
 #include "reply_internal.h"
@@ -292,11 +293,22 @@ static int handle_frame(rpcd_client *c, const amqp_frame_t *f)
   }
 }
 
+/* True when the socket has bytes to read, or when it cannot tell (then
+ * rabbitmq-c's read finds out). */
+static bool socket_has_data(rpcd_client *c)
+{
+  int fd = amqp_get_sockfd(c->conn);
+  int n = 0;
+
+  return fd < 0 || ioctl(fd, FIONREAD, &n) != 0 || n > 0;
+}
+
 int rpcd__pump_available(rpcd_client *c)
 {
   struct timeval zero = {0, 0};
   amqp_frame_t f;
   char detail[256];
+  bool read_socket = false;
   int reads = 0;
   int st;
   int rc;
@@ -316,11 +328,18 @@ int rpcd__pump_available(rpcd_client *c)
       c->last_recv_ms = c->last_pump_ms;
   }
   while (c->conn) {
-    /* Past the limit, only what rabbitmq-c has buffered: that the socket
-     * is quiet does not mean nothing is waiting. */
-    if (reads >= PROCESS_MAX_READS && !amqp_data_in_buffer(c->conn) &&
-        !amqp_frames_enqueued(c->conn))
-      return RPCD_OK;
+    if (!amqp_data_in_buffer(c->conn) && !amqp_frames_enqueued(c->conn)) {
+      /* Past the limit, only what rabbitmq-c has buffered: that the socket
+       * is quiet does not mean nothing is waiting. */
+      if (reads >= PROCESS_MAX_READS)
+        return RPCD_OK;
+      /* rabbitmq-c reads the socket next. Once it has been read in this
+       * pump, ask first whether anything more came: one ioctl, where
+       * rabbitmq-c spends a recv and a poll to find nothing. */
+      if (read_socket && !socket_has_data(c))
+        return RPCD_OK;
+      read_socket = true;
+    }
     st = amqp_simple_wait_frame_noblock(c->conn, &f, &zero);
     if (st == AMQP_STATUS_TIMEOUT)
       return RPCD_OK;

@@ -5,7 +5,8 @@
  * one send(2), where amqp_basic_publish() writes each frame with a send of
  * its own. Requests published while rpcd_client_process() runs (from
  * completion callbacks, held calls whose queue answered) wait in the
- * buffer and go out together when it ends, in one write.
+ * buffer and go out together, in one write: when it ends, or once the
+ * oldest has waited OUT_MAX_WAIT_MS behind slow callbacks.
  *
  * rabbitmq-c has no output buffer of its own (it writes every frame before
  * it returns), so frames written here never interleave with its own: they
