@@ -5,8 +5,8 @@
  * the request queue exist and have a consumer), sdk/frame_pump.c (reading
  * frames, matching replies, returns and closes), sdk/out.c (writing
  * publishes) and sdk/call.c (the public call API: submit, process, and the
- * blocking calls on top). Internal to the
- * SDK: not installed, not part of the ABI.
+ * blocking calls on top). Internal to the SDK: not installed, not part of
+ * the ABI.
  *
  * One AMQP connection per client, requests published to the request queue
  * with RabbitMQ's direct reply-to, and a frame pump that matches replies to
