@@ -204,6 +204,9 @@ static int apply(rpcd_config *cfg, enum flag f, const char *v, char *err,
     }
     cfg->log_level = level;
     break;
+  case FLAG_SKIP_BAD_PLUGINS:
+    cfg->skip_bad_plugins = true;
+    break;
   case FLAG_HELP:
     cfg->help = true;
     break;

@@ -36,6 +36,9 @@
     "load a plugin (.so); may be repeated")                                    \
   X(PLUGIN_DIR, "plugin-dir", 0, required_argument, "DIR",                     \
     "load every *.so in DIR, in name order")                                   \
+  X(SKIP_BAD_PLUGINS, "skip-bad-plugins", 0, no_argument, "",                  \
+    "log a refused plugin and start without it (default: a refused plugin "    \
+    "stops startup)")                                                          \
   X(WORKERS, "workers", 0, required_argument, "N",                             \
     "worker processes, 1-256 (default: the number of online CPUs)")            \
   X(PREFETCH, "prefetch", 0, required_argument, "N",                           \
@@ -72,6 +75,7 @@ typedef struct rpcd_config {
   const char **plugins; /* --plugin, in order (malloc'd array) */
   size_t n_plugins;
   const char *plugin_dir;  /* --plugin-dir, or NULL */
+  bool skip_bad_plugins;   /* --skip-bad-plugins */
   unsigned prefetch;       /* --prefetch, 1..65535, default 1 */
   const char *text_method; /* --text-method, or NULL */
   int log_level;           /* --log-level, an RPCD_LOG_* level */

@@ -663,8 +663,14 @@ static bool has_so_suffix(const char *name)
   return n > 3 && strcmp(name + n - 3, ".so") == 0;
 }
 
-int rpcd__plugin_load_dir(rpcd_registry *reg, const char *dir, char *err,
-                          size_t errlen)
+void rpcd__plugin_log_skipped(const char *why)
+{
+  rpcd_log(RPCD_LOG_WARN, "skipping a refused plugin (--skip-bad-plugins): %s",
+           why);
+}
+
+int rpcd__plugin_load_dir(rpcd_registry *reg, const char *dir, bool skip_bad,
+                          char *err, size_t errlen)
 {
   char why[PATH_MAX + 256] = "";
   struct dirent *de;
@@ -735,8 +741,13 @@ int rpcd__plugin_load_dir(rpcd_registry *reg, const char *dir, char *err,
   }
   /* Name order makes the load order, and so any conflict, reproducible. */
   qsort(names, n, sizeof(*names), cmp_str);
-  for (i = 0; i < n && rc == RPCD_OK; i++)
+  for (i = 0; i < n && rc == RPCD_OK; i++) {
     rc = rpcd__plugin_load(reg, names[i], err, errlen);
+    if (rc == RPCD_EPLUGIN && skip_bad) {
+      rpcd__plugin_log_skipped(err);
+      rc = RPCD_OK;
+    }
+  }
 out:
   closedir(d);
   free(abs_dir);

@@ -39,12 +39,17 @@ int rpcd__plugin_load(rpcd_registry *reg, const char *path, char *err,
 /*
  * Load every "*.so" in `dir`, in name order, by its absolute path. The
  * directory must pass the ownership and mode test above. Stops at the first
- * failure.
+ * failure, or with `skip_bad`, logs a refused plugin (RPCD_EPLUGIN) and goes
+ * on without it.
  * \return as rpcd__plugin_load(); RPCD_EPLUGIN when the directory cannot be
  *         read
  */
-int rpcd__plugin_load_dir(rpcd_registry *reg, const char *dir, char *err,
-                          size_t errlen);
+int rpcd__plugin_load_dir(rpcd_registry *reg, const char *dir, bool skip_bad,
+                          char *err, size_t errlen);
+
+/* Log that a refused plugin is skipped (--skip-bad-plugins); `why` is the
+ * loader's message, which names the file and the reason. */
+void rpcd__plugin_log_skipped(const char *why);
 
 /* fini, dlclose and free. The plugin's methods must be gone already. */
 void rpcd__plugin_unload(rpcd_plugin *plugin);

@@ -97,10 +97,16 @@ int rpcd__load_plugin_set(rpcd_registry *reg, const rpcd_config *cfg, char *err,
   int rc;
 
   rc = rpcd__dispatcher_add_builtins(reg, err, errlen);
-  for (i = 0; rc == 0 && i < cfg->n_plugins; i++)
+  for (i = 0; rc == 0 && i < cfg->n_plugins; i++) {
     rc = rpcd__plugin_load(reg, cfg->plugins[i], err, errlen);
+    if (rc == RPCD_EPLUGIN && cfg->skip_bad_plugins) {
+      rpcd__plugin_log_skipped(err);
+      rc = RPCD_OK;
+    }
+  }
   if (rc == 0 && cfg->plugin_dir)
-    rc = rpcd__plugin_load_dir(reg, cfg->plugin_dir, err, errlen);
+    rc = rpcd__plugin_load_dir(reg, cfg->plugin_dir, cfg->skip_bad_plugins, err,
+                               errlen);
   if (rc != 0)
     return rc;
   if (cfg->text_method &&

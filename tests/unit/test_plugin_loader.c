@@ -863,8 +863,8 @@ static void test_dir_name_order(void **state)
   tmpdir_link(&d, ".so", PLUGIN("bad_abi"));
   tmpdir_text(&d, "README", "not a plugin\n");
 
-  assert_int_equal(rpcd__plugin_load_dir(&f->reg, d.path, err, sizeof(err)),
-                   RPCD_OK);
+  assert_int_equal(
+      rpcd__plugin_load_dir(&f->reg, d.path, false, err, sizeof(err)), RPCD_OK);
   assert_int_equal(f->reg.n_plugins, 2);
   assert_string_equal(f->reg.plugins[0]->name, "fib");
   assert_string_equal(f->reg.plugins[1]->name, "ok");
@@ -893,8 +893,9 @@ static void test_dir_stops_at_failure(void **state)
   tmpdir_link(&d, "b.so", PLUGIN("bad_abi"));
   tmpdir_link(&d, "a.so", FIB_PLUGIN);
 
-  assert_int_equal(rpcd__plugin_load_dir(&f->reg, d.path, err, sizeof(err)),
-                   RPCD_EPLUGIN);
+  assert_int_equal(
+      rpcd__plugin_load_dir(&f->reg, d.path, false, err, sizeof(err)),
+      RPCD_EPLUGIN);
   tmpdir_path(&d, "b.so", path, sizeof(path));
   assert_contains(err, path);
   assert_contains(err, "incompatible");
@@ -903,6 +904,29 @@ static void test_dir_stops_at_failure(void **state)
   assert_string_equal(f->reg.plugins[0]->name, "fib");
   assert_null(rpcd__registry_find_plugin(&f->reg, "ok"));
   assert_null(lookup(&f->reg, "echo"));
+
+  rpcd__registry_destroy(&f->reg);
+  tmpdir_remove(&d);
+}
+
+/* --skip-bad-plugins: the refused file is skipped and the walk goes on. */
+static void test_dir_skips_bad(void **state)
+{
+  fixture *f = *state;
+  char err[1024] = "";
+  tmpdir d;
+
+  tmpdir_make(&d);
+  tmpdir_link(&d, "c.so", PLUGIN("ok"));
+  tmpdir_link(&d, "b.so", PLUGIN("bad_abi"));
+  tmpdir_link(&d, "a.so", FIB_PLUGIN);
+
+  assert_int_equal(
+      rpcd__plugin_load_dir(&f->reg, d.path, true, err, sizeof(err)), RPCD_OK);
+  assert_int_equal(f->reg.n_plugins, 2);
+  assert_string_equal(f->reg.plugins[0]->name, "fib");
+  assert_non_null(rpcd__registry_find_plugin(&f->reg, "ok"));
+  assert_non_null(lookup(&f->reg, "echo"));
 
   rpcd__registry_destroy(&f->reg);
   tmpdir_remove(&d);
@@ -919,8 +943,9 @@ static void test_dir_conflict_is_reproducible(void **state)
   tmpdir_make(&d);
   tmpdir_link(&d, "b.so", PLUGIN("dup_name"));
   tmpdir_link(&d, "a.so", PLUGIN("ok"));
-  assert_int_equal(rpcd__plugin_load_dir(&f->reg, d.path, err, sizeof(err)),
-                   RPCD_EEXIST);
+  assert_int_equal(
+      rpcd__plugin_load_dir(&f->reg, d.path, false, err, sizeof(err)),
+      RPCD_EEXIST);
   tmpdir_path(&d, "b.so", path, sizeof(path));
   assert_contains(err, path);
   assert_contains(err, "a plugin named \"ok\" is already loaded");
@@ -935,8 +960,9 @@ static void test_dir_conflict_is_reproducible(void **state)
   tmpdir_link(&d, "a.so", PLUGIN("dup_name"));
   tmpdir_link(&d, "b.so", PLUGIN("ok"));
   err[0] = '\0';
-  assert_int_equal(rpcd__plugin_load_dir(&f->reg, d.path, err, sizeof(err)),
-                   RPCD_EEXIST);
+  assert_int_equal(
+      rpcd__plugin_load_dir(&f->reg, d.path, false, err, sizeof(err)),
+      RPCD_EEXIST);
   tmpdir_path(&d, "b.so", path, sizeof(path));
   assert_contains(err, path);
   assert_int_equal(f->reg.n_plugins, 1);
@@ -953,8 +979,9 @@ static void test_dir_empty(void **state)
   tmpdir d;
 
   tmpdir_make(&d);
-  assert_int_equal(rpcd__plugin_load_dir(&f->reg, d.path, err, sizeof(err)),
-                   RPCD_EPLUGIN);
+  assert_int_equal(
+      rpcd__plugin_load_dir(&f->reg, d.path, false, err, sizeof(err)),
+      RPCD_EPLUGIN);
   assert_contains(err, d.path);
   assert_contains(err, "has no *.so files");
   assert_int_equal(f->reg.n_plugins, 0);
@@ -963,8 +990,9 @@ static void test_dir_empty(void **state)
   tmpdir_text(&d, "README", "x\n");
   tmpdir_link(&d, ".hidden.so", PLUGIN("ok"));
   err[0] = '\0';
-  assert_int_equal(rpcd__plugin_load_dir(&f->reg, d.path, err, sizeof(err)),
-                   RPCD_EPLUGIN);
+  assert_int_equal(
+      rpcd__plugin_load_dir(&f->reg, d.path, false, err, sizeof(err)),
+      RPCD_EPLUGIN);
   assert_contains(err, "has no *.so files");
   assert_int_equal(f->reg.n_plugins, 0);
   tmpdir_remove(&d);
@@ -979,8 +1007,9 @@ static void test_dir_missing(void **state)
 
   tmpdir_make(&d);
   tmpdir_path(&d, "no-such-dir", missing, sizeof(missing));
-  assert_int_equal(rpcd__plugin_load_dir(&f->reg, missing, err, sizeof(err)),
-                   RPCD_EPLUGIN);
+  assert_int_equal(
+      rpcd__plugin_load_dir(&f->reg, missing, false, err, sizeof(err)),
+      RPCD_EPLUGIN);
   assert_contains(err, "could not open plugin directory");
   assert_contains(err, missing);
   assert_contains(err, "No such file or directory");
@@ -990,8 +1019,9 @@ static void test_dir_missing(void **state)
   tmpdir_text(&d, "file", "x\n");
   tmpdir_path(&d, "file", missing, sizeof(missing));
   err[0] = '\0';
-  assert_int_equal(rpcd__plugin_load_dir(&f->reg, missing, err, sizeof(err)),
-                   RPCD_EPLUGIN);
+  assert_int_equal(
+      rpcd__plugin_load_dir(&f->reg, missing, false, err, sizeof(err)),
+      RPCD_EPLUGIN);
   assert_contains(err, missing);
   assert_contains(err, "Not a directory");
   tmpdir_remove(&d);
@@ -1016,8 +1046,9 @@ static void test_not_elf(void **state)
   assert_contains(err, path);
   assert_contains(err, "ELF");
   assert_int_equal(f->reg.n_plugins, 0);
-  assert_int_equal(rpcd__plugin_load_dir(&f->reg, d.path, err, sizeof(err)),
-                   RPCD_EPLUGIN);
+  assert_int_equal(
+      rpcd__plugin_load_dir(&f->reg, d.path, false, err, sizeof(err)),
+      RPCD_EPLUGIN);
   assert_contains(err, path);
   tmpdir_remove(&d);
 }
@@ -1048,7 +1079,7 @@ static void test_bare_name(void **state)
   rc_ok = rpcd__plugin_load(&f->reg, "ok.so", err_ok, sizeof(err_ok));
   rc_nope = rpcd__plugin_load(&f->reg, "nope.so", err_nope, sizeof(err_nope));
   /* "." as the plugin directory: bad_abi.so comes first and is refused. */
-  rc_dir = rpcd__plugin_load_dir(&f->reg, ".", err_dir, sizeof(err_dir));
+  rc_dir = rpcd__plugin_load_dir(&f->reg, ".", false, err_dir, sizeof(err_dir));
   assert_int_equal(chdir(cwd), 0); /* before any assert can leave */
 
   if (rc_ok != RPCD_OK)
@@ -1133,8 +1164,9 @@ static void test_not_a_regular_file(void **state)
                    RPCD_EPLUGIN);
   assert_contains(err, fifo);
   assert_contains(err, "not a regular file (a FIFO)");
-  assert_int_equal(rpcd__plugin_load_dir(&f->reg, d.path, err, sizeof(err)),
-                   RPCD_EPLUGIN);
+  assert_int_equal(
+      rpcd__plugin_load_dir(&f->reg, d.path, false, err, sizeof(err)),
+      RPCD_EPLUGIN);
   assert_contains(err, fifo);
   assert_contains(err, "not a regular file");
 
@@ -1271,8 +1303,9 @@ static void test_unsafe_permissions(void **state)
   assert_contains(err, path);
   assert_contains(err, d.path);
   assert_contains(err, "is writable by others (mode 0777)");
-  assert_int_equal(rpcd__plugin_load_dir(&f->reg, d.path, err, sizeof(err)),
-                   RPCD_EPLUGIN);
+  assert_int_equal(
+      rpcd__plugin_load_dir(&f->reg, d.path, false, err, sizeof(err)),
+      RPCD_EPLUGIN);
   assert_contains(err, "refused plugin directory");
   assert_contains(err, "is writable by others (mode 0777)");
   assert_int_equal(chmod(d.path, 01777), 0);
@@ -1353,6 +1386,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_dir_name_order, setup_empty,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_dir_stops_at_failure, setup_empty,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_dir_skips_bad, setup_empty,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_dir_conflict_is_reproducible,
                                       setup_empty, teardown),
