@@ -37,8 +37,8 @@ static int hello(void *state, rpcd_call *call, const msgpack_object *params,
     return RPCD_ENOMEM;
   n = snprintf(text, name->via.str.size + 8, "hello, %.*s",
                (int)name->via.str.size, name->via.str.ptr);
-  return msgpack_pack_str_with_body(result, text, (size_t)n) == 0
-             ? RPCD_OK : RPCD_ENOMEM;
+  return msgpack_pack_str_with_body(result, text, (size_t)n) == 0 ? RPCD_OK
+                                                                  : RPCD_ENOMEM;
 }
 
 static const rpcd_method methods[] = {
