@@ -358,9 +358,14 @@ static bool settle_dead_redelivery(worker *w, job *j, int *rc, char *err,
 {
   rpcd_tombstone tomb;
   rpcd_dead_letter why;
-  bool buried = rpcd__tomb_claim(w->args->sb, j->key, &tomb);
+  bool answered;
+  bool buried;
 
   *rc = RPCD_OK;
+  /* The rings before the tombstones: rpcd__slot_bury_answered() writes the
+   * tombstones before it empties a ring, so one of the two is found. */
+  answered = rpcd__answered_anywhere(w->args->sb, j->key);
+  buried = !answered && rpcd__tomb_claim(w->args->sb, j->key, &tomb);
   if (buried && !tomb.answered) {
     why.reason = tomb.reason;
     why.signal = tomb.signal;
@@ -373,7 +378,7 @@ static bool settle_dead_redelivery(worker *w, job *j, int *rc, char *err,
              "cid=%s: redelivery of a request whose worker died (%s, %s) "
              "dead-lettered, not run again",
              j->cid, tomb.method, tomb.signal);
-  } else if (buried || rpcd__answered_anywhere(w->args->sb, j->key)) {
+  } else if (answered || buried) {
     *rc = rpcd__consumer_ack(w->conn, j->env.delivery_tag);
     rpcd_log(RPCD_LOG_INFO,
              "cid=%s: redelivery of a request answered already (its ack was "
