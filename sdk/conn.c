@@ -71,9 +71,7 @@ void rpcd__call_complete(rpcd_client *c, rpcd_pending *p, int status,
   } else if (was == RPCD_PENDING_HELD) {
     q->n_held--;
     free(p->held_body);
-    free(p->held_method);
     p->held_body = NULL;
-    p->held_method = NULL;
   }
   if (p->cb) {
     p->next = NULL;

@@ -121,7 +121,6 @@ static void free_entry(rpcd_pending_table *t, rpcd_pending *p)
     t->reply_free(p->reply);
   free(p->detail);
   free(p->held_body);
-  free(p->held_method);
   free(p);
 }
 

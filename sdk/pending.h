@@ -53,8 +53,7 @@ typedef struct rpcd_pending {
   struct rpcd_pending *next; /* completed, waiting for its callback */
   unsigned char *held_body;  /* while held: the encoded request (owned) */
   size_t held_len;
-  char *held_method; /* while held: the method name (owned) */
-  bool published;    /* the request was published */
+  bool published; /* the request was published */
 } rpcd_pending;
 
 typedef void (*rpcd_pending_reply_free_fn)(rpcd_reply *reply);
