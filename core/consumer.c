@@ -259,19 +259,20 @@ static int handle_other_frame(rpcd_consumer *c, rpcd_consumer_stats *stats,
      * already received stay valid on this channel: declare the queue again
      * and go on; a failure falls back to reconnecting with backoff. */
     stats->cancels++;
-    rpcd_log(RPCD_LOG_WARN,
-             "the broker cancelled the consumer of queue \"%s\" (queue "
-             "deleted?); declaring it again",
-             c->cfg->queue.name);
+    rpcd__log(RPCD_LOG_WARN,
+              "the broker cancelled the consumer of queue \"%s\" (queue "
+              "deleted?); declaring it again",
+              c->cfg->queue.name);
     if (subscribe(c, &c->channel_closed, err, errlen) != RPCD_OK)
       return RPCD_ECONNLOST;
-    rpcd_log(RPCD_LOG_INFO, "consuming queue \"%s\" again", c->cfg->queue.name);
+    rpcd__log(RPCD_LOG_INFO, "consuming queue \"%s\" again",
+              c->cfg->queue.name);
     return RPCD_OK;
   case AMQP_CONNECTION_BLOCKED_METHOD: {
     const amqp_connection_blocked_t *m = frame.payload.method.decoded;
     char reason[128];
 
-    rpcd_log(
+    rpcd__log(
         RPCD_LOG_WARN,
         "the broker blocks publishing (%s): replies wait until it "
         "unblocks",
@@ -280,7 +281,7 @@ static int handle_other_frame(rpcd_consumer *c, rpcd_consumer_stats *stats,
     return RPCD_OK;
   }
   case AMQP_CONNECTION_UNBLOCKED_METHOD:
-    rpcd_log(RPCD_LOG_INFO, "the broker unblocked publishing");
+    rpcd__log(RPCD_LOG_INFO, "the broker unblocked publishing");
     return RPCD_OK;
   default:
     return RPCD_OK; /* e.g. basic.ack: nothing to do */

@@ -80,8 +80,8 @@ static int host_set_error(rpcd_call *call, int code, const char *fmt, ...)
   /* Code 0 would read as success, and RPCD_E* statuses are not wire codes:
    * both are plugin bugs, reported as internal errors. */
   if (code == 0 || (code < 0 && code > -32000) || code < -32768) {
-    rpcd_log(RPCD_LOG_WARN, "method %s: set_error with invalid code %d",
-             call->method ? call->method->name : "?", code);
+    rpcd__log(RPCD_LOG_WARN, "method %s: set_error with invalid code %d",
+              call->method ? call->method->name : "?", code);
     code = RPCD_ERR_INTERNAL;
   }
   free(call->error_message);

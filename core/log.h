@@ -13,7 +13,7 @@
 
 extern int rpcd__log_level;
 
-#define rpcd_log(level, ...)                                                   \
+#define rpcd__log(level, ...)                                                  \
   do {                                                                         \
     if ((level) <= rpcd__log_level)                                            \
       rpcd__log_write((level), __VA_ARGS__);                                   \

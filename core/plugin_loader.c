@@ -612,8 +612,8 @@ int rpcd__plugin_load(rpcd_registry *reg, const char *path, char *err,
     }
   }
   reg->plugins[reg->n_plugins++] = p;
-  rpcd_log(RPCD_LOG_INFO, "loaded plugin \"%s\" %s from \"%s\" (%zu methods)",
-           p->name, p->version, p->path, i);
+  rpcd__log(RPCD_LOG_INFO, "loaded plugin \"%s\" %s from \"%s\" (%zu methods)",
+            p->name, p->version, p->path, i);
   return RPCD_OK;
 
 out_fini:
@@ -665,8 +665,8 @@ static bool has_so_suffix(const char *name)
 
 void rpcd__plugin_log_skipped(const char *why)
 {
-  rpcd_log(RPCD_LOG_WARN, "skipping a refused plugin (--skip-bad-plugins): %s",
-           why);
+  rpcd__log(RPCD_LOG_WARN, "skipping a refused plugin (--skip-bad-plugins): %s",
+            why);
 }
 
 int rpcd__plugin_load_dir(rpcd_registry *reg, const char *dir, bool skip_bad,

@@ -209,16 +209,16 @@ static void start_worker(supervisor *s, worker_rec *w)
   w->slot = rpcd__slot_take(s->sb, w->generation);
   if (w->slot < 0) {
     /* Every slot is held by a draining worker of an older generation. */
-    rpcd_log(RPCD_LOG_WARN,
-             "worker %u waits for a draining worker to finish (no free slot)",
-             w->index);
+    rpcd__log(RPCD_LOG_WARN,
+              "worker %u waits for a draining worker to finish (no free slot)",
+              w->index);
     w->restart_at = rpcd__now_mono_ms() + 100;
     return;
   }
   fflush(NULL); /* nothing buffered may be written twice */
   pid = fork();
   if (pid < 0) {
-    rpcd_log(RPCD_LOG_ERROR, "fork: %s; retrying in 1 s", strerror(errno));
+    rpcd__log(RPCD_LOG_ERROR, "fork: %s; retrying in 1 s", strerror(errno));
     rpcd__slot_release(s->sb, w->slot);
     w->restart_at = rpcd__now_mono_ms() + 1000;
     return;
@@ -236,8 +236,8 @@ static void start_worker(supervisor *s, worker_rec *w)
   }
   w->pid = pid;
   w->started_ms = rpcd__now_mono_ms();
-  rpcd_log(RPCD_LOG_INFO, "worker %u started (pid %ld, generation %u)",
-           w->index, (long)pid, w->generation);
+  rpcd__log(RPCD_LOG_INFO, "worker %u started (pid %ld, generation %u)",
+            w->index, (long)pid, w->generation);
 }
 
 /* A worker of the current generation died: start it again, at once unless
@@ -253,10 +253,10 @@ static void schedule_restart(worker_rec *w, int64_t now, bool served)
     delay = CRASH_LOOP_MS << (w->quick_deaths > 5 ? 5 : w->quick_deaths - 1);
     if (delay > CRASH_BACKOFF_MAX_MS)
       delay = CRASH_BACKOFF_MAX_MS;
-    rpcd_log(RPCD_LOG_ERROR,
-             "worker %u died within %d ms of starting (%u times in a row): "
-             "crash loop, starting it again in %u ms",
-             w->index, CRASH_LOOP_MS, w->quick_deaths, delay);
+    rpcd__log(RPCD_LOG_ERROR,
+              "worker %u died within %d ms of starting (%u times in a row): "
+              "crash loop, starting it again in %u ms",
+              w->index, CRASH_LOOP_MS, w->quick_deaths, delay);
   } else {
     w->quick_deaths = 0;
   }
@@ -293,7 +293,7 @@ static int publish_for_dead(supervisor *s, const rpcd_slot_request *r,
     if (!s->conn &&
         rpcd__broker_open(s->cfg->uri, &s->queue, s->cfg->heartbeat_s, &s->conn,
                           err, sizeof(err)) != RPCD_OK) {
-      rpcd_log(RPCD_LOG_ERROR, "%s", err);
+      rpcd__log(RPCD_LOG_ERROR, "%s", err);
       s->conn = NULL;
       return RPCD_ECONNECT;
     }
@@ -330,10 +330,10 @@ static void answer_for_dead(supervisor *s, worker_rec *w, int status)
     snprintf(cause, sizeof(cause), "exit %d", WEXITSTATUS(status));
   atomic_fetch_add(&s->sb->server.crashes, 1);
   rpcd__tomb_add(s->sb, r, "handler-crashed", cause);
-  rpcd_log(RPCD_LOG_ERROR,
-           "worker %u died (%s) running %s: answering its caller \"handler "
-           "crashed\"; the request is not run again",
-           w->index, cause, r->method[0] ? r->method : "?");
+  rpcd__log(RPCD_LOG_ERROR,
+            "worker %u died (%s) running %s: answering its caller \"handler "
+            "crashed\"; the request is not run again",
+            w->index, cause, r->method[0] ? r->method : "?");
   if (!r->has_reply_to)
     return;
   snprintf(msg, sizeof(msg), "handler crashed: %s in %s", cause,
@@ -367,8 +367,8 @@ static void answer_for_dead(supervisor *s, worker_rec *w, int status)
   bytes.len = body.size;
   rc = publish_for_dead(s, r, RPCD_ERR_HANDLER_CRASHED, bytes);
   if (rc != RPCD_OK)
-    rpcd_log(RPCD_LOG_ERROR, "could not answer for worker %u: %s", w->index,
-             rpcd_strerror(rc));
+    rpcd__log(RPCD_LOG_ERROR, "could not answer for worker %u: %s", w->index,
+              rpcd_strerror(rc));
   msgpack_sbuffer_destroy(&data);
   msgpack_sbuffer_destroy(&body);
 }
@@ -381,7 +381,7 @@ static void keep_broker_alive(supervisor *s)
 
   if (s->conn &&
       rpcd__broker_keep_alive(s->conn, err, sizeof(err)) != RPCD_OK) {
-    rpcd_log(RPCD_LOG_WARN, "%s; opening it again when needed", err);
+    rpcd__log(RPCD_LOG_WARN, "%s; opening it again when needed", err);
     rpcd__amqp_close(s->conn, 0);
     s->conn = NULL;
   }
@@ -401,19 +401,19 @@ static void reap(supervisor *s)
 
     if (!w)
       continue; /* a plugin-check child reaped late */
-    rpcd_log(clean ? RPCD_LOG_INFO : RPCD_LOG_WARN,
-             "worker %u (pid %ld, generation %u) exited: %s", w->index,
-             (long)pid, w->generation,
-             describe_status(status, desc, sizeof(desc)));
+    rpcd__log(clean ? RPCD_LOG_INFO : RPCD_LOG_WARN,
+              "worker %u (pid %ld, generation %u) exited: %s", w->index,
+              (long)pid, w->generation,
+              describe_status(status, desc, sizeof(desc)));
     served = atomic_load(&s->sb->slots[w->slot].calls) > 0;
     if (atomic_load_explicit(&s->sb->slots[w->slot].state,
                              memory_order_acquire) == RPCD_SLOT_RUNNING) {
       served = true;
       if (s->cut_short)
-        rpcd_log(RPCD_LOG_WARN,
-                 "worker %u was stopped running %s: the request goes back "
-                 "to the queue, for another server to run",
-                 w->index, s->sb->slots[w->slot].req.method);
+        rpcd__log(RPCD_LOG_WARN,
+                  "worker %u was stopped running %s: the request goes back "
+                  "to the queue, for another server to run",
+                  w->index, s->sb->slots[w->slot].req.method);
       else
         answer_for_dead(s, w, status);
     }
@@ -476,9 +476,9 @@ static void begin_stop(supervisor *s, int sig)
   char name[32];
 
   if (s->stopping) {
-    rpcd_log(RPCD_LOG_WARN,
-             "%s again: killing %zu workers without waiting for them",
-             signal_name(sig, name, sizeof(name)), running(s));
+    rpcd__log(RPCD_LOG_WARN,
+              "%s again: killing %zu workers without waiting for them",
+              signal_name(sig, name, sizeof(name)), running(s));
     s->cut_short = true;
     signal_all(s, SIGKILL);
     s->stop_deadline = rpcd__now_mono_ms();
@@ -486,9 +486,9 @@ static void begin_stop(supervisor *s, int sig)
   }
   s->stopping = true;
   s->stop_deadline = rpcd__now_mono_ms() + s->cfg->drain_timeout_ms;
-  rpcd_log(RPCD_LOG_INFO, "%s: draining %zu workers (at most %u ms)",
-           signal_name(sig, name, sizeof(name)), running(s),
-           s->cfg->drain_timeout_ms);
+  rpcd__log(RPCD_LOG_INFO, "%s: draining %zu workers (at most %u ms)",
+            signal_name(sig, name, sizeof(name)), running(s),
+            s->cfg->drain_timeout_ms);
   signal_all(s, SIGTERM);
 }
 
@@ -546,10 +546,10 @@ static void drain_retired(supervisor *s)
     return;
   if (!generation_ready(s)) {
     if (rpcd__now_mono_ms() - s->retired_at > 10000 && !s->warned_unready) {
-      rpcd_log(RPCD_LOG_WARN,
-               "generation %u is not consuming after 10 s; generation %u "
-               "keeps serving until it is",
-               s->generation, s->generation - 1);
+      rpcd__log(RPCD_LOG_WARN,
+                "generation %u is not consuming after 10 s; generation %u "
+                "keeps serving until it is",
+                s->generation, s->generation - 1);
       s->warned_unready = true;
     }
     return;
@@ -562,10 +562,10 @@ static void drain_retired(supervisor *s)
       kill(w->pid, SIGTERM);
     }
   }
-  rpcd_log(RPCD_LOG_INFO,
-           "reload done: generation %u serving, %zu workers of older "
-           "generations draining",
-           s->generation, n);
+  rpcd__log(RPCD_LOG_INFO,
+            "reload done: generation %u serving, %zu workers of older "
+            "generations draining",
+            s->generation, n);
 }
 
 static bool retired_waiting(const supervisor *s)
@@ -603,17 +603,17 @@ static void reload(supervisor *s)
   char why[1024];
   size_t i;
 
-  rpcd_log(RPCD_LOG_INFO, "SIGHUP: reloading the plugins (generation %u)",
-           s->generation + 1);
+  rpcd__log(RPCD_LOG_INFO, "SIGHUP: reloading the plugins (generation %u)",
+            s->generation + 1);
   if (!plugin_set_loads(s->cfg, why, sizeof(why))) {
-    rpcd_log(RPCD_LOG_ERROR, "reload refused: %s; generation %u keeps serving",
-             why, s->generation);
+    rpcd__log(RPCD_LOG_ERROR, "reload refused: %s; generation %u keeps serving",
+              why, s->generation);
     return;
   }
   next = calloc(s->cfg->workers, sizeof(*next));
   if (!next || !retire_generation(s)) {
     free(next);
-    rpcd_log(RPCD_LOG_ERROR, "reload refused: out of memory");
+    rpcd__log(RPCD_LOG_ERROR, "reload refused: out of memory");
     return;
   }
   free(s->workers);
@@ -640,8 +640,8 @@ static void request_reload(supervisor *s)
     return;
   }
   if (!s->reload_pending)
-    rpcd_log(RPCD_LOG_INFO, "SIGHUP during a reload: another reload follows "
-                            "when this one is done");
+    rpcd__log(RPCD_LOG_INFO, "SIGHUP during a reload: another reload follows "
+                             "when this one is done");
   s->reload_pending = true;
 }
 
@@ -728,8 +728,8 @@ int rpcd__supervise(const rpcd_config *cfg)
     rpcd__amqp_close(s.conn, 1);
     return 1;
   }
-  rpcd_log(RPCD_LOG_INFO, "rpcd %s supervising %u workers on queue \"%s\"",
-           RPCD_VERSION_STRING, cfg->workers, cfg->queue);
+  rpcd__log(RPCD_LOG_INFO, "rpcd %s supervising %u workers on queue \"%s\"",
+            RPCD_VERSION_STRING, cfg->workers, cfg->queue);
   for (i = 0; i < cfg->workers; i++) {
     s.workers[i].index = (unsigned)i;
     s.workers[i].generation = s.generation;
@@ -756,9 +756,9 @@ int rpcd__supervise(const rpcd_config *cfg)
       if (running(&s) == 0)
         break;
       if (rpcd__now_mono_ms() >= s.stop_deadline) {
-        rpcd_log(RPCD_LOG_ERROR,
-                 "drain timeout: killing %zu workers that did not finish",
-                 running(&s));
+        rpcd__log(RPCD_LOG_ERROR,
+                  "drain timeout: killing %zu workers that did not finish",
+                  running(&s));
         s.cut_short = true;
         signal_all(&s, SIGKILL);
         while (running(&s) > 0) {
@@ -778,8 +778,8 @@ int rpcd__supervise(const rpcd_config *cfg)
       reload(&s);
     }
   }
-  rpcd_log(RPCD_LOG_INFO, "stopped%s: %u worker restarts, %u reloads",
-           status ? " after the drain timeout" : "", s.restarts, s.reloads);
+  rpcd__log(RPCD_LOG_INFO, "stopped%s: %u worker restarts, %u reloads",
+            status ? " after the drain timeout" : "", s.restarts, s.reloads);
   rpcd__amqp_close(s.conn, 1);
   rpcd__scoreboard_destroy(s.sb);
   free(s.workers);

@@ -374,16 +374,16 @@ static bool settle_dead_redelivery(worker *w, job *j, int *rc, char *err,
     *rc = rpcd__consumer_dead_letter(w->conn, &j->env, &why);
     if (*rc == RPCD_OK)
       *rc = rpcd__consumer_ack(w->conn, j->env.delivery_tag);
-    rpcd_log(RPCD_LOG_INFO,
-             "cid=%s: redelivery of a request whose worker died (%s, %s) "
-             "dead-lettered, not run again",
-             j->cid, tomb.method, tomb.signal);
+    rpcd__log(RPCD_LOG_INFO,
+              "cid=%s: redelivery of a request whose worker died (%s, %s) "
+              "dead-lettered, not run again",
+              j->cid, tomb.method, tomb.signal);
   } else if (answered || buried) {
     *rc = rpcd__consumer_ack(w->conn, j->env.delivery_tag);
-    rpcd_log(RPCD_LOG_INFO,
-             "cid=%s: redelivery of a request answered already (its ack was "
-             "lost with its connection): acked, not run again",
-             j->cid);
+    rpcd__log(RPCD_LOG_INFO,
+              "cid=%s: redelivery of a request answered already (its ack was "
+              "lost with its connection): acked, not run again",
+              j->cid);
   } else {
     return false;
   }
@@ -413,10 +413,10 @@ static int run_job(worker *w, job *j, char *err, size_t errlen)
   if (w->conn_rc != RPCD_OK) {
     /* Lost while the handler ran: unacked, the request returns to the
      * queue by itself; this reply has no connection to go to. */
-    rpcd_log(RPCD_LOG_WARN,
-             "cid=%s: finished after the connection was lost; the broker "
-             "delivers the request again",
-             j->cid);
+    rpcd__log(RPCD_LOG_WARN,
+              "cid=%s: finished after the connection was lost; the broker "
+              "delivers the request again",
+              j->cid);
     atomic_store_explicit(&w->slot->state, RPCD_SLOT_IDLE,
                           memory_order_release);
     free_job(w, j);
@@ -496,19 +496,19 @@ static int run_jobs(worker *w, char *err, size_t errlen)
 static void log_outcome(const job *j, const rpcd_message_out *out)
 {
   if (out->outcome == RPCD_OUTCOME_ERROR)
-    rpcd_log(RPCD_LOG_INFO, "call %s cid=%s failed with %d: %s",
-             out->method[0] ? out->method : "?", j->cid, out->status,
-             out->error);
+    rpcd__log(RPCD_LOG_INFO, "call %s cid=%s failed with %d: %s",
+              out->method[0] ? out->method : "?", j->cid, out->status,
+              out->error);
   else if (out->outcome == RPCD_OUTCOME_POISON)
-    rpcd_log(RPCD_LOG_WARN, "call %s cid=%s: %s; dead-lettered", out->method,
-             j->cid, out->error);
+    rpcd__log(RPCD_LOG_WARN, "call %s cid=%s: %s; dead-lettered", out->method,
+              j->cid, out->error);
   else if (out->outcome == RPCD_OUTCOME_EXPIRED)
-    rpcd_log(RPCD_LOG_INFO,
-             "cid=%s: deadline passed before it started, dropped", j->cid);
+    rpcd__log(RPCD_LOG_INFO,
+              "cid=%s: deadline passed before it started, dropped", j->cid);
   else
-    rpcd_log(RPCD_LOG_DEBUG, "call %s cid=%s took %lld ms%s", out->method,
-             j->cid, (long long)(rpcd__now_mono_ms() - j->started_ms),
-             j->in.has_reply_to ? "" : " (no reply_to)");
+    rpcd__log(RPCD_LOG_DEBUG, "call %s cid=%s took %lld ms%s", out->method,
+              j->cid, (long long)(rpcd__now_mono_ms() - j->started_ms),
+              j->in.has_reply_to ? "" : " (no reply_to)");
 }
 
 /* The running job is done: answer, note it answered, and ack it with its
@@ -578,7 +578,7 @@ static void kill_overrun(worker *w, int64_t ran_ms)
            "handler of %.255s still running after %lld ms: stopped (its "
            "worker is replaced)",
            r.method[0] ? r.method : "?", (long long)ran_ms);
-  rpcd_log(RPCD_LOG_ERROR, "cid=%s: %s", j->cid, msg);
+  rpcd__log(RPCD_LOG_ERROR, "cid=%s: %s", j->cid, msg);
   memset(&out, 0, sizeof(out));
   msgpack_sbuffer_init(&out.body);
   out.content_type = r.content_type[0] ? r.content_type : RPCD_CONTENT_TYPE;
@@ -637,8 +637,8 @@ static int begin_drain(worker *w, char *err, size_t errlen)
   int rc;
 
   w->draining = true;
-  rpcd_log(RPCD_LOG_INFO, "worker %u draining: %s", w->args->index,
-           w->running ? "finishing the request in hand" : "idle");
+  rpcd__log(RPCD_LOG_INFO, "worker %u draining: %s", w->args->index,
+            w->running ? "finishing the request in hand" : "idle");
   rc = flush_acks(w, err, errlen);
   if (rc == RPCD_OK)
     rc = rpcd__consumer_cancel(w->conn, err, errlen);
@@ -820,7 +820,7 @@ static void serve(worker *w)
       rc = rpcd__consumer_open(&w->ccfg, &w->conn, err, sizeof(err));
       if (rc != RPCD_OK) {
         w->conn = NULL;
-        rpcd_log(RPCD_LOG_WARN, "%s; retrying in %u ms", err, backoff_ms);
+        rpcd__log(RPCD_LOG_WARN, "%s; retrying in %u ms", err, backoff_ms);
         sleep_unless_stopped(&w->stop, backoff_ms);
         backoff_ms =
             backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2;
@@ -831,29 +831,30 @@ static void serve(worker *w)
       w->aside = false;
       w->conn_rc = RPCD_OK;
       atomic_store(&w->slot->ready, true);
-      rpcd_log(RPCD_LOG_INFO,
-               "worker %u serving queue \"%s\" (prefetch %u, %zu methods, "
-               "generation %u)",
-               w->args->index, w->ccfg.queue.name, w->ccfg.prefetch,
-               w->hcfg.registry->n_methods, w->args->generation);
+      rpcd__log(RPCD_LOG_INFO,
+                "worker %u serving queue \"%s\" (prefetch %u, %zu methods, "
+                "generation %u)",
+                w->args->index, w->ccfg.queue.name, w->ccfg.prefetch,
+                w->hcfg.registry->n_methods, w->args->generation);
     }
     rc = serve_connection(w, err, sizeof(err));
     if (rc != RPCD_OK && !atomic_load(&w->stop))
-      rpcd_log(RPCD_LOG_WARN, "connection lost: %s; reconnecting", err);
+      rpcd__log(RPCD_LOG_WARN, "connection lost: %s; reconnecting", err);
     drop_connection(w, rc != RPCD_OK);
     if (rc == RPCD_OK)
       break; /* drained */
   }
-  rpcd_log(RPCD_LOG_INFO,
-           "worker %u stopped: %llu requests (%llu ok, %llu errors, %llu "
-           "expired, %llu notifications, %llu poison), queue re-declared %llu "
-           "times after a cancel",
-           w->args->index, (unsigned long long)w->stats.received,
-           (unsigned long long)w->stats.ok, (unsigned long long)w->stats.errors,
-           (unsigned long long)w->stats.expired,
-           (unsigned long long)w->stats.notifications,
-           (unsigned long long)w->stats.poison,
-           (unsigned long long)w->stats.cancels);
+  rpcd__log(RPCD_LOG_INFO,
+            "worker %u stopped: %llu requests (%llu ok, %llu errors, %llu "
+            "expired, %llu notifications, %llu poison), queue re-declared %llu "
+            "times after a cancel",
+            w->args->index, (unsigned long long)w->stats.received,
+            (unsigned long long)w->stats.ok,
+            (unsigned long long)w->stats.errors,
+            (unsigned long long)w->stats.expired,
+            (unsigned long long)w->stats.notifications,
+            (unsigned long long)w->stats.poison,
+            (unsigned long long)w->stats.cancels);
 }
 
 void rpcd__worker_main(const rpcd_worker_args *args)
@@ -882,7 +883,7 @@ void rpcd__worker_main(const rpcd_worker_args *args)
   rpcd__registry_init(&reg);
   if (rpcd__load_plugin_set(&reg, cfg, err, sizeof(err)) != RPCD_OK ||
       rpcd__stats_register(&reg, args->sb, err, sizeof(err)) != RPCD_OK) {
-    rpcd_log(RPCD_LOG_ERROR, "worker %u: %s", args->index, err);
+    rpcd__log(RPCD_LOG_ERROR, "worker %u: %s", args->index, err);
     rpcd__registry_destroy(&reg);
     exit(RPCD_WORKER_EXIT_FAILED);
   }
@@ -902,8 +903,8 @@ void rpcd__worker_main(const rpcd_worker_args *args)
   pthread_mutex_lock(&w.lock);
   if (rpcd__keeper_start(&w.lock, keep_alive, &w, KEEPER_TICK_MS,
                          KEEPER_AFTER_MS, &w.keeper) != RPCD_OK) {
-    rpcd_log(RPCD_LOG_ERROR, "worker %u: could not start its keeper thread",
-             args->index);
+    rpcd__log(RPCD_LOG_ERROR, "worker %u: could not start its keeper thread",
+              args->index);
     rpcd__registry_destroy(&reg);
     exit(RPCD_WORKER_EXIT_FAILED);
   }

@@ -15,7 +15,7 @@
 
 #include "log.h"
 
-/* Run rpcd_log with stderr redirected to a file; return what was written. */
+/* Run rpcd__log with stderr redirected to a file; return what was written. */
 static size_t capture(char *buf, size_t cap, int level, const char *text)
 {
   FILE *f = tmpfile();
@@ -25,7 +25,7 @@ static size_t capture(char *buf, size_t cap, int level, const char *text)
   assert_non_null(f);
   assert_true(saved >= 0);
   assert_true(dup2(fileno(f), STDERR_FILENO) >= 0);
-  rpcd_log(level, "cid=%s", text);
+  rpcd__log(level, "cid=%s", text);
   assert_true(dup2(saved, STDERR_FILENO) >= 0);
   close(saved);
   rewind(f);

@@ -334,7 +334,7 @@ static void test_load_ok(void **state)
 
   /* The init's log line carries the plugin's name (it was "current"), and
    * the loader says what it loaded. */
-  assert_contains(log, "plugin \"ok\": init with host api 1.1");
+  assert_contains(log, "plugin \"ok\": init with host api 1.2");
   assert_contains(log, "loaded plugin \"ok\" 2.3.4");
   assert_contains(log, real);
   free(log);
@@ -414,15 +414,15 @@ static const bad_case bad_cases[] = {
     {
         .plugin = "bad_abi",
         .rc = RPCD_EPLUGIN,
-        .reason = "plugin ABI 2.1 is incompatible",
-        .reason2 = "server's 1.1",
+        .reason = "plugin ABI 2.2 is incompatible",
+        .reason2 = "server's 1.2",
         .methods = {"bad_abi.method", "bad_abi.counters"},
     },
     {
         .plugin = "newer_minor",
         .rc = RPCD_EPLUGIN,
         .reason = "plugin needs ABI 1.99",
-        .reason2 = "server offers 1.1",
+        .reason2 = "server offers 1.2",
         .methods = {"newer_minor.method", "newer_minor.counters"},
     },
     {
