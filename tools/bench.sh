@@ -11,21 +11,33 @@
 #                      (--workers 1, prefetch 64): what the server costs
 #        rpcd+rpcctl   `rpcctl bench` calling rpcd: server and client SDK
 #      at 1, 8, 64 and 256 calls in flight, and with bodies of 10 B, 1 KB and
-#      64 KB at 64 in flight (bench.so's echo); calls/s, p50 latency, their
-#      ratios to the floor, and server CPU per call (from /proc)
+#      64 KB at 64 in flight (bench.so's echo); each row runs its sides RUNS
+#      times, alternating (floor, rpcd, rpcd+rpcctl, floor, rpcd, ...), and
+#      prints the median calls/s, the median p50 latency, the ratios of those
+#      medians to the floor's, and the median server CPU per call (from
+#      /proc), so that one noisy run does not decide a figure
 #   3. rpcd --workers 2 vs --workers 1 at 64 calls in flight (the median of
 #      3 runs each, alternating), with fib 90 (the broker's work dominates)
 #      and with burn 1000 (1 ms of CPU per call, bench.so)
 #   4. the resident memory of the supervisor and of each worker after the
 #      load
 #
-#   tools/bench.sh [CALLS]        (default 20000 calls per run)
+#   tools/bench.sh [CALLS] [RUNS]   (default 20000 calls per run, and RUNS
+#                                   from $RUNS, else 3; with 3 runs about 1.5
+#                                   minutes on a 2-core machine)
 # Builds into build/bench (RelWithDebInfo) and stops what it started.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build/bench"
 calls=${1:-20000}
+runs=${2:-${RUNS:-3}}
+case $runs in
+'' | *[!0-9]* | 0)
+  echo "bench.sh: RUNS must be a positive integer, not '$runs'" >&2
+  exit 2
+  ;;
+esac
 
 "$root/tools/install-deps.sh" >&2
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -94,34 +106,62 @@ run() {
     END { printf "%s %s %.1f\n", r, p, d * 1e6 / hz / n }' <<<"$out"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+# median FORMAT VALUE...: the middle value, or with an even count the mean of
+# the two middle ones printed with FORMAT
+median() {
+  local f=$1
+  shift
+  printf '%s\n' "$@" | sort -g | awk -v f="$f" '{ v[NR] = $1 }
+    END { if (NR % 2) print v[(NR + 1) / 2]
+          else printf f "\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 
 floor_client() { # QUEUE IN_FLIGHT METHOD ARG PAD
   "$build/bench/floor_client" "$uri" "$1" "$calls" "$2" "$3" "$4" "$5"
 }
 
 echo
-echo "== against the floor (rabbitmq-c echo pair), $calls calls per run"
+echo "== against the floor (rabbitmq-c echo pair), $calls calls per run," \
+  "median of $runs runs"
 printf '%-8s %-8s %-12s %10s %8s %8s %8s %9s\n' in-flight body what \
   calls/s p50_ms rate p50 cpu_us
-# row IN_FLIGHT BODY_LABEL METHOD ARG PAD: one line per side
+# side SIDE IN_FLIGHT METHOD ARG PAD: one run of SIDE (floor, rpcd or
+# rpcd+rpcctl), as run prints it
+side() {
+  case $1 in
+  floor) run "$floor" floor_client "$queue-floor" "${@:2}" ;;
+  rpcd) run "$w1" floor_client "$queue-w1" "${@:2}" ;;
+  rpcd+rpcctl) run "$w1" "${ctl1[@]}" bench -n "$calls" -c "$2" "$3" "$4" ;;
+  esac
+}
+# row IN_FLIGHT BODY_LABEL METHOD ARG PAD: one line per side, each the median
+# of $runs runs, the sides alternating (rpcd+rpcctl only with PAD 0)
 row() {
-  local c=$1 label=$2 m=$3 a=$4 pad=$5 fr fp fc rr rp rc sr sp sc
-  read -r fr fp fc < <(run "$floor" floor_client "$queue-floor" "$c" "$m" "$a" "$pad")
-  read -r rr rp rc < <(run "$w1" floor_client "$queue-w1" "$c" "$m" "$a" "$pad")
+  local c=$1 label=$2 m=$3 a=$4 pad=$5 s i r p u
+  local -A rs=() ps=() us=() mr=() mp=() mu=()
+  local sides=(floor rpcd)
   if [ "$pad" = 0 ]; then
-    read -r sr sp sc < <(run "$w1" "${ctl1[@]}" bench -n "$calls" -c "$c" "$m" "$a")
-  else
-    sr=
+    sides+=(rpcd+rpcctl)
   fi
-  printf '%-8s %-8s %-12s %10s %8s %8s %8s %9s\n' "$c" "$label" floor "$fr" \
-    "$fp" 1.00x 1.00x "$fc"
-  printf '%-8s %-8s %-12s %10s %8s %8s %8s %9s\n' "$c" "$label" rpcd "$rr" \
-    "$rp" "$(ratio "$rr" "$fr")" "$(ratio "$rp" "$fp")" "$rc"
-  if [ -n "$sr" ]; then
-    printf '%-8s %-8s %-12s %10s %8s %8s %8s %9s\n' "$c" "$label" \
-      rpcd+rpcctl "$sr" "$sp" "$(ratio "$sr" "$fr")" "$(ratio "$sp" "$fp")" \
-      "$sc"
-  fi
+  for ((i = 0; i < runs; i++)); do
+    for s in "${sides[@]}"; do
+      read -r r p u < <(side "$s" "$c" "$m" "$a" "$pad")
+      rs[$s]+=" $r"
+      ps[$s]+=" $p"
+      us[$s]+=" $u"
+    done
+  done
+  for s in "${sides[@]}"; do
+    # shellcheck disable=SC2086 # the lists are space-separated numbers
+    {
+      mr[$s]=$(median %.1f ${rs[$s]})
+      mp[$s]=$(median %.3f ${ps[$s]})
+      mu[$s]=$(median %.1f ${us[$s]})
+    }
+    printf '%-8s %-8s %-12s %10s %8s %8s %8s %9s\n' "$c" "$label" "$s" \
+      "${mr[$s]}" "${mp[$s]}" "$(ratio "${mr[$s]}" "${mr[floor]}")" \
+      "$(ratio "${mp[$s]}" "${mp[floor]}")" "${mu[$s]}"
+  done
 }
 floor_client "$queue-floor" 64 fib 10 0 >/dev/null # warm up
 floor_client "$queue-w1" 64 fib 10 0 >/dev/null
@@ -130,12 +170,12 @@ for c in 1 8 64 256; do
 done
 row 64 "1 KB" echo 0 1024
 row 64 "64 KB" echo 0 65536
-echo "rate, p50 = rpcd's figure / the floor's in the same run (rate: higher"
-echo "is better; p50: lower is better); cpu_us = server CPU time per call"
+echo "rate, p50 = rpcd's median / the floor's median, runs alternating"
+echo "(rate: higher is better; p50: lower is better); cpu_us = the median"
+echo "server CPU time per call"
 
 echo
 echo "== --workers 2 vs --workers 1, 64 in flight, prefetch 64 each"
-median() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
 # compare N METHOD ARG: calls/s of each, 3 runs alternating, and the ratio
 compare() {
   local n=$1 r1=() r2=() m1 m2
@@ -148,8 +188,8 @@ compare() {
     r2+=("$("${ctl2[@]}" bench -n "$n" -c 64 "$@" |
       awk -F': ' '/^calls_per_s/{print $2}')")
   done
-  m1=$(median "${r1[@]}")
-  m2=$(median "${r2[@]}")
+  m1=$(median %.1f "${r1[@]}")
+  m2=$(median %.1f "${r2[@]}")
   printf '%-12s %-12s %12s   (runs: %s)\n' "$*" "--workers 1" "$m1" "${r1[*]}"
   printf '%-12s %-12s %12s   (runs: %s)\n' "$*" "--workers 2" "$m2" "${r2[*]}"
   printf '%-12s %-12s %12s\n' "$*" "ratio" "$(ratio "$m2" "$m1")"
