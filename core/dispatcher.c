@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The dispatcher. One rpcd_call lives on the stack for each request: it
- * carries the per-call scratch arena and the error a handler records with
- * set_error(). The handler writes its result into a packer the host owns;
- * the host checks that exactly one well-formed object came out before it
- * becomes a reply.
+ * The dispatcher. One rpcd_call (host_api.h) lives on the stack for each
+ * request. A typed method's params are checked against its spec before
+ * its handler runs, and laid out in an args array on the stack. The
+ * handler writes its result into a packer the host owns; the host checks
+ * that exactly one well-formed object came out before it becomes a reply.
  */
 #include "dispatcher.h"
 
@@ -14,194 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rpcd/version.h>
-
-#include "log.h"
+#include "host_api.h"
+#include "param_check.h"
 #include "plugin_loader.h"
 #include "rpcd_proto.h"
-#include "transport_amqp.h"
-
-/* Scratch memory: a list of chunks, all freed when the call ends. */
-typedef struct arena_chunk {
-  struct arena_chunk *next;
-  size_t size;
-  size_t used;
-  _Alignas(16) unsigned char data[];
-} arena_chunk;
-
-#define ARENA_CHUNK_MIN 4096
-#define ARENA_MAX (64u << 20) /* one call may not take more scratch */
-
-struct rpcd_call {
-  const rpcd_registry *reg;
-  const rpcd_method_entry *method;
-  const char *cid;
-  size_t cid_len;
-  int64_t stop_at_ms; /* monotonic; 0: none */
-  int error_code;
-  char *error_message;
-  arena_chunk *arena;
-  size_t arena_total;
-};
-
-/* ------------------------------------------------------------------------ */
-/* Host API                                                                  */
-
-static void host_log(rpcd_call *call, int level, const char *fmt, ...)
-{
-  const rpcd_plugin *p = rpcd__plugin_current();
-  char prefix[384];
-  va_list ap;
-
-  if (level > rpcd__log_level)
-    return;
-  if (call && call->method)
-    snprintf(prefix, sizeof(prefix),
-             "plugin \"%s\": method %s cid=%.*s: ", p ? p->name : "?",
-             call->method->name, (int)call->cid_len,
-             call->cid ? call->cid : "");
-  else
-    snprintf(prefix, sizeof(prefix), "plugin \"%s\": ", p ? p->name : "?");
-  va_start(ap, fmt);
-  rpcd__log_vwrite(level, prefix, fmt, ap);
-  va_end(ap);
-}
-
-static int host_set_error(rpcd_call *call, int code, const char *fmt, ...)
-{
-  char buf[1024];
-  va_list ap;
-
-  if (!call)
-    return RPCD_OK;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt ? fmt : "", ap);
-  va_end(ap);
-  /* Code 0 would read as success, and RPCD_E* statuses are not wire codes:
-   * both are plugin bugs, reported as internal errors. */
-  if (code == 0 || (code < 0 && code > -32000) || code < -32768) {
-    rpcd__log(RPCD_LOG_WARN, "method %s: set_error with invalid code %d",
-              call->method ? call->method->name : "?", code);
-    code = RPCD_ERR_INTERNAL;
-  }
-  free(call->error_message);
-  call->error_message = strdup(buf);
-  call->error_code = code;
-  return RPCD_OK;
-}
-
-static void *host_alloc(rpcd_call *call, size_t n)
-{
-  arena_chunk *c;
-  size_t need;
-  size_t size;
-  void *p;
-
-  if (!call || n > ARENA_MAX)
-    return NULL;
-  need = (n + 15) & ~(size_t)15;
-  if (need == 0)
-    need = 16;
-  c = call->arena;
-  if (!c || c->size - c->used < need) {
-    size = need > ARENA_CHUNK_MIN ? need : ARENA_CHUNK_MIN;
-    if (call->arena_total + size > ARENA_MAX)
-      return NULL;
-    c = malloc(sizeof(*c) + size);
-    if (!c)
-      return NULL;
-    c->next = call->arena;
-    c->size = size;
-    c->used = 0;
-    call->arena = c;
-    call->arena_total += size;
-  }
-  p = c->data + c->used;
-  c->used += need;
-  return p;
-}
-
-static int64_t host_remaining_ms(rpcd_call *call)
-{
-  int64_t left;
-
-  if (!call || call->stop_at_ms == 0)
-    return -1;
-  left = call->stop_at_ms - rpcd__now_mono_ms();
-  return left > 0 ? left : 0;
-}
-
-const rpcd_host_api rpcd__host_api = {
-    .size = sizeof(rpcd_host_api),
-    .abi_major = RPCD_PLUGIN_ABI_MAJOR,
-    .abi_minor = RPCD_PLUGIN_ABI_MINOR,
-    .log = host_log,
-    .set_error = host_set_error,
-    .alloc = host_alloc,
-    .remaining_ms = host_remaining_ms,
-};
-
-/* ------------------------------------------------------------------------ */
-/* Built-in methods                                                          */
-
-static int builtin_ping(void *state, rpcd_call *call,
-                        const msgpack_object *params, msgpack_packer *result)
-{
-  (void)state;
-  if (params->type != MSGPACK_OBJECT_ARRAY || params->via.array.size != 0)
-    return host_set_error(call, RPCD_ERR_INVALID_PARAMS,
-                          "rpc.ping takes no params");
-  return msgpack_pack_str_with_body(result, "pong", 4) == 0 ? RPCD_OK
-                                                            : RPCD_ENOMEM;
-}
-
-static int pack_cstr(msgpack_packer *pk, const char *s)
-{
-  return msgpack_pack_str_with_body(pk, s, strlen(s));
-}
-
-static int builtin_list(void *state, rpcd_call *call,
-                        const msgpack_object *params, msgpack_packer *result)
-{
-  const rpcd_registry *reg = call->reg;
-  const rpcd_method_entry **sorted;
-  size_t i;
-  int rc = 0;
-
-  (void)state;
-  if (params->type != MSGPACK_OBJECT_ARRAY || params->via.array.size != 0)
-    return host_set_error(call, RPCD_ERR_INVALID_PARAMS,
-                          "rpc.list takes no params");
-  sorted = host_alloc(call, reg->n_methods * sizeof(*sorted) + 1);
-  if (!sorted)
-    return RPCD_ENOMEM;
-  rpcd__registry_sorted(reg, sorted);
-  rc |= msgpack_pack_array(result, (uint32_t)reg->n_methods);
-  for (i = 0; i < reg->n_methods; i++) {
-    const rpcd_plugin *p = sorted[i]->plugin;
-
-    rc |= msgpack_pack_map(result, 3);
-    rc |= pack_cstr(result, "name");
-    rc |= pack_cstr(result, sorted[i]->name);
-    rc |= pack_cstr(result, "plugin");
-    rc |= pack_cstr(result, p ? p->name : "rpcd");
-    rc |= pack_cstr(result, "version");
-    rc |= pack_cstr(result, p ? p->version : RPCD_VERSION_STRING);
-  }
-  return rc == 0 ? RPCD_OK : RPCD_ENOMEM;
-}
-
-int rpcd__dispatcher_add_builtins(rpcd_registry *reg, char *err, size_t errlen)
-{
-  int rc;
-
-  rc = rpcd__registry_add(reg, "rpc.ping", builtin_ping, NULL, NULL, err,
-                          errlen);
-  if (rc == RPCD_OK)
-    rc = rpcd__registry_add(reg, "rpc.list", builtin_list, NULL, NULL, err,
-                            errlen);
-  return rc;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Dispatch                                                                  */
@@ -233,6 +49,8 @@ void rpcd__dispatch_into(const rpcd_registry *reg, const char *method,
   const rpcd_method_entry *entry;
   size_t start = into->size;
   size_t written;
+  msgpack_object args[RPCD_MAX_PARAMS];
+  uint64_t given = 0;
   msgpack_packer pk;
   rpcd_call call;
   char detail[128];
@@ -247,16 +65,38 @@ void rpcd__dispatch_into(const rpcd_registry *reg, const char *method,
     return;
   }
 
-  memset(&call, 0, sizeof(call));
-  call.reg = reg;
-  call.method = entry;
-  call.cid = cid;
-  call.cid_len = cid_len;
-  call.stop_at_ms = stop_at_ms;
+  if (entry->handler && entry->spec.typed) {
+    char why[256];
+
+    /* Bad params never reach the handler. */
+    if (rpcd__params_check(&entry->spec, params, args, &given, why,
+                           sizeof(why)) != RPCD_OK) {
+      set_result_error(out, RPCD_ERR_INVALID_PARAMS, "%s", why);
+      return;
+    }
+  }
+
+  rpcd__call_begin(&call, reg, entry, cid, cid_len, stop_at_ms);
   msgpack_packer_init(&pk, into, msgpack_sbuffer_write);
 
   rpcd__plugin_set_current(entry->plugin);
-  rc = entry->fn(entry->state, &call, params, &pk);
+  if (entry->handler) {
+    rpcd_ctx ctx = {
+        .size = sizeof(ctx),
+        .api = &rpcd__host_api,
+        .state = entry->state,
+        .call = &call,
+        .params = params,
+        .args = entry->spec.typed ? args : NULL,
+        .nargs = entry->spec.typed ? entry->spec.nparams : 0,
+        .given = given,
+        .host = entry->plugin,
+    };
+
+    rc = entry->handler(&ctx, &pk);
+  } else {
+    rc = entry->fn(entry->state, &call, params, &pk);
+  }
   rpcd__plugin_set_current(NULL);
 
   written = into->size - start;
@@ -286,13 +126,7 @@ void rpcd__dispatch_into(const rpcd_registry *reg, const char *method,
   if (out->error_code != 0)
     into->size = start;
 
-  free(call.error_message);
-  while (call.arena) {
-    arena_chunk *next = call.arena->next;
-
-    free(call.arena);
-    call.arena = next;
-  }
+  rpcd__call_end(&call);
 }
 
 void rpcd__dispatch(const rpcd_registry *reg, const char *method,

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The dispatcher: runs one decoded request through the method that a plugin
- * (or the server) registered for it, and collects either the result or the
- * handler's structured error. It also defines the host API that plugins call
- * back into, and the built-in methods rpc.ping and rpc.list.
+ * (or the server) registered for it, checking a typed method's params
+ * first, and collects either the result or the handler's structured error.
+ * Ownership: the registry and the params are borrowed for the call; the
+ * caller owns the rpcd_dispatch_result and destroys it.
  */
 #ifndef RPCD_DISPATCHER_H
 #define RPCD_DISPATCHER_H
@@ -21,9 +22,6 @@ typedef struct rpcd_dispatch_result {
   char *error_message;    /* malloc'd when error_code != 0 */
   msgpack_sbuffer result; /* one msgpack object when error_code == 0 */
 } rpcd_dispatch_result;
-
-/* Register rpc.ping and rpc.list. */
-int rpcd__dispatcher_add_builtins(rpcd_registry *reg, char *err, size_t errlen);
 
 /*
  * Call `method` with `params` (borrowed). `cid` (may be NULL) is the request's

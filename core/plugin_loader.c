@@ -7,7 +7,8 @@
  * in an executable segment, calls it, and checks the descriptor it returns
  * field by field, so that a plugin built against another ABI or another
  * msgpack-c is refused with a reason instead of crashing the server later.
- * Loading is all or nothing.
+ * A 1.2 plugin's typed methods are read into the host's own rpcd_method_spec
+ * (method_desc.c) before any of its code runs. Loading is all or nothing.
  *
  * None of this makes an untrusted plugin safe: dlopen() runs a plugin's ELF
  * constructors and applies its relocations, and the symbol lookup runs an
@@ -31,10 +32,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host_api.h"
 #include "log.h"
 #include "rpcd_proto.h"
 
 #define MAX_PLUGIN_NAME 64
+/* A 1.0/1.1 descriptor ends before method_descs; a 1.2 one after close. */
+#define INFO_SIZE_1_1 offsetof(rpcd_plugin_info, method_descs)
+#define INFO_SIZE_1_2                                                          \
+  (offsetof(rpcd_plugin_info, close) + sizeof(((rpcd_plugin_info *)0)->close))
 #define MAX_METHODS_PER_PLUGIN 4096
 
 #ifdef RPCD_SANITIZE
@@ -63,6 +69,90 @@ static bool plugin_name_valid(const char *name)
   return len <= MAX_PLUGIN_NAME && rpcd__method_name_valid(name, len);
 }
 
+/* The 1.2 members exist only in a descriptor that claims 1.2 or later
+ * (whose size check_info() made sure of). */
+static bool has_1_2(const rpcd_plugin_info *info)
+{
+  return info->abi_minor >= 2;
+}
+
+static const rpcd_method_desc *info_descs(const rpcd_plugin_info *info)
+{
+  return has_1_2(info) ? info->method_descs : NULL;
+}
+
+/* The ctx open() and close() get: no call, the plugin's state. */
+static rpcd_ctx plugin_ctx(const rpcd_plugin *p)
+{
+  rpcd_ctx ctx = {
+      .size = sizeof(ctx),
+      .api = &rpcd__host_api,
+      .state = p->state,
+      .host = p,
+  };
+
+  return ctx;
+}
+
+/* A method of either table: named, with a handler, not the server's. */
+static int check_method(const char *name, bool has_fn, char *err, size_t errlen)
+{
+  /* Checked here, not only by the registry, so that a bad name is refused
+   * before init runs and as RPCD_EPLUGIN. */
+  if (!rpcd__method_name_valid(name, strlen(name))) {
+    rpcd__set_err(err, errlen,
+                  "invalid method name \"%.255s\": must be 1 to %d "
+                  "characters of [A-Za-z0-9_.-]",
+                  name, RPCD_MAX_METHOD_LEN);
+    return RPCD_EPLUGIN;
+  }
+  if (!has_fn) {
+    rpcd__set_err(err, errlen, "method \"%.255s\" has no handler", name);
+    return RPCD_EPLUGIN;
+  }
+  if (strncmp(name, "rpc.", 4) == 0) {
+    rpcd__set_err(err, errlen,
+                  "method \"%.255s\": names under \"rpc.\" are reserved "
+                  "for the server",
+                  name);
+    return RPCD_EPLUGIN;
+  }
+  return RPCD_OK;
+}
+
+/* The typed table: entry sizes, count, names and handlers. What each
+ * method declares is read later, by rpcd__method_spec_read(). */
+static int check_descs(const rpcd_plugin_info *info, char *err, size_t errlen)
+{
+  const rpcd_method_desc *descs = info->method_descs;
+  size_t stride;
+  size_t n;
+  size_t i;
+  int rc;
+
+  if (rpcd__method_descs_count(descs, &n, err, errlen) != RPCD_OK)
+    return RPCD_EPLUGIN;
+  if (n == 0) {
+    rpcd__set_err(err, errlen, "plugin \"%s\" registers no methods",
+                  info->name);
+    return RPCD_EPLUGIN;
+  }
+  if (n > MAX_METHODS_PER_PLUGIN) {
+    rpcd__set_err(err, errlen, "method table has more than %d entries",
+                  MAX_METHODS_PER_PLUGIN);
+    return RPCD_EPLUGIN;
+  }
+  stride = rpcd__desc_size(descs);
+  for (i = 0; i < n; i++) {
+    const rpcd_method_desc *d = rpcd__desc_at(descs, stride, i);
+
+    rc = check_method(d->name, d->fn != NULL, err, errlen);
+    if (rc != RPCD_OK)
+      return rc;
+  }
+  return RPCD_OK;
+}
+
 /* Check everything the descriptor promises. No plugin code runs here. */
 static int check_info(const rpcd_registry *reg, const rpcd_plugin_info *info,
                       char *err, size_t errlen)
@@ -73,11 +163,11 @@ static int check_info(const rpcd_registry *reg, const rpcd_plugin_info *info,
     rpcd__set_err(err, errlen, "rpcd_plugin_entry() returned NULL");
     return RPCD_EPLUGIN;
   }
-  if (info->size < sizeof(rpcd_plugin_info)) {
+  if (info->size < INFO_SIZE_1_1) {
     rpcd__set_err(err, errlen,
                   "descriptor size is %zu bytes, expected at least %zu "
                   "(built against an older, incompatible plugin.h?)",
-                  info->size, sizeof(rpcd_plugin_info));
+                  info->size, INFO_SIZE_1_1);
     return RPCD_EPLUGIN;
   }
   if (info->abi_major != RPCD_PLUGIN_ABI_MAJOR) {
@@ -93,6 +183,14 @@ static int check_info(const rpcd_registry *reg, const rpcd_plugin_info *info,
                   "(upgrade rpcd)",
                   info->abi_major, info->abi_minor, RPCD_PLUGIN_ABI_MAJOR,
                   RPCD_PLUGIN_ABI_MINOR);
+    return RPCD_EPLUGIN;
+  }
+  if (has_1_2(info) && info->size < INFO_SIZE_1_2) {
+    rpcd__set_err(err, errlen,
+                  "descriptor size is %zu bytes, expected at least %zu for "
+                  "ABI %u.%u (built against an older plugin.h than the ABI "
+                  "it claims?)",
+                  info->size, INFO_SIZE_1_2, info->abi_major, info->abi_minor);
     return RPCD_EPLUGIN;
   }
   if (info->msgpack_major != MSGPACK_VERSION_MAJOR) {
@@ -122,6 +220,21 @@ static int check_info(const rpcd_registry *reg, const rpcd_plugin_info *info,
                   info->name);
     return RPCD_EEXIST;
   }
+  if (info->methods && info_descs(info)) {
+    rpcd__set_err(err, errlen,
+                  "plugin \"%s\" sets both methods and method_descs: set "
+                  "exactly one",
+                  info->name);
+    return RPCD_EPLUGIN;
+  }
+  if (has_1_2(info) && info->init && info->open) {
+    rpcd__set_err(err, errlen,
+                  "plugin \"%s\" sets both init and open: set one at most",
+                  info->name);
+    return RPCD_EPLUGIN;
+  }
+  if (info_descs(info))
+    return check_descs(info, err, errlen);
   if (!info->methods || !info->methods[0].name) {
     rpcd__set_err(err, errlen, "plugin \"%s\" registers no methods",
                   info->name);
@@ -137,26 +250,10 @@ static int check_info(const rpcd_registry *reg, const rpcd_plugin_info *info,
                     MAX_METHODS_PER_PLUGIN);
       return RPCD_EPLUGIN;
     }
-    /* Checked here, not only by rpcd__registry_add(), so that a bad name
-     * is refused before init runs and as RPCD_EPLUGIN. */
-    if (!rpcd__method_name_valid(m->name, strlen(m->name))) {
-      rpcd__set_err(err, errlen,
-                    "invalid method name \"%.255s\": must be 1 to %d "
-                    "characters of [A-Za-z0-9_.-]",
-                    m->name, RPCD_MAX_METHOD_LEN);
-      return RPCD_EPLUGIN;
-    }
-    if (!m->fn) {
-      rpcd__set_err(err, errlen, "method \"%.255s\" has no handler", m->name);
-      return RPCD_EPLUGIN;
-    }
-    if (strncmp(m->name, "rpc.", 4) == 0) {
-      rpcd__set_err(err, errlen,
-                    "method \"%.255s\": names under \"rpc.\" are reserved "
-                    "for the server",
-                    m->name);
-      return RPCD_EPLUGIN;
-    }
+    int rc = check_method(m->name, m->fn != NULL, err, errlen);
+
+    if (rc != RPCD_OK)
+      return rc;
     if (m->flags != 0) {
       rpcd__set_err(err, errlen, "method \"%.255s\": unknown flags 0x%x",
                     m->name, (unsigned)m->flags);
@@ -519,6 +616,76 @@ static int check_entry(void *addr, char *why, size_t len)
 /* ------------------------------------------------------------------------ */
 /* Loading                                                                   */
 
+/* Read every typed method's descriptor into *specs (n of them); nothing
+ * when the plugin has the untyped table. */
+static int read_specs(const rpcd_plugin_info *info, rpcd_method_spec **specs,
+                      size_t *n, char *err, size_t errlen)
+{
+  const rpcd_method_desc *descs = info_descs(info);
+  size_t stride;
+  size_t i;
+  int rc = RPCD_OK;
+
+  *specs = NULL;
+  *n = 0;
+  if (!descs)
+    return RPCD_OK;
+  stride = rpcd__desc_size(descs);
+  while (((const rpcd_method_desc *)rpcd__desc_at(descs, stride, *n))->name)
+    ++*n;
+  *specs = calloc(*n, sizeof(**specs));
+  if (!*specs)
+    return RPCD_ENOMEM;
+  for (i = 0; i < *n && rc == RPCD_OK; i++)
+    rc = rpcd__method_spec_read(&(*specs)[i], rpcd__desc_at(descs, stride, i),
+                                err, errlen);
+  return rc == RPCD_EINVAL ? RPCD_EPLUGIN : rc;
+}
+
+static void specs_free(rpcd_method_spec *specs, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    rpcd__method_spec_free(&specs[i]);
+  free(specs);
+}
+
+/* Run init or open; *why gets the plugin's message on failure. */
+static int plugin_start(rpcd_plugin *p, char *why, size_t len)
+{
+  const rpcd_plugin_info *info = p->info;
+  int rc = RPCD_OK;
+
+  rpcd__plugin_set_current(p);
+  if (info->init) {
+    rc = info->init(&rpcd__host_api, &p->state, why, len);
+  } else if (has_1_2(info) && info->open) {
+    rpcd_ctx ctx = plugin_ctx(p);
+
+    rc = info->open(&ctx, why, len);
+    p->state = ctx.state;
+  }
+  rpcd__plugin_set_current(NULL);
+  return rc;
+}
+
+/* fini or close, whichever the plugin has (close wins for 1.2). */
+static void plugin_stop(rpcd_plugin *p)
+{
+  const rpcd_plugin_info *info = p->info;
+
+  rpcd__plugin_set_current(p);
+  if (has_1_2(info) && info->close) {
+    rpcd_ctx ctx = plugin_ctx(p);
+
+    info->close(&ctx);
+  } else if (info->fini) {
+    info->fini(p->state);
+  }
+  rpcd__plugin_set_current(NULL);
+}
+
 static void plugin_free(rpcd_plugin *p)
 {
   free(p->path);
@@ -532,9 +699,11 @@ int rpcd__plugin_load(rpcd_registry *reg, const char *path, char *err,
 {
   char detail[PATH_MAX + 256] = "";
   rpcd_plugin_entry_fn entry;
+  rpcd_method_spec *specs = NULL;
   rpcd_plugin **plugins;
   rpcd_plugin *p;
   void *entry_addr;
+  size_t n_specs = 0;
   size_t i;
   int rc;
 
@@ -575,6 +744,8 @@ int rpcd__plugin_load(rpcd_registry *reg, const char *path, char *err,
   *(void **)(&entry) = entry_addr;
   p->info = entry();
   rc = check_info(reg, p->info, detail, sizeof(detail));
+  if (rc == RPCD_OK)
+    rc = read_specs(p->info, &specs, &n_specs, detail, sizeof(detail));
   if (rc != RPCD_OK)
     goto out_close;
   p->name = strdup(p->info->name);
@@ -588,41 +759,54 @@ int rpcd__plugin_load(rpcd_registry *reg, const char *path, char *err,
   }
   reg->plugins = plugins;
 
-  if (p->info->init) {
+  {
     char init_err[256] = "";
 
-    rpcd__plugin_set_current(p);
-    rc = p->info->init(&rpcd__host_api, &p->state, init_err, sizeof(init_err));
-    rpcd__plugin_set_current(NULL);
+    rc = plugin_start(p, init_err, sizeof(init_err));
     if (rc != RPCD_OK) {
-      rpcd__set_err(detail, sizeof(detail), "init of plugin \"%s\" failed: %s",
-                    p->name, init_err[0] ? init_err : rpcd_strerror(rc));
+      rpcd__set_err(detail, sizeof(detail), "%s of plugin \"%s\" failed: %s",
+                    p->info->init ? "init" : "open", p->name,
+                    init_err[0] ? init_err : rpcd_strerror(rc));
       rc = RPCD_EPLUGIN;
       goto out_close;
     }
   }
-  for (i = 0; p->info->methods[i].name; i++) {
-    const rpcd_method *m = &p->info->methods[i];
+  if (specs) {
+    const rpcd_method_desc *descs = info_descs(p->info);
+    size_t stride = rpcd__desc_size(descs);
 
-    rc = rpcd__registry_add(reg, m->name, m->fn, p->state, p, detail,
-                            sizeof(detail));
-    if (rc != RPCD_OK) {
-      rpcd__registry_remove_plugin(reg, p);
-      goto out_fini;
+    for (i = 0; i < n_specs; i++) {
+      const rpcd_method_desc *d = rpcd__desc_at(descs, stride, i);
+
+      rc = rpcd__registry_add_typed(reg, d->name, d->fn, &specs[i], p->state, p,
+                                    detail, sizeof(detail));
+      if (rc != RPCD_OK)
+        break;
+    }
+  } else {
+    for (i = 0; p->info->methods[i].name; i++) {
+      const rpcd_method *m = &p->info->methods[i];
+
+      rc = rpcd__registry_add(reg, m->name, m->fn, p->state, p, detail,
+                              sizeof(detail));
+      if (rc != RPCD_OK)
+        break;
     }
   }
+  if (rc != RPCD_OK) {
+    rpcd__registry_remove_plugin(reg, p);
+    goto out_fini;
+  }
+  specs_free(specs, n_specs);
   reg->plugins[reg->n_plugins++] = p;
   rpcd__log(RPCD_LOG_INFO, "loaded plugin \"%s\" %s from \"%s\" (%zu methods)",
             p->name, p->version, p->path, i);
   return RPCD_OK;
 
 out_fini:
-  if (p->info->fini) {
-    rpcd__plugin_set_current(p);
-    p->info->fini(p->state);
-    rpcd__plugin_set_current(NULL);
-  }
+  plugin_stop(p);
 out_close:
+  specs_free(specs, n_specs);
   dlclose(p->handle);
 out_free:
   /* The resolved path, and the given one when it differs (relative, or
@@ -641,11 +825,8 @@ void rpcd__plugin_unload(rpcd_plugin *p)
 {
   if (!p)
     return;
-  if (p->info && p->info->fini) {
-    rpcd__plugin_set_current(p);
-    p->info->fini(p->state);
-    rpcd__plugin_set_current(NULL);
-  }
+  if (p->info)
+    plugin_stop(p);
   if (p->handle)
     dlclose(p->handle);
   plugin_free(p);

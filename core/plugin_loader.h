@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The plugin loader: check a plugin file, dlopen it, check its entry point
- * and descriptor before rpcd calls any of its functions, init it, and
- * register its methods, all or nothing. A plugin's ELF constructors run at
- * dlopen, before those checks: a plugin is trusted code.
+ * and descriptor (ABI 1.0 to 1.2: untyped methods or typed method_descs,
+ * init or open) before rpcd calls any of its functions, init or open it,
+ * and register its methods, all or nothing. A plugin's ELF constructors run
+ * at dlopen, before those checks: a plugin is trusted code. Ownership: the
+ * registry owns a loaded rpcd_plugin; rpcd__plugin_unload() frees it.
  */
 #ifndef RPCD_PLUGIN_LOADER_H
 #define RPCD_PLUGIN_LOADER_H
@@ -11,9 +13,6 @@
 #include <stddef.h>
 
 #include "registry.h"
-
-/* The host API every plugin gets (dispatcher.c). */
-extern const rpcd_host_api rpcd__host_api;
 
 /*
  * Load the plugin at `path` into `reg`. `path` is a path, never a library
@@ -26,8 +25,9 @@ extern const rpcd_host_api rpcd__host_api;
  * writable), and no shorter than its ELF segments. After dlopen
  * rpcd_plugin_entry must be a function (STT_FUNC, in an executable segment);
  * then the descriptor it returns is checked (size, ABI major and minor,
- * msgpack major, reserved fields, name, unique name, method table), init is
- * called and every method registered. On failure nothing stays loaded or
+ * msgpack major, reserved fields, name, unique name, method table, each
+ * typed method's descriptor), init or open is called and every method
+ * registered. On failure nothing stays loaded or
  * registered and err says which file and why.
  *
  * \return RPCD_OK, RPCD_EPLUGIN, RPCD_EEXIST (duplicate plugin or method),
@@ -51,11 +51,12 @@ int rpcd__plugin_load_dir(rpcd_registry *reg, const char *dir, bool skip_bad,
  * loader's message, which names the file and the reason. */
 void rpcd__plugin_log_skipped(const char *why);
 
-/* fini, dlclose and free. The plugin's methods must be gone already. */
+/* fini or close, dlclose and free. The plugin's methods must be gone
+ * already. */
 void rpcd__plugin_unload(rpcd_plugin *plugin);
 
-/* The plugin whose code is running (during init, fini and calls), for log
- * prefixes; NULL when none. */
+/* The plugin whose code is running (during init/open, fini/close and
+ * calls), for the prefix of the 1.0 log(); NULL when none. */
 const rpcd_plugin *rpcd__plugin_current(void);
 void rpcd__plugin_set_current(const rpcd_plugin *plugin);
 

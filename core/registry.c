@@ -43,8 +43,10 @@ void rpcd__registry_destroy(rpcd_registry *reg)
     rpcd__plugin_unload(p);
   }
   free(reg->plugins);
-  for (i = 0; i < reg->n_slots; i++)
+  for (i = 0; i < reg->n_slots; i++) {
     free(reg->slots[i].name);
+    rpcd__method_spec_free(&reg->slots[i].spec);
+  }
   free(reg->slots);
   memset(reg, 0, sizeof(*reg));
 }
@@ -84,14 +86,14 @@ static int grow(rpcd_registry *reg)
   return RPCD_OK;
 }
 
-int rpcd__registry_add(rpcd_registry *reg, const char *name, rpcd_method_fn fn,
-                       void *state, const rpcd_plugin *plugin, char *err,
-                       size_t errlen)
+/* Take a slot for `name` (copied), or say why not. */
+static int add_entry(rpcd_registry *reg, const char *name, bool has_handler,
+                     char *err, size_t errlen, rpcd_method_entry **out)
 {
   size_t len = name ? strlen(name) : 0;
   rpcd_method_entry *e;
 
-  if (!rpcd__method_name_valid(name, len) || !fn) {
+  if (!rpcd__method_name_valid(name, len) || !has_handler) {
     rpcd__set_err(err, errlen,
                   "invalid method name \"%.255s\": must be 1 to %d "
                   "characters of [A-Za-z0-9_.-] with a handler",
@@ -112,10 +114,43 @@ int rpcd__registry_add(rpcd_registry *reg, const char *name, rpcd_method_fn fn,
   if (!e->name)
     return RPCD_ENOMEM;
   e->name_len = len;
+  reg->n_methods++;
+  *out = e;
+  return RPCD_OK;
+}
+
+int rpcd__registry_add(rpcd_registry *reg, const char *name, rpcd_method_fn fn,
+                       void *state, const rpcd_plugin *plugin, char *err,
+                       size_t errlen)
+{
+  rpcd_method_entry *e;
+  int rc = add_entry(reg, name, fn != NULL, err, errlen, &e);
+
+  if (rc != RPCD_OK)
+    return rc;
+  rpcd__method_spec_untyped(&e->spec);
   e->fn = fn;
   e->state = state;
   e->plugin = plugin;
-  reg->n_methods++;
+  return RPCD_OK;
+}
+
+int rpcd__registry_add_typed(rpcd_registry *reg, const char *name,
+                             rpcd_handler_fn handler, rpcd_method_spec *spec,
+                             void *state, const rpcd_plugin *plugin, char *err,
+                             size_t errlen)
+{
+  rpcd_method_entry *e;
+  int rc = add_entry(reg, name, handler != NULL, err, errlen, &e);
+
+  if (rc != RPCD_OK)
+    return rc;
+  e->spec = *spec;
+  memset(spec, 0, sizeof(*spec));
+  rpcd__method_spec_untyped(spec);
+  e->handler = handler;
+  e->state = state;
+  e->plugin = plugin;
   return RPCD_OK;
 }
 
@@ -127,6 +162,7 @@ static void delete_slot(rpcd_registry *reg, size_t i)
   size_t j;
 
   free(reg->slots[i].name);
+  rpcd__method_spec_free(&reg->slots[i].spec);
   memset(&reg->slots[i], 0, sizeof(reg->slots[i]));
   reg->n_methods--;
   for (j = (i + 1) & mask; reg->slots[j].name; j = (j + 1) & mask) {

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The method registry: every method the server can dispatch, by name, with
- * the plugin that registered it. The registry owns the loaded plugins and
- * unloads them (fini, dlclose) when destroyed.
+ * the plugin that registered it, its descriptor (rpcd_method_spec) and its
+ * handler: a 1.0 rpcd_method_fn or a typed rpcd_handler_fn. The registry
+ * owns its entries (name, spec) and the loaded plugins, and unloads them
+ * (fini or close, dlclose) when destroyed.
  */
 #ifndef RPCD_REGISTRY_H
 #define RPCD_REGISTRY_H
@@ -12,6 +14,8 @@
 
 #include <rpcd/plugin.h>
 
+#include "method_desc.h"
+
 /* A loaded plugin (see plugin_loader.c). */
 typedef struct rpcd_plugin {
   char *path;
@@ -19,14 +23,16 @@ typedef struct rpcd_plugin {
   char *version; /* copied from the descriptor */
   void *handle;  /* dlopen handle */
   const rpcd_plugin_info *info;
-  void *state; /* what init() stored */
+  void *state; /* what init() or open() stored */
 } rpcd_plugin;
 
 typedef struct rpcd_method_entry {
   char *name; /* owned copy, NUL-terminated */
   size_t name_len;
-  rpcd_method_fn fn;
-  void *state;               /* first argument of fn */
+  rpcd_method_spec spec;     /* owned; untyped for fn */
+  rpcd_method_fn fn;         /* a 1.0/1.1 method, or NULL */
+  rpcd_handler_fn handler;   /* a typed (1.2) method, or NULL */
+  void *state;               /* fn's first argument, the handler's ctx->state */
   const rpcd_plugin *plugin; /* NULL for the server's built-ins */
 } rpcd_method_entry;
 
@@ -45,13 +51,24 @@ void rpcd__registry_init(rpcd_registry *reg);
 void rpcd__registry_destroy(rpcd_registry *reg);
 
 /*
- * Add a method. The name is copied.
+ * Add an untyped (1.0/1.1) method. The name is copied.
  * \return RPCD_OK, RPCD_EINVAL (bad name), RPCD_EEXIST (name taken; err
  *         names the plugin that has it), RPCD_ENOMEM
  */
 int rpcd__registry_add(rpcd_registry *reg, const char *name, rpcd_method_fn fn,
                        void *state, const rpcd_plugin *plugin, char *err,
                        size_t errlen);
+
+/*
+ * Add a typed method with its spec (from rpcd__method_spec_read). On
+ * success the registry owns what *spec owned and *spec is left empty; on
+ * failure the caller still owns it.
+ * \return as rpcd__registry_add()
+ */
+int rpcd__registry_add_typed(rpcd_registry *reg, const char *name,
+                             rpcd_handler_fn handler, rpcd_method_spec *spec,
+                             void *state, const rpcd_plugin *plugin, char *err,
+                             size_t errlen);
 
 /* Remove every method registered by `plugin`. */
 void rpcd__registry_remove_plugin(rpcd_registry *reg,

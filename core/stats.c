@@ -4,8 +4,6 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "plugin_loader.h"
-
 static int pack_key(msgpack_packer *pk, const char *key)
 {
   return msgpack_pack_str_with_body(pk, key, strlen(key));
@@ -40,10 +38,9 @@ static int pack_worker(msgpack_packer *pk, const rpcd_slot *s)
   return rc;
 }
 
-static int stats_handler(void *state, rpcd_call *call,
-                         const msgpack_object *params, msgpack_packer *result)
+int rpcd__stats_handler(rpcd_ctx *ctx, msgpack_packer *result)
 {
-  const rpcd_scoreboard *sb = state;
+  const rpcd_scoreboard *sb = ctx->state;
   const rpcd_server_counters *c = &sb->server;
   uint32_t live = 0;
   uint64_t calls = 0;
@@ -51,9 +48,6 @@ static int stats_handler(void *state, rpcd_call *call,
   unsigned i;
   int rc = 0;
 
-  if (params->type != MSGPACK_OBJECT_ARRAY || params->via.array.size != 0)
-    return rpcd__host_api.set_error(call, RPCD_ERR_INVALID_PARAMS,
-                                    "rpc.stats takes no params");
   for (i = 0; i < sb->n_slots; i++) {
     const rpcd_slot *s = &sb->slots[i];
 
@@ -89,11 +83,4 @@ static int stats_handler(void *state, rpcd_call *call,
   while (live-- > 0)
     rc |= msgpack_pack_nil(result);
   return rc == 0 ? RPCD_OK : RPCD_ENOMEM;
-}
-
-int rpcd__stats_register(rpcd_registry *reg, const rpcd_scoreboard *sb,
-                         char *err, size_t errlen)
-{
-  return rpcd__registry_add(reg, "rpc.stats", stats_handler, (void *)sb, NULL,
-                            err, errlen);
 }

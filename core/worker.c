@@ -32,15 +32,14 @@
 #include <unistd.h>
 
 #include "ack_batch.h"
+#include "builtins.h"
 #include "consumer.h"
-#include "dispatcher.h"
 #include "keeper.h"
 #include "log.h"
 #include "plugin_loader.h"
 #include "registry.h"
 #include "rpcd_proto.h"
 #include "scoreboard.h"
-#include "stats.h"
 
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
@@ -96,7 +95,7 @@ int rpcd__load_plugin_set(rpcd_registry *reg, const rpcd_config *cfg, char *err,
   size_t i;
   int rc;
 
-  rc = rpcd__dispatcher_add_builtins(reg, err, errlen);
+  rc = rpcd__builtins_add(reg, err, errlen);
   for (i = 0; rc == 0 && i < cfg->n_plugins; i++) {
     rc = rpcd__plugin_load(reg, cfg->plugins[i], err, errlen);
     if (rc == RPCD_EPLUGIN && cfg->skip_bad_plugins) {
@@ -882,7 +881,7 @@ void rpcd__worker_main(const rpcd_worker_args *args)
 
   rpcd__registry_init(&reg);
   if (rpcd__load_plugin_set(&reg, cfg, err, sizeof(err)) != RPCD_OK ||
-      rpcd__stats_register(&reg, args->sb, err, sizeof(err)) != RPCD_OK) {
+      rpcd__builtins_add_stats(&reg, args->sb, err, sizeof(err)) != RPCD_OK) {
     rpcd__log(RPCD_LOG_ERROR, "worker %u: %s", args->index, err);
     rpcd__registry_destroy(&reg);
     exit(RPCD_WORKER_EXIT_FAILED);

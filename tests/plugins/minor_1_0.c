@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * minor_1_0: a plugin built for ABI 1.0, before remaining_ms existed. ABI
+ * minor_1_0: a plugin built for ABI 1.0, before remaining_ms existed and
+ * with the descriptor of that time, which ends before method_descs. ABI
  * minor bumps only append, so it must keep loading and serving unchanged.
  */
 #include "test_plugin.h"
+
+#include <stddef.h>
 
 static int minor_1_0_hello(void *state, rpcd_call *call,
                            const msgpack_object *params, msgpack_packer *result)
@@ -21,7 +24,7 @@ static const rpcd_method minor_1_0_methods[] = {
 };
 
 static const rpcd_plugin_info minor_1_0_info = {
-    .size = sizeof(rpcd_plugin_info),
+    .size = offsetof(rpcd_plugin_info, method_descs),
     .abi_major = 1,
     .abi_minor = 0, /* the point of this plugin */
     .msgpack_major = MSGPACK_VERSION_MAJOR,

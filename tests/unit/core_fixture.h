@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include "builtins.h"
 #include "dispatcher.h"
 #include "log.h"
 #include "plugin_loader.h"
@@ -30,7 +31,7 @@ static int core_fixture_setup(int log_level)
 
   rpcd__log_level = log_level;
   rpcd__registry_init(&reg);
-  if (rpcd__dispatcher_add_builtins(&reg, err, sizeof(err)) != RPCD_OK ||
+  if (rpcd__builtins_add(&reg, err, sizeof(err)) != RPCD_OK ||
       rpcd__plugin_load(&reg, TEST_PLUGIN_DIR "/ok.so", err, sizeof(err)) !=
           RPCD_OK ||
       rpcd__plugin_load(&reg, FIB_PLUGIN, err, sizeof(err)) != RPCD_OK) {

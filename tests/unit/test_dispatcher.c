@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the dispatcher (core/dispatcher.c) with fib.so and the test
- * plugin ok.so loaded: fib's results and its invalid params, the built-ins
- * rpc.ping and rpc.list, unknown methods, and how the host turns what a
- * handler did (set_error, a negative status, no result, a malformed or
- * oversized result) into the dispatch result. Also the host API itself:
- * scratch memory (ASan checks its use), set_error's code rules, logging.
+ * plugins ok.so (untyped) and typed.so (ABI 1.2) loaded: fib's results and
+ * its invalid params, typed methods' checked args (positional, named,
+ * defaults) and refused params, the built-ins rpc.ping, rpc.list and
+ * rpc.describe, unknown methods, and how the host turns what a handler did
+ * (set_error, a negative status, no result, a malformed or oversized
+ * result) into the dispatch result. Also the host API itself: scratch
+ * memory (ASan checks its use), set_error's code rules, log and ctx_log.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,8 +35,20 @@
 
 static int setup(void **state)
 {
+  char err[512] = "";
+
   (void)state;
-  return core_fixture_setup(RPCD_LOG_WARN);
+  if (core_fixture_setup(RPCD_LOG_WARN) != 0)
+    return -1;
+  /* Its open() logs a line, which is not what these tests look at. */
+  rpcd__log_level = RPCD_LOG_ERROR;
+  if (rpcd__plugin_load(&reg, TEST_PLUGIN_DIR "/typed.so", err, sizeof(err)) !=
+      RPCD_OK) {
+    fprintf(stderr, "setup: %s\n", err);
+    return -1;
+  }
+  rpcd__log_level = RPCD_LOG_WARN;
+  return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -128,6 +142,20 @@ static void expect_error(const char *method, const void *params, size_t len,
   call_done(&c);
 }
 
+/* Expect -32602 invalid params with exactly `want` as the message. */
+static void expect_exact_error(const char *method, const void *params,
+                               size_t len, const char *want)
+{
+  call c;
+
+  call_m(&c, method, params, len);
+  if (c.r.error_code != RPCD_ERR_INVALID_PARAMS)
+    fail_msg("%s: error %d (%s), expected -32602", method, c.r.error_code,
+             c.r.error_message ? c.r.error_message : "");
+  assert_string_equal(c.r.error_message, want);
+  call_done(&c);
+}
+
 static uint64_t expect_u64(const char *method, const void *params, size_t len)
 {
   call c;
@@ -168,58 +196,65 @@ static void test_fib_named(void **state)
   assert_int_equal(expect_u64("fib", P("\x81\xa1n\x0a")), 55);
   /* {"n": 30} */
   assert_int_equal(expect_u64("fib", P("\x81\xa1n\x1e")), 832040);
-  /* {"m": 10}, {}, {"n": 1, "m": 2}, {"nn": 1} */
-  expect_error("fib", P("\x81\xa1m\x0a"), RPCD_ERR_INVALID_PARAMS, "\"n\"",
+  /* {"m": 10}, {}, {"n": 1, "m": 2}, {"nn": 1}: checked by the host */
+  expect_error("fib", P("\x81\xa1m\x0a"), RPCD_ERR_INVALID_PARAMS, "param ",
                NULL);
-  expect_error("fib", P("\x80"), RPCD_ERR_INVALID_PARAMS, "\"n\"", NULL);
+  expect_error("fib", P("\x80"), RPCD_ERR_INVALID_PARAMS, "param n: missing",
+               NULL);
   expect_error("fib", P("\x82\xa1n\x01\xa1m\x02"), RPCD_ERR_INVALID_PARAMS,
-               "\"n\"", NULL);
-  expect_error("fib", P("\x81\xa2nn\x01"), RPCD_ERR_INVALID_PARAMS, "\"n\"",
+               "param m: unknown", NULL);
+  expect_error("fib", P("\x81\xa2nn\x01"), RPCD_ERR_INVALID_PARAMS, "param ",
                NULL);
+  /* {"n": 1, "n": 2} */
+  expect_error("fib", P("\x82\xa1n\x01\xa1n\x02"), RPCD_ERR_INVALID_PARAMS,
+               "param n: given twice", NULL);
   /* {"n": -1} */
-  expect_error("fib", P("\x81\xa1n\xff"), RPCD_ERR_INVALID_PARAMS, "param n",
-               ">= 0");
+  expect_error("fib", P("\x81\xa1n\xff"), RPCD_ERR_INVALID_PARAMS,
+               "param n: expected uint in 0..93, got int", NULL);
 }
 
+/* fib declares n: uint 0..93; the host's checker refuses the rest, with
+ * messages that name the param and the rule. */
 static void test_fib_invalid_params(void **state)
 {
   (void)state;
   /* fib(94): too large */
-  expect_error("fib", P("\x91\x5e"), RPCD_ERR_INVALID_PARAMS, "param n",
-               "at most 93");
+  expect_exact_error("fib", P("\x91\x5e"),
+                     "param n: expected uint in 0..93, got 94");
   /* fib(2^64 - 1) */
-  expect_error("fib", P("\x91\xcf\xff\xff\xff\xff\xff\xff\xff\xff"),
-               RPCD_ERR_INVALID_PARAMS, "param n", "at most 93");
-  /* fib(-1) */
-  expect_error("fib", P("\x91\xff"), RPCD_ERR_INVALID_PARAMS, "param n",
-               ">= 0");
-  /* fib(INT64_MIN) */
-  expect_error("fib", P("\x91\xd3\x80\0\0\0\0\0\0\0"), RPCD_ERR_INVALID_PARAMS,
-               "param n", ">= 0");
-  /* fib("x") */
-  expect_error("fib", P("\x91\xa1x"), RPCD_ERR_INVALID_PARAMS, "param n",
-               "integer");
-  /* fib("30"): a numeric string is still a string */
-  expect_error("fib",
-               P("\x91\xa2"
-                 "30"),
-               RPCD_ERR_INVALID_PARAMS, "param n", "integer");
-  /* fib(1.5) */
-  expect_error("fib", P("\x91\xcb\x3f\xf8\0\0\0\0\0\0"),
-               RPCD_ERR_INVALID_PARAMS, "param n", "integer");
-  /* fib(2.0): a float with an integral value is not an integer either */
-  expect_error("fib", P("\x91\xcb\x40\0\0\0\0\0\0\0"), RPCD_ERR_INVALID_PARAMS,
-               "param n", "integer");
+  expect_exact_error("fib", P("\x91\xcf\xff\xff\xff\xff\xff\xff\xff\xff"),
+                     "param n: expected uint in 0..93, got "
+                     "18446744073709551615");
+  /* fib(-1), fib(INT64_MIN) */
+  expect_exact_error("fib", P("\x91\xff"),
+                     "param n: expected uint in 0..93, got int");
+  expect_exact_error("fib", P("\x91\xd3\x80\0\0\0\0\0\0\0"),
+                     "param n: expected uint in 0..93, got int");
+  /* fib("x"), and fib("30"): a numeric string is still a string */
+  expect_exact_error("fib", P("\x91\xa1x"),
+                     "param n: expected uint in 0..93, got str");
+  expect_exact_error("fib",
+                     P("\x91\xa2"
+                       "30"),
+                     "param n: expected uint in 0..93, got str");
+  /* fib(1.5), and fib(2.0): a float with an integral value is not an
+   * integer either */
+  expect_exact_error("fib", P("\x91\xcb\x3f\xf8\0\0\0\0\0\0"),
+                     "param n: expected uint in 0..93, got float");
+  expect_exact_error("fib", P("\x91\xcb\x40\0\0\0\0\0\0\0"),
+                     "param n: expected uint in 0..93, got float");
   /* fib(nil), fib(true), fib([1]) */
-  expect_error("fib", P("\x91\xc0"), RPCD_ERR_INVALID_PARAMS, "param n", NULL);
-  expect_error("fib", P("\x91\xc3"), RPCD_ERR_INVALID_PARAMS, "param n", NULL);
-  expect_error("fib", P("\x91\x91\x01"), RPCD_ERR_INVALID_PARAMS, "param n",
-               NULL);
+  expect_exact_error("fib", P("\x91\xc0"),
+                     "param n: expected uint in 0..93, got nil");
+  expect_exact_error("fib", P("\x91\xc3"),
+                     "param n: expected uint in 0..93, got bool");
+  expect_exact_error("fib", P("\x91\x91\x01"),
+                     "param n: expected uint in 0..93, got array");
   /* fib(): arity */
-  expect_error("fib", P("\x90"), RPCD_ERR_INVALID_PARAMS, "param (n)", "got 0");
+  expect_exact_error("fib", P("\x90"), "param n: missing");
   /* fib(1, 2) */
-  expect_error("fib", P("\x92\x01\x02"), RPCD_ERR_INVALID_PARAMS, "param (n)",
-               "got 2");
+  expect_exact_error("fib", P("\x92\x01\x02"),
+                     "expected at most 1 param, got 2");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -235,8 +270,8 @@ static void test_ping(void **state)
   assert_int_equal(c.result.root.type, MSGPACK_OBJECT_STR);
   assert_true(rpcd__mp_str_eq(&c.result.root, "pong"));
   call_done(&c);
-  expect_error("rpc.ping", P("\x91\x01"), RPCD_ERR_INVALID_PARAMS, "no params",
-               NULL);
+  expect_exact_error("rpc.ping", P("\x91\x01"),
+                     "expected at most 0 params, got 1");
 }
 
 /* The value of key `k` in map `m`, or NULL. */
@@ -272,6 +307,29 @@ static void expect_listed(const msgpack_object *list, const char *name,
   fail_msg("rpc.list lacks %s", name);
 }
 
+/* The str `field` of the map of method `name` in `list` is `want`. */
+static void expect_field(const msgpack_object *list, const char *name,
+                         const char *field, const char *want)
+{
+  uint32_t i;
+
+  for (i = 0; i < list->via.array.size; i++) {
+    const msgpack_object *m = &list->via.array.ptr[i];
+    const msgpack_object *v;
+
+    if (!rpcd__mp_str_eq(map_get(m, "name"), name))
+      continue;
+    v = map_get(m, field);
+    if (!v || v->type != MSGPACK_OBJECT_STR)
+      fail_msg("%s: no str %s", name, field);
+    if (!rpcd__mp_str_eq(v, want))
+      fail_msg("%s: %s is \"%.*s\", expected \"%s\"", name, field,
+               (int)v->via.str.size, v->via.str.ptr, want);
+    return;
+  }
+  fail_msg("no method %s", name);
+}
+
 static void test_list(void **state)
 {
   const msgpack_object *list;
@@ -284,7 +342,7 @@ static void test_list(void **state)
   list = &c.result.root;
   assert_int_equal(list->type, MSGPACK_OBJECT_ARRAY);
   assert_int_equal(list->via.array.size, reg.n_methods);
-  assert_int_equal(list->via.array.size, 2 + 12 + 1);
+  assert_int_equal(list->via.array.size, 3 + 12 + 1 + 5);
   for (i = 0; i < list->via.array.size; i++) {
     const msgpack_object *m = &list->via.array.ptr[i];
     const msgpack_object *name = map_get(m, "name");
@@ -296,6 +354,11 @@ static void test_list(void **state)
     assert_int_equal(map_get(m, "plugin")->type, MSGPACK_OBJECT_STR);
     assert_non_null(map_get(m, "version"));
     assert_int_equal(map_get(m, "version")->type, MSGPACK_OBJECT_STR);
+    assert_non_null(map_get(m, "signature"));
+    assert_int_equal(map_get(m, "signature")->type, MSGPACK_OBJECT_STR);
+    assert_non_null(map_get(m, "doc"));
+    assert_int_equal(map_get(m, "doc")->type, MSGPACK_OBJECT_STR);
+    assert_int_equal(m->via.map.size, 5);
     if (i > 0) {
       const msgpack_object *prev = map_get(&list->via.array.ptr[i - 1], "name");
       size_t n = prev->via.str.size < name->via.str.size ? prev->via.str.size
@@ -313,9 +376,19 @@ static void test_list(void **state)
   expect_listed(list, "fib", "fib", "1.0.0");
   expect_listed(list, "echo", "ok", "2.3.4");
   expect_listed(list, "scratch", "ok", "2.3.4");
+  expect_listed(list, "typed.args", "typed", "1.2.0");
+  expect_listed(list, "rpc.describe", "rpcd", RPCD_VERSION_STRING);
+  /* Signatures: typed, untyped, built-in; doc "" when there is none. */
+  expect_field(list, "fib", "signature", "fib(n: uint 0..93) -> uint");
+  expect_field(list, "echo", "signature", "echo(...) -> any");
+  expect_field(list, "echo", "doc", "");
+  expect_field(list, "rpc.describe", "signature",
+               "rpc.describe(method: str <=255) -> map");
+  expect_field(list, "rpc.ping", "signature", "rpc.ping() -> str");
+  expect_field(list, "typed.args", "doc", "Echoes its checked args");
   call_done(&c);
-  expect_error("rpc.list", P("\x91\x01"), RPCD_ERR_INVALID_PARAMS, "no params",
-               NULL);
+  expect_exact_error("rpc.list", P("\x91\x01"),
+                     "expected at most 0 params, got 1");
 }
 
 static void test_unknown_method(void **state)
@@ -339,6 +412,271 @@ static void test_unknown_method(void **state)
   assert_int_equal(c.r.error_code, 0);
   assert_int_equal(c.result.root.via.u64, 55);
   call_done(&c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Typed methods (typed.so)                                                  */
+
+/* How often typed.so's handlers ran. */
+static uint64_t typed_runs(void)
+{
+  return expect_u64("typed.runs", P("\x90"));
+}
+
+/* typed.args(params): its args array (4 entries) and given bits. */
+typedef struct typed_call {
+  call c;
+  const msgpack_object *args;
+  uint64_t given;
+} typed_call;
+
+static void call_typed_args(typed_call *t, const void *params, size_t len)
+{
+  const msgpack_object *v;
+
+  call_m(&t->c, "typed.args", params, len);
+  if (t->c.r.error_code != 0)
+    fail_msg("typed.args: error %d: %s", t->c.r.error_code,
+             t->c.r.error_message);
+  t->args = map_get(&t->c.result.root, "args");
+  assert_non_null(t->args);
+  assert_int_equal(t->args->type, MSGPACK_OBJECT_ARRAY);
+  assert_int_equal(t->args->via.array.size, 4);
+  v = map_get(&t->c.result.root, "given");
+  assert_non_null(v);
+  t->given = v->via.u64;
+  /* The state open() stored reaches every handler. */
+  v = map_get(&t->c.result.root, "state");
+  assert_non_null(v);
+  assert_true(v->via.boolean);
+}
+
+static const msgpack_object *arg(const typed_call *t, unsigned i)
+{
+  return &t->args->via.array.ptr[i];
+}
+
+static void assert_float(const msgpack_object *o, double want)
+{
+  assert_true(o->type == MSGPACK_OBJECT_FLOAT64 ||
+              o->type == MSGPACK_OBJECT_FLOAT32);
+  assert_true(o->via.f64 == want);
+}
+
+static void test_typed_positional(void **state)
+{
+  typed_call t;
+
+  (void)state;
+  /* [7]: the rest take their defaults ("dflt", 0.5) or nil. */
+  call_typed_args(&t, P("\x91\x07"));
+  assert_int_equal(arg(&t, 0)->via.u64, 7);
+  assert_true(rpcd__mp_str_eq(arg(&t, 1), "dflt"));
+  assert_float(arg(&t, 2), 0.5);
+  assert_int_equal(arg(&t, 3)->type, MSGPACK_OBJECT_NIL);
+  assert_int_equal(t.given, 0x1);
+  call_done(&t.c);
+
+  /* [-7, "hi", 0.25, [1]]: all given. */
+  call_typed_args(&t, P("\x94\xf9\xa2hi\xcb\x3f\xd0\0\0\0\0\0\0\x91\x01"));
+  assert_int_equal(arg(&t, 0)->via.i64, -7);
+  assert_true(rpcd__mp_str_eq(arg(&t, 1), "hi"));
+  assert_float(arg(&t, 2), 0.25);
+  assert_int_equal(arg(&t, 3)->type, MSGPACK_OBJECT_ARRAY);
+  assert_int_equal(t.given, 0xf);
+  call_done(&t.c);
+}
+
+static void test_typed_named(void **state)
+{
+  typed_call t;
+
+  (void)state;
+  /* {"f": 1, "a": -3}: laid out in declared order; an integer is a float. */
+  call_typed_args(&t, P("\x82\xa1"
+                        "f\x01\xa1"
+                        "a\xfd"));
+  assert_int_equal(arg(&t, 0)->via.i64, -3);
+  assert_true(rpcd__mp_str_eq(arg(&t, 1), "dflt"));
+  assert_int_equal(arg(&t, 2)->via.u64, 1);
+  assert_int_equal(arg(&t, 3)->type, MSGPACK_OBJECT_NIL);
+  assert_int_equal(t.given, 0x5);
+  call_done(&t.c);
+
+  /* {"o": true, "a": 5} */
+  call_typed_args(&t, P("\x82\xa1o\xc3\xa1"
+                        "a\x05"));
+  assert_int_equal(arg(&t, 0)->via.u64, 5);
+  assert_int_equal(arg(&t, 3)->type, MSGPACK_OBJECT_BOOLEAN);
+  assert_true(arg(&t, 3)->via.boolean);
+  assert_int_equal(t.given, 0x9);
+  call_done(&t.c);
+}
+
+/* Params that break the descriptor are answered -32602 with the checker's
+ * message, and the handler never runs. */
+static void test_typed_refused(void **state)
+{
+  uint64_t before = typed_runs();
+  typed_call t;
+
+  (void)state;
+  expect_exact_error("typed.args", P("\x91\xa1x"),
+                     "param a: expected int in -100..100, got str");
+  expect_exact_error("typed.args", P("\x91\x65"),
+                     "param a: expected int in -100..100, got 101");
+  expect_exact_error("typed.args",
+                     P("\x92\x01\xa9"
+                       "123456789"),
+                     "param s: expected str of at most 8 bytes, got 9 bytes");
+  expect_exact_error("typed.args", P("\x90"), "param a: missing");
+  expect_exact_error("typed.args", P("\x95\x01\xa1x\x00\xc0\xc0"),
+                     "expected at most 4 params, got 5");
+  expect_exact_error("typed.args",
+                     P("\x82\xa1"
+                       "a\x01\xa2zz\x02"),
+                     "param zz: unknown");
+  expect_exact_error("typed.args", P("\x81\x01\x01"),
+                     "named params must have str keys");
+  assert_int_equal(typed_runs(), before);
+  /* And a good call does run it. */
+  call_typed_args(&t, P("\x91\x01"));
+  call_done(&t.c);
+  assert_int_equal(typed_runs(), before + 1);
+}
+
+/* RPCD_METHOD_ANY_PARAMS: the params as sent, no args. */
+static void test_typed_any_params(void **state)
+{
+  static const char params[] = "\x92\x01\xa1x";
+  call c;
+
+  (void)state;
+  call_m(&c, "typed.any", P(params));
+  assert_int_equal(c.r.error_code, 0);
+  assert_memory_equal(c.r.result.data, params, sizeof(params) - 1);
+  call_done(&c);
+  call_m(&c, "typed.any", P("\x81\xa1k\x01"));
+  assert_int_equal(c.r.error_code, 0);
+  assert_memory_equal(c.r.result.data, "\x81\xa1k\x01", 4);
+  call_done(&c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* rpc.describe                                                              */
+
+static void assert_str_field(const msgpack_object *m, const char *key,
+                             const char *want)
+{
+  const msgpack_object *v = map_get(m, key);
+
+  if (!v || !rpcd__mp_str_eq(v, want))
+    fail_msg("%s: expected \"%s\", got %.*s", key, want,
+             v && v->type == MSGPACK_OBJECT_STR ? (int)v->via.str.size : 6,
+             v && v->type == MSGPACK_OBJECT_STR ? v->via.str.ptr : "no str");
+}
+
+static void test_describe_fib(void **state)
+{
+  const msgpack_object *d;
+  const msgpack_object *v;
+  const msgpack_object *p;
+  call c;
+
+  (void)state;
+  call_m(&c, "rpc.describe",
+         P("\x91\xa3"
+           "fib"));
+  if (c.r.error_code != 0)
+    fail_msg("rpc.describe: %s", c.r.error_message);
+  d = &c.result.root;
+  assert_int_equal(d->type, MSGPACK_OBJECT_MAP);
+  assert_int_equal(d->via.map.size, 9);
+  assert_str_field(d, "name", "fib");
+  assert_str_field(d, "plugin", "fib");
+  assert_str_field(d, "version", "1.0.0");
+  assert_str_field(d, "signature", "fib(n: uint 0..93) -> uint");
+  assert_str_field(d, "doc", "The n-th Fibonacci number, exactly");
+  assert_str_field(d, "result", "uint");
+  v = map_get(d, "typed");
+  assert_non_null(v);
+  assert_int_equal(v->type, MSGPACK_OBJECT_BOOLEAN);
+  assert_true(v->via.boolean);
+  v = map_get(d, "flags");
+  assert_non_null(v);
+  assert_int_equal(v->via.array.size, 1);
+  assert_true(rpcd__mp_str_eq(&v->via.array.ptr[0], "idempotent"));
+  v = map_get(d, "params");
+  assert_non_null(v);
+  assert_int_equal(v->via.array.size, 1);
+  p = &v->via.array.ptr[0];
+  assert_str_field(p, "name", "n");
+  assert_str_field(p, "type", "uint");
+  assert_true(map_get(p, "required")->via.boolean);
+  assert_int_equal(map_get(p, "min")->via.u64, 0);
+  assert_int_equal(map_get(p, "max")->via.u64, 93);
+  assert_null(map_get(p, "default"));
+  assert_null(map_get(p, "max_len"));
+  call_done(&c);
+
+  /* Named: {"method": "fib"} */
+  call_m(&c, "rpc.describe",
+         P("\x81\xa6method\xa3"
+           "fib"));
+  assert_int_equal(c.r.error_code, 0);
+  assert_str_field(&c.result.root, "name", "fib");
+  call_done(&c);
+}
+
+static void test_describe_untyped_and_builtin(void **state)
+{
+  const msgpack_object *d;
+  call c;
+
+  (void)state;
+  call_m(&c, "rpc.describe",
+         P("\x91\xa4"
+           "echo"));
+  assert_int_equal(c.r.error_code, 0);
+  d = &c.result.root;
+  assert_str_field(d, "plugin", "ok");
+  assert_str_field(d, "version", "2.3.4");
+  assert_str_field(d, "signature", "echo(...) -> any");
+  assert_str_field(d, "doc", "");
+  assert_str_field(d, "result", "any");
+  assert_false(map_get(d, "typed")->via.boolean);
+  assert_int_equal(map_get(d, "params")->via.array.size, 0);
+  call_done(&c);
+
+  call_m(&c, "rpc.describe", P("\x91\xacrpc.describe"));
+  assert_int_equal(c.r.error_code, 0);
+  d = &c.result.root;
+  assert_str_field(d, "plugin", "rpcd");
+  assert_str_field(d, "version", RPCD_VERSION_STRING);
+  assert_str_field(d, "signature", "rpc.describe(method: str <=255) -> map");
+  assert_int_equal(
+      map_get(map_get(d, "params")->via.array.ptr, "max_len")->via.u64, 255);
+  call_done(&c);
+
+  /* A deprecated typed method with an optional param's default. */
+  call_m(&c, "rpc.describe", P("\x91\xaatyped.args"));
+  assert_int_equal(c.r.error_code, 0);
+  d = map_get(&c.result.root, "params");
+  assert_int_equal(d->via.array.size, 4);
+  assert_str_field(&d->via.array.ptr[1], "default", "dflt");
+  assert_false(map_get(&d->via.array.ptr[1], "required")->via.boolean);
+  assert_null(map_get(&d->via.array.ptr[3], "default"));
+  call_done(&c);
+}
+
+static void test_describe_unknown(void **state)
+{
+  (void)state;
+  expect_exact_error("rpc.describe", P("\x91\xa4nope"),
+                     "param method: no method \"nope\"");
+  expect_exact_error("rpc.describe", P("\x90"), "param method: missing");
+  expect_error("rpc.describe", P("\x91\x01"), RPCD_ERR_INVALID_PARAMS,
+               "param method: expected str", NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -561,7 +899,7 @@ static void test_remaining_ms(void **state)
 /* ------------------------------------------------------------------------ */
 /* Logging through the host                                                  */
 
-static char *run_log_method(int level)
+static char *run_log_method(const char *method, int level)
 {
   int saved_level = rpcd__log_level;
   FILE *tmp = tmpfile();
@@ -576,7 +914,7 @@ static char *run_log_method(int level)
   assert_true(saved >= 0);
   assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
   rpcd__log_level = level;
-  call_m(&c, "log", P("\x90"));
+  call_m(&c, method, P("\x90"));
   rpcd__log_level = saved_level;
   assert_true(dup2(saved, STDERR_FILENO) >= 0);
   close(saved);
@@ -598,7 +936,7 @@ static void test_log(void **state)
   char *text;
 
   (void)state;
-  text = run_log_method(RPCD_LOG_INFO);
+  text = run_log_method("log", RPCD_LOG_INFO);
   /* Prefixed with the plugin, the method and the correlation id. */
   assert_contains(text, "error: plugin \"ok\": method log cid=cid-123: "
                         "error line 1\n");
@@ -611,15 +949,31 @@ static void test_log(void **state)
   assert_null(strstr(text, "debug line"));
   free(text);
 
-  text = run_log_method(RPCD_LOG_DEBUG);
+  text = run_log_method("log", RPCD_LOG_DEBUG);
   assert_contains(text, "debug: plugin \"ok\": method log cid=cid-123: "
                         "debug line 4\n");
   free(text);
 
-  text = run_log_method(RPCD_LOG_ERROR);
+  text = run_log_method("log", RPCD_LOG_ERROR);
   assert_contains(text, "error line 1");
   assert_null(strstr(text, "warn line 2"));
   assert_null(strstr(text, "line without a call"));
+  free(text);
+}
+
+/* ctx_log prefixes the plugin's name from the ctx, and the call's method
+ * and correlation id. */
+static void test_ctx_log(void **state)
+{
+  char *text;
+
+  (void)state;
+  text = run_log_method("typed.log", RPCD_LOG_INFO);
+  assert_contains(text, "warn: plugin \"typed\": method typed.log "
+                        "cid=cid-123: typed line 1\n");
+  free(text);
+  text = run_log_method("typed.log", RPCD_LOG_ERROR);
+  assert_null(strstr(text, "typed line"));
   free(text);
 }
 
@@ -632,6 +986,13 @@ int main(void)
       cmocka_unit_test(test_ping),
       cmocka_unit_test(test_list),
       cmocka_unit_test(test_unknown_method),
+      cmocka_unit_test(test_typed_positional),
+      cmocka_unit_test(test_typed_named),
+      cmocka_unit_test(test_typed_refused),
+      cmocka_unit_test(test_typed_any_params),
+      cmocka_unit_test(test_describe_fib),
+      cmocka_unit_test(test_describe_untyped_and_builtin),
+      cmocka_unit_test(test_describe_unknown),
       cmocka_unit_test(test_echo),
       cmocka_unit_test(test_fail),
       cmocka_unit_test(test_set_error_codes),
@@ -643,6 +1004,7 @@ int main(void)
       cmocka_unit_test(test_state_passed),
       cmocka_unit_test(test_remaining_ms),
       cmocka_unit_test(test_log),
+      cmocka_unit_test(test_ctx_log),
   };
 
   return cmocka_run_group_tests(tests, setup, teardown);

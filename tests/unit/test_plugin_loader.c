@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builtins.h"
 #include "dispatcher.h"
 #include "log.h"
 #include "plugin_loader.h"
@@ -54,9 +55,22 @@ static const char *canon(const char *path, char out[PATH_MAX])
 /* Reading a plugin's init/fini counters                                     */
 
 static const char *const counted[] = {
-    "ok",          "bad_abi",         "newer_minor",     "bad_size",
-    "bad_msgpack", "reserved",        "init_fails",      "dup_name",
-    "dup_method",  "reserved_method", "bad_method_name",
+    "ok",
+    "bad_abi",
+    "newer_minor",
+    "bad_size",
+    "bad_msgpack",
+    "reserved",
+    "init_fails",
+    "dup_name",
+    "dup_method",
+    "reserved_method",
+    "bad_method_name",
+    "typed",
+    "typed_both_tables",
+    "typed_init_open",
+    "typed_bad_param",
+    "typed_dup_method",
 };
 #define N_COUNTED (sizeof(counted) / sizeof(counted[0]))
 static void *own_handles[N_COUNTED];
@@ -66,6 +80,24 @@ typedef struct counters {
   int64_t fini;
   int64_t fini_bad_state;
 } counters;
+
+/* Run "<name>.counters" of a typed table into pk; false when it has none. */
+static bool typed_counters(const rpcd_plugin_info *info, const char *method,
+                           msgpack_packer *pk)
+{
+  const rpcd_method_desc *d;
+  rpcd_ctx ctx = {.size = sizeof(ctx)};
+
+  if (info->abi_minor < 2 || !info->method_descs)
+    return false;
+  for (d = info->method_descs; d->name; d++) {
+    if (strcmp(d->name, method) == 0) {
+      assert_int_equal(d->fn(&ctx, pk), RPCD_OK);
+      return true;
+    }
+  }
+  return false;
+}
 
 /* Call "<name>.counters" straight from the plugin's own method table. */
 static counters read_counters(const char *name)
@@ -91,15 +123,17 @@ static counters read_counters(const char *name)
   info = entry();
   assert_non_null(info);
   snprintf(method, sizeof(method), "%s.counters", name);
-  for (i = 0; info->methods[i].name; i++) {
-    if (strcmp(info->methods[i].name, method) == 0)
-      break;
-  }
-  if (!info->methods[i].name)
-    fail_msg("plugin %s has no method %s", name, method);
   msgpack_sbuffer_init(&buf);
   msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
-  assert_int_equal(info->methods[i].fn(NULL, NULL, &empty, &pk), RPCD_OK);
+  if (!typed_counters(info, method, &pk)) {
+    for (i = 0; info->methods && info->methods[i].name; i++) {
+      if (strcmp(info->methods[i].name, method) == 0)
+        break;
+    }
+    if (!info->methods || !info->methods[i].name)
+      fail_msg("plugin %s has no method %s", name, method);
+    assert_int_equal(info->methods[i].fn(NULL, NULL, &empty, &pk), RPCD_OK);
+  }
   assert_int_equal(rpcd__mp_decode(buf.data, buf.size, 4, &doc, NULL, 0),
                    RPCD_OK);
   assert_int_equal(doc.root.type, MSGPACK_OBJECT_ARRAY);
@@ -195,7 +229,7 @@ static int setup_base(void **state)
   if (!f)
     return -1;
   rpcd__registry_init(&f->reg);
-  if (rpcd__dispatcher_add_builtins(&f->reg, err, sizeof(err)) != RPCD_OK ||
+  if (rpcd__builtins_add(&f->reg, err, sizeof(err)) != RPCD_OK ||
       rpcd__plugin_load(&f->reg, PLUGIN("ok"), err, sizeof(err)) != RPCD_OK ||
       rpcd__plugin_load(&f->reg, FIB_PLUGIN, err, sizeof(err)) != RPCD_OK) {
     fprintf(stderr, "setup: %s\n", err);
@@ -276,6 +310,14 @@ static const rpcd_method_entry *lookup(const rpcd_registry *reg,
                                        const char *name)
 {
   return rpcd__registry_lookup(reg, name, strlen(name));
+}
+
+static void assert_signature(const rpcd_method_entry *e, const char *want)
+{
+  char sig[256];
+
+  rpcd__method_signature(e->name, &e->spec, sig, sizeof(sig));
+  assert_string_equal(sig, want);
 }
 
 static void assert_contains(const char *text, const char *want)
@@ -366,19 +408,81 @@ static void test_load_fib(void **state)
   assert_string_equal(e->plugin->name, "fib");
   assert_string_equal(e->plugin->version, "1.0.0");
   assert_string_equal(e->plugin->path, canon(FIB_PLUGIN, real));
+  /* A typed method: its spec, read from fib's descriptor. */
+  assert_null(e->fn);
+  assert_non_null(e->handler);
+  assert_true(e->spec.typed);
+  assert_int_equal(e->spec.nparams, 1);
+  assert_string_equal(e->spec.params[0].name, "n");
+  assert_int_equal(e->spec.result, RPCD_TYPE_UINT);
+  assert_int_equal(e->spec.flags, RPCD_METHOD_IDEMPOTENT);
+  assert_non_null(e->spec.doc);
+  assert_signature(e, "fib(n: uint 0..93) -> uint");
 }
 
-/* A plugin built for ABI 1.0 loads under 1.1: minor bumps only append. */
+/* A 1.2 plugin with open/close: open runs once before any method, with no
+ * call, and what it stores in ctx->state is every method's state; close
+ * runs once at unload with that state. */
+static void test_load_typed(void **state)
+{
+  fixture *f = *state;
+  counters before = read_counters("typed");
+  counters now;
+  const rpcd_method_entry *e;
+  char err[512] = "";
+  char *log;
+
+  capture_start();
+  assert_int_equal(
+      rpcd__plugin_load(&f->reg, PLUGIN("typed"), err, sizeof(err)), RPCD_OK);
+  log = capture_stop();
+  /* ctx_log in open(): the plugin's name, no method. */
+  assert_contains(log, "plugin \"typed\": opened with host api 1.2");
+  free(log);
+  now = read_counters("typed");
+  assert_int_equal(now.init, before.init + 1);
+  assert_int_equal(now.fini, before.fini);
+  assert_int_equal(f->reg.n_methods, 5);
+  e = lookup(&f->reg, "typed.args");
+  assert_non_null(e);
+  assert_ptr_equal(e->state, f->reg.plugins[0]->state);
+  assert_non_null(e->state);
+  assert_true(e->spec.typed);
+  assert_int_equal(e->spec.nparams, 4);
+  /* RPCD_METHOD_ANY_PARAMS: typed handler, unchecked params. */
+  e = lookup(&f->reg, "typed.any");
+  assert_non_null(e);
+  assert_non_null(e->handler);
+  assert_false(e->spec.typed);
+
+  rpcd__registry_destroy(&f->reg);
+  now = read_counters("typed");
+  assert_int_equal(now.fini, before.fini + 1);
+  assert_int_equal(now.fini_bad_state, 0);
+}
+
+/* A plugin built for ABI 1.0 (a descriptor that ends before method_descs)
+ * loads under 1.2: minor bumps only append. Its methods are untyped. */
 static void test_load_minor_1_0(void **state)
 {
   fixture *f = *state;
+  const rpcd_method_entry *e;
   char err[512] = "";
 
   assert_int_equal(rpcd__plugin_load(&f->reg, TEST_PLUGIN_DIR "/minor_1_0.so",
                                      err, sizeof(err)),
                    RPCD_OK);
-  assert_non_null(lookup(&f->reg, "minor_1_0.hello"));
+  e = lookup(&f->reg, "minor_1_0.hello");
+  assert_non_null(e);
   assert_int_equal(f->reg.plugins[0]->info->abi_minor, 0);
+  assert_true(f->reg.plugins[0]->info->size <
+              offsetof(rpcd_plugin_info, method_descs) + 1);
+  assert_non_null(e->fn);
+  assert_null(e->handler);
+  assert_false(e->spec.typed);
+  assert_int_equal(e->spec.nparams, 0);
+  assert_int_equal(e->spec.result, RPCD_TYPE_ANY);
+  assert_signature(e, "minor_1_0.hello(...) -> any");
 }
 
 /* The fixture: built-ins, ok and fib together. */
@@ -389,7 +493,7 @@ static void test_base_fixture(void **state)
   assert_int_equal(f->reg.n_plugins, 2);
   assert_string_equal(f->reg.plugins[0]->name, "ok");
   assert_string_equal(f->reg.plugins[1]->name, "fib");
-  assert_int_equal(f->reg.n_methods, 2 + 12 + 1);
+  assert_int_equal(f->reg.n_methods, 3 + 12 + 1);
   assert_non_null(lookup(&f->reg, "rpc.ping"));
   assert_null(lookup(&f->reg, "rpc.ping")->plugin);
   assert_non_null(lookup(&f->reg, "rpc.list"));
@@ -431,6 +535,35 @@ static const bad_case bad_cases[] = {
         .reason = "descriptor size is",
         .reason2 = "expected at least",
         .methods = {"bad_size.method", "bad_size.counters"},
+    },
+    /* ABI 1.2 descriptors, each breaking one rule of its own. */
+    {
+        .plugin = "typed_both_tables",
+        .rc = RPCD_EPLUGIN,
+        .reason = "plugin \"typed_both_tables\" sets both methods and "
+                  "method_descs",
+        .methods = {"typed_both_tables.untyped", "typed_both_tables.counters"},
+    },
+    {
+        .plugin = "typed_init_open",
+        .rc = RPCD_EPLUGIN,
+        .reason = "plugin \"typed_init_open\" sets both init and open",
+        .methods = {"typed_init_open.counters"},
+    },
+    {
+        .plugin = "typed_bad_param",
+        .rc = RPCD_EPLUGIN,
+        .reason = "method \"typed_bad_param.range\": param \"n\"",
+        .reason2 = "range 93..0 is empty",
+        .methods = {"typed_bad_param.range", "typed_bad_param.counters"},
+    },
+    {
+        .plugin = "typed_dup_method",
+        .rc = RPCD_EEXIST,
+        .reason = "method \"echo\" is already registered by plugin \"ok\"",
+        .init_runs = 1,
+        .fini_runs = 1,
+        .methods = {"typed_dup_method.counters"},
     },
     {
         .plugin = "bad_msgpack",
@@ -610,6 +743,10 @@ static void test_refused(void **state, const char *plugin)
 REFUSED_TEST(bad_abi)
 REFUSED_TEST(newer_minor)
 REFUSED_TEST(bad_size)
+REFUSED_TEST(typed_both_tables)
+REFUSED_TEST(typed_init_open)
+REFUSED_TEST(typed_bad_param)
+REFUSED_TEST(typed_dup_method)
 REFUSED_TEST(bad_msgpack)
 REFUSED_TEST(reserved)
 REFUSED_TEST(no_entry)
@@ -1339,12 +1476,21 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_load_minor_1_0, setup_empty,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_load_fib, setup_empty, teardown),
+      cmocka_unit_test_setup_teardown(test_load_typed, setup_empty, teardown),
       cmocka_unit_test_setup_teardown(test_base_fixture, setup_base, teardown),
       cmocka_unit_test_setup_teardown(test_refused_bad_abi, setup_base,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_refused_newer_minor, setup_base,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_refused_bad_size, setup_base,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_refused_typed_both_tables,
+                                      setup_base, teardown),
+      cmocka_unit_test_setup_teardown(test_refused_typed_init_open, setup_base,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_refused_typed_bad_param, setup_base,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_refused_typed_dup_method, setup_base,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_refused_bad_msgpack, setup_base,
                                       teardown),

@@ -3,8 +3,9 @@
  * Unit tests of the method registry (core/registry.c): add, lookup by a name
  * that need not be NUL-terminated, duplicates, invalid names, growth of the
  * hash table far past its first size, removal of one plugin's methods, and
- * the sorted listing rpc.list is built from. No plugin is loaded: entries
- * point at fake rpcd_plugin records that the registry never unloads.
+ * the sorted listing rpc.list is built from, and typed entries owning their
+ * spec. No plugin is loaded: entries point at fake rpcd_plugin records that
+ * the registry never unloads.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -404,6 +405,74 @@ static void test_find_plugin(void **state)
   rpcd__registry_destroy(&reg);
 }
 
+static int typed_handler(rpcd_ctx *ctx, msgpack_packer *result)
+{
+  (void)ctx;
+  (void)result;
+  return RPCD_OK;
+}
+
+static const rpcd_param typed_params[] = {
+    RPCD_PARAM_UINT("n", 0, 9),
+    RPCD_OPTIONAL_STR("s", 4, "ab"),
+    RPCD_PARAMS_END,
+};
+static const rpcd_method_desc typed_desc = RPCD_METHOD(
+    "typed", typed_handler, typed_params, RPCD_TYPE_UINT, 0, "A doc");
+
+/* A typed entry takes over its spec on success only; untyped entries get
+ * the untyped spec. Removal and destroy free the specs (ASan/valgrind). */
+static void test_typed_entries(void **state)
+{
+  const rpcd_method_entry *e;
+  rpcd_method_spec spec;
+  rpcd_registry reg;
+  char err[256];
+
+  (void)state;
+  rpcd__registry_init(&reg);
+  assert_int_equal(rpcd__method_spec_read(&spec, &typed_desc, err, sizeof(err)),
+                   RPCD_OK);
+  assert_int_equal(rpcd__registry_add_typed(&reg, "typed", typed_handler, &spec,
+                                            NULL, &plugin_one, err,
+                                            sizeof(err)),
+                   RPCD_OK);
+  assert_null(spec.params); /* moved into the registry */
+  e = lookup(&reg, "typed");
+  assert_non_null(e);
+  assert_ptr_equal(e->handler, typed_handler);
+  assert_null(e->fn);
+  assert_true(e->spec.typed);
+  assert_int_equal(e->spec.nparams, 2);
+  assert_string_equal(e->spec.doc, "A doc");
+
+  /* Refused: the caller keeps its spec. */
+  assert_int_equal(rpcd__method_spec_read(&spec, &typed_desc, err, sizeof(err)),
+                   RPCD_OK);
+  assert_int_equal(rpcd__registry_add_typed(&reg, "typed", typed_handler, &spec,
+                                            NULL, &plugin_two, err,
+                                            sizeof(err)),
+                   RPCD_EEXIST);
+  assert_non_null(spec.params);
+  assert_int_equal(rpcd__registry_add_typed(&reg, "typed2", typed_handler,
+                                            &spec, NULL, &plugin_two, err,
+                                            sizeof(err)),
+                   RPCD_OK);
+
+  assert_int_equal(rpcd__registry_add(&reg, "untyped", handler_a, NULL,
+                                      &plugin_one, err, sizeof(err)),
+                   RPCD_OK);
+  e = lookup(&reg, "untyped");
+  assert_false(e->spec.typed);
+  assert_null(e->handler);
+  assert_int_equal(e->spec.result, RPCD_TYPE_ANY);
+
+  rpcd__registry_remove_plugin(&reg, &plugin_one);
+  assert_int_equal(reg.n_methods, 1);
+  assert_non_null(lookup(&reg, "typed2"));
+  rpcd__registry_destroy(&reg);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -415,6 +484,7 @@ int main(void)
       cmocka_unit_test(test_remove_plugin),
       cmocka_unit_test(test_sorted),
       cmocka_unit_test(test_find_plugin),
+      cmocka_unit_test(test_typed_entries),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
