@@ -2,9 +2,9 @@
 /*
  * Requests a hostile or foreign client can send, published raw against a
  * real broker and a real rpcd: deadlines in every AMQP field type, header
- * values beyond int64, NUL bytes in properties, and notifications that
- * cannot be read. Each must get the documented answer, and rpcd must go on
- * serving.
+ * values beyond int64, NUL bytes in properties, notifications that
+ * cannot be read, and params that break a typed method's descriptor. Each
+ * must get the documented answer, and rpcd must go on serving.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -234,6 +234,59 @@ static void test_nul_in_correlation_id_logged(void **state)
   assert_true(found);
 }
 
+/* Call `method` with raw msgpack params; expect -32602 with `want`. */
+static void expect_params_refused(const char *method, const char *params,
+                                  size_t len, const char *want)
+{
+  h_raw_request req = fib_request();
+  msgpack_sbuffer body;
+
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(rpcd__request_encode(&body, false, 10, method,
+                                        strlen(method), params, len),
+                   RPCD_OK);
+  req.body = body.data;
+  req.body_len = body.size;
+  expect_error(&req, RPCD_ERR_INVALID_PARAMS, want);
+  msgpack_sbuffer_destroy(&body);
+}
+
+/* Typed methods' params are checked by the server before any handler runs,
+ * whatever a client sends. */
+static void test_typed_params_refused(void **state)
+{
+  h_raw_request req = fib_request();
+  char p[4 + 300];
+
+  (void)state;
+  /* {1: 5}, {"n": 5, "n": 6}, {"n\0x": 5} */
+  expect_params_refused("fib", "\x81\x01\x05", 3,
+                        "named params must have str keys");
+  expect_params_refused("fib", "\x82\xa1n\x05\xa1n\x06", 7,
+                        "param n: given twice");
+  expect_params_refused("fib", "\x81\xa3n\0x\x05", 6, "unknown");
+  /* fib(2^64 - 1) and fib([[[]]]) */
+  expect_params_refused("fib", "\x91\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 10,
+                        "param n: expected uint in 0..93, got "
+                        "18446744073709551615");
+  expect_params_refused("fib", "\x91\x91\x91\x90", 4,
+                        "param n: expected uint in 0..93, got array");
+  /* rpc.describe of a 300-byte name (a str16), and of a method that is not
+   * there */
+  p[0] = '\x91';
+  p[1] = '\xda';
+  p[2] = (char)(300 >> 8);
+  p[3] = (char)(300 & 0xff);
+  memset(p + 4, 'a', 300);
+  expect_params_refused("rpc.describe", p, sizeof(p),
+                        "param method: expected str of at most 255 bytes, "
+                        "got 300 bytes");
+  expect_params_refused("rpc.describe", "\x91\xa4nope", 6,
+                        "param method: no method \"nope\"");
+  /* And it goes on serving. */
+  expect_fib5(&req);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -243,6 +296,7 @@ int main(void)
       cmocka_unit_test(test_nul_in_content_type),
       cmocka_unit_test(test_malformed_notification_answered),
       cmocka_unit_test(test_nul_in_correlation_id_logged),
+      cmocka_unit_test(test_typed_params_refused),
   };
 
   return cmocka_run_group_tests(tests, setup, teardown);
