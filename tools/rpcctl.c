@@ -2,14 +2,16 @@
 /*
  * rpcctl: the command-line client of rpcd. It calls a method with params
  * typed as JSON literals and prints the result as JSON (call), lists the
- * methods the servers offer (list), checks that a server answers (ping) and
- * measures throughput and latency (bench), all through the client SDK.
+ * methods the servers offer (list) and describes one (describe), checks
+ * that a server answers (ping) and measures throughput and latency
+ * (bench), all through the client SDK.
  * Everything it prints on success goes to stdout; every failure is one line
  * "rpcctl: ..." on stderr and an exit status that says what kind it was:
  *
  *   0    success
  *   1    remote error: the server answered with an error
- *   2    usage error: bad option, bad JSON argument, unknown command, bad
+ *   2    usage error: bad option, bad JSON argument, an argument a typed
+ *        method's descriptor refuses (nothing sent), unknown command, bad
  *        URI or queue name, invalid method name, params the SDK refuses
  *        (RPCD_EINVAL)
  *   3    timed out waiting for a reply
@@ -63,14 +65,23 @@ static const char usage_text[] =
     "Call methods of rpcd servers over RabbitMQ.\n"
     "\n"
     "Commands:\n"
-    "  call [--named] METHOD [ARG...]\n"
+    "  call [--named] [--no-check] METHOD [ARG...]\n"
     "        call METHOD with the ARGs as positional params and print the\n"
     "        result as JSON. Each ARG is a JSON literal: 30, '\"text\"',\n"
     "        '[1,2]', '{\"a\":1}'. With --named, the one ARG is a JSON object\n"
-    "        sent as named params\n"
+    "        sent as named params. For a typed method (see describe) the\n"
+    "        ARGs are checked before anything is sent (exit status 2 when\n"
+    "        one is refused): an ARG for a str param that is not JSON is the\n"
+    "        string itself, a JSON string for a bin param is sent as bin, and\n"
+    "        NAME=VALUE gives param NAME by name. --no-check sends the ARGs\n"
+    "        as they are\n"
+    "  describe [--json] METHOD\n"
+    "        print METHOD's signature, its doc, its flags and one line per\n"
+    "        param: type, required or optional, range, max length, default\n"
+    "        (--json: the whole answer of rpc.describe)\n"
     "  list [--json]\n"
-    "        print the methods the servers offer, one per line: name, plugin\n"
-    "        and version separated by tabs (--json: the whole answer)\n"
+    "        print the methods the servers offer as a table: method,\n"
+    "        signature, plugin, version and doc (--json: the whole answer)\n"
     "  stats [--json]\n"
     "        print the server's counters (workers, calls, errors, crashes,\n"
     "        poison, timeouts, reloads, restarts), then one line per worker\n"
@@ -109,8 +120,9 @@ static const char usage_text[] =
     "Exit status:\n"
     "  0    success\n"
     "  1    the server answered with an error\n"
-    "  2    usage error: bad option, bad JSON argument, unknown command, bad\n"
-    "       URI, queue or method name\n"
+    "  2    usage error: bad option, bad JSON argument, an argument the\n"
+    "       method's descriptor refuses, unknown command, bad URI, queue or\n"
+    "       method name\n"
     "  3    timed out waiting for a reply\n"
     "  4    no server: the request queue does not exist or has no consumer\n"
     "  5    connection failure: the broker cannot be reached, refused the\n"
@@ -185,7 +197,7 @@ static int input_error(const char *fmt, ...)
  * Write s[0..n) so that it stays on one line and keeps tab-separated fields
  * apart: control characters are written as C escapes.
  */
-static void put_sanitized(FILE *f, const char *s, size_t n)
+void put_sanitized(FILE *f, const char *s, size_t n)
 {
   size_t i;
 
@@ -235,8 +247,7 @@ int exit_status(int rc)
  * detail from rpcd_client_last_error() when there is one) and return its
  * exit status.
  */
-static int report_failure(const rpcd_client *client, const char *context,
-                          int rc)
+int report_failure(const rpcd_client *client, const char *context, int rc)
 {
   const char *text = rpcd_strerror(rc);
   const char *detail = client ? rpcd_client_last_error(client) : "";
@@ -331,7 +342,7 @@ static int report_loss(const rpcd_json_loss *loss, bool strict)
 }
 
 /* Exit status for a failure to decode or print a reply. */
-static int report_bad_reply(int rc, const char *err)
+int report_bad_reply(int rc, const char *err)
 {
   if (rc == RPCD_ENOMEM)
     errorf("out of memory");
@@ -342,7 +353,7 @@ static int report_bad_reply(int rc, const char *err)
 
 /* Print "rpcctl: error CODE (NAME): MESSAGE[ data: JSON]" for an error
  * reply, and return the remote-error exit status. */
-static int report_remote(const rpcd_reply *reply)
+int report_remote(const rpcd_reply *reply)
 {
   int code = rpcd_reply_error_code(reply);
   const char *message = rpcd_reply_error_message(reply);
@@ -370,7 +381,7 @@ static int report_remote(const rpcd_reply *reply)
 
 /* Print the reply's result as JSON and a newline, unless --strict finds
  * it lossy. */
-static int print_result(const rpcd_reply *reply, const options *opt)
+int print_result(const rpcd_reply *reply, const options *opt)
 {
   const void *data;
   size_t len;
@@ -587,6 +598,7 @@ static int cmd_call(const options *opt, int argc, char **argv)
   const char *method;
   char context[300];
   bool named = false;
+  bool no_check = false;
   int i = 0;
   int rc;
 
@@ -597,6 +609,8 @@ static int cmd_call(const options *opt, int argc, char **argv)
     }
     if (strcmp(argv[i], "--named") == 0)
       named = true;
+    else if (strcmp(argv[i], "--no-check") == 0)
+      no_check = true;
     else
       return usage_error("unknown option \"%s\" for \"call\"", argv[i]);
   }
@@ -605,14 +619,29 @@ static int cmd_call(const options *opt, int argc, char **argv)
   method = argv[i++];
   if (!method_valid(method))
     return invalid_method(method);
+  if (named && argc - i != 1)
+    return usage_error("--named takes exactly one JSON object after METHOD, "
+                       "got %d arguments",
+                       argc - i);
 
   msgpack_sbuffer_init(&params);
-  rc = pack_params(&params, named, argc - i, argv + i);
-  if (rc != 0)
-    goto out_params;
+  /* Unchecked ARGs are known good or bad before connecting. */
+  if (no_check) {
+    rc = pack_params(&params, named, argc - i, argv + i);
+    if (rc != 0)
+      goto out_params;
+  }
   rc = client_open(opt, &client);
   if (rc != 0)
     goto out_params;
+  if (!no_check) {
+    rc = pack_call_params(opt, client, method, false, named, argc - i, argv + i,
+                          &params);
+    if (rc != 0) {
+      rpcd_client_free(client);
+      goto out_params;
+    }
+  }
 
   rc = rpcd_client_call(client, method, params.data, params.size,
                         opt->timeout_ms, &reply, 0);
@@ -746,24 +775,126 @@ static int print_stats_table(const rpcd_reply *reply)
   return rc;
 }
 
+/* A field of a method's map as it shows in a table cell: a str on one
+ * line (control characters escaped), "" when missing or not a str. */
+static char *cell_text(const msgpack_object *map, const char *key)
+{
+  uint32_t i;
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f;
+
+  f = open_memstream(&buf, &len);
+  if (!f)
+    return NULL;
+  for (i = 0; i < map->via.map.size; i++) {
+    const msgpack_object_kv *kv = &map->via.map.ptr[i];
+
+    if (rpcd__mp_str_eq(&kv->key, key) && kv->val.type == MSGPACK_OBJECT_STR) {
+      put_sanitized(f, kv->val.via.str.ptr, kv->val.via.str.size);
+      break;
+    }
+  }
+  if (fclose(f) != 0) {
+    free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+/* Columns a UTF-8 text takes, one per code point. */
+static size_t text_width(const char *s)
+{
+  size_t w = 0;
+
+  for (; *s; s++)
+    if (((unsigned char)*s & 0xc0) != 0x80)
+      w++;
+  return w;
+}
+
+#define LIST_COLUMNS 5
+
+/* rpc.list as a table: a header line, then one line per method, columns
+ * aligned (the last, doc, is not padded; no trailing blanks). A field an
+ * older server does not send is an empty cell. */
 static int print_list_table(const rpcd_reply *reply)
 {
-  static const char *const fields[] = {"name", "plugin", "version"};
+  static const char *const heads[LIST_COLUMNS] = {"method", "signature",
+                                                  "plugin", "version", "doc"};
+  static const char *const keys[LIST_COLUMNS] = {"name", "signature", "plugin",
+                                                 "version", "doc"};
+  size_t width[LIST_COLUMNS];
   const void *data;
   size_t len;
   rpcd_mp_doc doc;
   char err[256];
+  char **cells = NULL;
+  uint32_t rows = 0;
+  uint32_t r;
+  size_t c;
   int rc;
 
   rpcd_reply_result(reply, &data, &len);
   rc = rpcd__mp_decode(data, len, RPCD_MAX_DEPTH, &doc, err, sizeof(err));
   if (rc != RPCD_OK)
     return report_bad_reply(rc, err);
-  if (doc.root.type != MSGPACK_OBJECT_ARRAY)
+  if (doc.root.type != MSGPACK_OBJECT_ARRAY) {
     rc = report_bad_reply(RPCD_EPROTO, "rpc.list did not answer an array");
-  else
-    rc = print_rows(&doc.root, fields, sizeof(fields) / sizeof(fields[0]),
-                    "an entry of rpc.list is not a map");
+    goto out;
+  }
+  rows = doc.root.via.array.size;
+  cells = calloc((size_t)rows * LIST_COLUMNS + 1, sizeof(*cells));
+  if (!cells) {
+    rc = report_bad_reply(RPCD_ENOMEM, "");
+    goto out;
+  }
+  for (c = 0; c < LIST_COLUMNS; c++)
+    width[c] = strlen(heads[c]);
+  for (r = 0; r < rows; r++) {
+    const msgpack_object *m = &doc.root.via.array.ptr[r];
+
+    if (m->type != MSGPACK_OBJECT_MAP) {
+      rc = report_bad_reply(RPCD_EPROTO, "an entry of rpc.list is not a map");
+      goto out;
+    }
+    for (c = 0; c < LIST_COLUMNS; c++) {
+      char *t = cell_text(m, keys[c]);
+      size_t w;
+
+      if (!t) {
+        rc = report_bad_reply(RPCD_ENOMEM, "");
+        goto out;
+      }
+      cells[(size_t)r * LIST_COLUMNS + c] = t;
+      w = text_width(t);
+      if (w > width[c])
+        width[c] = w;
+    }
+  }
+  for (r = 0; r <= rows; r++) {
+    const char *row[LIST_COLUMNS];
+    size_t last = 0;
+
+    for (c = 0; c < LIST_COLUMNS; c++) {
+      row[c] = r == 0 ? heads[c] : cells[(size_t)(r - 1) * LIST_COLUMNS + c];
+      if (row[c][0] != '\0')
+        last = c;
+    }
+    for (c = 0; c <= last; c++) {
+      fputs(row[c], stdout);
+      if (c < last)
+        printf("%*s", (int)(width[c] - text_width(row[c]) + 2), "");
+    }
+    fputc('\n', stdout);
+  }
+  rc = 0;
+
+out:
+  if (cells)
+    for (r = 0; r < (size_t)rows * LIST_COLUMNS; r++)
+      free(cells[r]);
+  free(cells);
   rpcd__mp_doc_destroy(&doc);
   return rc;
 }
@@ -963,6 +1094,8 @@ int main(int argc, char **argv)
 
   if (strcmp(cmd, "call") == 0) {
     rc = cmd_call(&opt, argc - i, argv + i);
+  } else if (strcmp(cmd, "describe") == 0) {
+    rc = cmd_describe(&opt, argc - i, argv + i);
   } else if (strcmp(cmd, "list") == 0) {
     rc = cmd_builtin_table(&opt, argc - i, argv + i, "list", "rpc.list",
                            print_list_table);

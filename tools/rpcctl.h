@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <msgpack.h>
 #include <rpcd/client.h>
@@ -48,6 +49,24 @@ int usage_error(const char *fmt, ...)
 /* The exit status for an SDK status. */
 int exit_status(int rc);
 
+/* Write s[0..n) on one line: control characters as C escapes. */
+void put_sanitized(FILE *f, const char *s, size_t n);
+
+/* "rpcctl: CONTEXT: STATUS TEXT: DETAIL" for a failed SDK call; returns its
+ * exit status. */
+int report_failure(const rpcd_client *client, const char *context, int rc);
+
+/* "rpcctl: malformed reply: ERR" (or out of memory); returns EXIT_INTERNAL. */
+int report_bad_reply(int rc, const char *err);
+
+/* "rpcctl: error CODE (NAME): MESSAGE" for an error reply; returns
+ * EXIT_REMOTE. */
+int report_remote(const rpcd_reply *reply);
+
+/* Print the reply's result as JSON (see --pretty and --strict); returns the
+ * exit status. */
+int print_result(const rpcd_reply *reply, const options *opt);
+
 /* "-n 5" or "-n5"-style option NAME at argv[*i]: 1 and *value when it is
  * (advancing *i past a separate value), 0 when argv[*i] is another option,
  * -1 when its value is missing. */
@@ -72,5 +91,19 @@ double now_ms(void);
 
 /* The bench command (tools/rpcctl_bench.c). */
 int cmd_bench(const options *opt, int argc, char **argv);
+
+/* The describe command (tools/rpcctl_describe.c). */
+int cmd_describe(const options *opt, int argc, char **argv);
+
+/*
+ * Pack call's params for METHOD: unless no_check, fetch rpc.describe METHOD
+ * and, for a typed method, check and convert the ARGs against it
+ * (tools/typed_args.h); an untyped method, or a server without
+ * rpc.describe, gets the ARGs as pack_params() packs them. Returns 0, or
+ * an exit status after printing why (EXIT_USAGE for a refused ARG).
+ */
+int pack_call_params(const options *opt, rpcd_client *client,
+                     const char *method, bool no_check, bool named, int n,
+                     char **args, msgpack_sbuffer *sbuf);
 
 #endif /* RPCCTL_H */

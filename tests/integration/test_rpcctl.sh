@@ -65,7 +65,86 @@ expect "named params" 0 '^55$' -- "${ctl[@]}" call --named fib '{"n":10}'
 expect "echo round-trips JSON" 0 '^\[\[1,"x",\{"a":true\},null,1.5\]\]$' -- \
   "${ctl[@]}" call itest.echo '[1,"x",{"a":true},null,1.5]'
 expect "ping" 0 '^pong ' -- "${ctl[@]}" ping
-expect "list shows fib" 0 $'fib\tfib\t1.0.0' -- "${ctl[@]}" list
+expect "list: a header, then fib's signature, plugin, version and doc" 0 \
+  $'^method +signature +plugin +version +doc\n(.*\n)*fib +fib\\(n: uint 0\\.\\.93\\) -> uint +fib +1\\.0\\.0 +The n-th Fibonacci number, exactly\n' \
+  -- "${ctl[@]}" list
+expect "list: an untyped method, no doc, no trailing blanks" 0 \
+  $'\nitest\\.echo +itest\\.echo\\(\\.\\.\\.\\) -> any +itest +[0-9.]+\n' \
+  -- "${ctl[@]}" list
+expect "list --json" 0 '^\[\{"name":"fib",' -- "${ctl[@]}" list --json
+expect "describe fib" 0 \
+  $'^fib\\(n: uint 0\\.\\.93\\) -> uint\nThe n-th Fibonacci number, exactly\nflags: idempotent\nparam n: uint, required, range 0\\.\\.93$' \
+  -- "${ctl[@]}" describe fib
+expect "describe a built-in: a str param with a max length" 0 \
+  $'^rpc\\.describe\\(method: str <=255\\) -> map\n.+\nparam method: str, required, max length 255$' \
+  -- "${ctl[@]}" describe rpc.describe
+expect "describe an untyped method" 0 \
+  $'^itest\\.echo\\(\\.\\.\\.\\) -> any\n\nparams: not checked \\(untyped method\\)$' \
+  -- "${ctl[@]}" describe itest.echo
+expect "describe --json" 0 '^\{.*"signature":"fib\(n: uint 0\.\.93\) -> uint"' \
+  -- "${ctl[@]}" describe --json fib
+expect_err "describe: unknown method: exit 1" 1 'no method "no\.such" on the server' \
+  -- "${ctl[@]}" describe no.such
+expect_err "describe: missing METHOD: exit 2" 2 'missing METHOD' -- \
+  "${ctl[@]}" describe
+
+# call checks a typed method's ARGs against rpc.describe before sending.
+expect_err "call fib 94: refused, exit 2" 2 \
+  '^rpcctl: param n: expected uint in 0\.\.93, got 94$' -- "${ctl[@]}" call fib 94
+expect_err "call fib -1: refused, exit 2" 2 \
+  '^rpcctl: param n: expected uint in 0\.\.93, got -1$' -- "${ctl[@]}" call fib -1
+expect_err "call fib x: refused, exit 2" 2 \
+  '^rpcctl: param n: expected uint in 0\.\.93, got x$' -- "${ctl[@]}" call fib x
+expect_err "call fib 1.5: refused, exit 2" 2 'param n: .*, got float$' -- \
+  "${ctl[@]}" call fib 1.5
+expect_err "call fib with no ARG: exit 2" 2 '^rpcctl: param n: missing$' -- \
+  "${ctl[@]}" call fib
+expect_err "call fib with 2 ARGs: exit 2" 2 'expected at most 1 param, got 2' \
+  -- "${ctl[@]}" call fib 1 2
+expect_err "--named: an unknown param: exit 2" 2 '^rpcctl: param m: unknown$' \
+  -- "${ctl[@]}" call --named fib '{"m":1}'
+expect_err "--named: out of range: exit 2" 2 'param n: .*got 100$' -- \
+  "${ctl[@]}" call --named fib '{"n":100}'
+expect "NAME=VALUE" 0 '^55$' -- "${ctl[@]}" call fib n=10
+expect_err "NAME=VALUE and a positional ARG for the same param: exit 2" 2 \
+  'param n: given twice' -- "${ctl[@]}" call fib n=10 3
+expect "a bare word for a str param is the string" 0 \
+  '"signature":"fib\(n: uint 0\.\.93\) -> uint"' -- \
+  "${ctl[@]}" call rpc.describe fib
+expect "a JSON string for a str param" 0 '"name":"fib"' -- \
+  "${ctl[@]}" call rpc.describe '"fib"'
+expect_err "an untyped method gets its ARGs unchecked: a bare word is bad JSON" \
+  2 'invalid JSON in argument 1' -- "${ctl[@]}" call itest.echo hello
+expect_err "--no-check sends the ARG: the server refuses it" 1 \
+  'error -32602 \(invalid params\): param n: expected uint in 0\.\.93, got 94' \
+  -- "${ctl[@]}" call --no-check fib 94
+expect_err "--no-check: the server names the type" 1 \
+  'error -32602 .*param n: expected uint in 0\.\.93, got int' -- \
+  "${ctl[@]}" call --no-check fib -1
+expect_err "--no-check: bad JSON is still found before connecting" 2 \
+  'invalid JSON in argument 1' -- "${ctl[@]}" call --no-check fib x
+
+# Nothing is sent for a refused ARG: the server logs every failed call
+# (its debug log every call); a refused "call fib 94" adds no line, and the
+# --no-check one after it adds exactly one.
+fib_calls() { grep -c 'call fib cid=' "$log"; }
+before=$(fib_calls)
+"${ctl[@]}" call fib 94 >/dev/null 2>&1
+"${ctl[@]}" call fib x >/dev/null 2>&1
+"${ctl[@]}" call --no-check fib 94 >/dev/null 2>&1
+for _ in $(seq 1 50); do
+  [ "$(fib_calls)" -gt "$before" ] && break
+  sleep 0.1
+done
+sleep 0.3
+after=$(fib_calls)
+if [ "$after" = $((before + 1)) ]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+  echo "FAIL refused ARGs are not sent: $((after - before)) calls of fib" \
+    "logged (want 1, the --no-check one)"
+fi
 expect "stats: server counters and one line per worker" 0 \
   $'^workers\tcalls\terrors\tcrashes\tpoison\ttimeouts\treloads\trestarts\n2\t[0-9]+\t[0-9]+\t0\t0\t0\t0\t0\n\npid\tgeneration\tstate\tcalls\terrors\tstarted\n[0-9]+\t1\t(idle|running)\t' \
   -- "${ctl[@]}" stats
@@ -90,7 +169,7 @@ expect "RPCD_URI is the default URI" 0 '^832040$' -- \
 expect_err "unknown method: exit 1" 1 'error -32601' -- \
   "${ctl[@]}" call no.such.method
 expect_err "bad params: exit 1" 1 'error -32602.*param n' -- \
-  "${ctl[@]}" call fib -1
+  "${ctl[@]}" call --no-check fib -1
 expect_err "application error: exit 1" 1 'error 9 .*requested failure 9' -- \
   "${ctl[@]}" call itest.fail 9
 expect_err "timeout: exit 3" 3 'tim' -- \

@@ -5,7 +5,9 @@
  * to UINT64_MAX survive both ways, and the JSON written for any msgpack value
  * (floats, control characters, invalid UTF-8, bin, ext, non-string keys) is
  * exact and valid, and what JSON cannot hold (NaN, keys that are not
- * strings or appear twice, bytes that are not UTF-8) is reported.
+ * strings or appear twice, bytes that are not UTF-8) is reported; and the
+ * checks of a typed method's arguments against its rpc.describe answer
+ * (tools/typed_args.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +24,8 @@
 #include <msgpack.h>
 
 #include "json_msgpack.h"
+#include "rpcd_proto.h"
+#include "typed_args.h"
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
@@ -920,6 +924,230 @@ static void test_loss_invalid_utf8(void **state)
   msgpack_sbuffer_destroy(&b.sbuf);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Typed arguments (tools/typed_args.c)                                      */
+
+/* A descriptor from the JSON text of an rpc.describe answer. */
+static void desc_from_json(rpcd_ctl_desc *d, const char *json, int want_rc)
+{
+  msgpack_sbuffer sbuf;
+  msgpack_packer pk;
+  rpcd_mp_doc doc;
+  char err[256];
+
+  msgpack_sbuffer_init(&sbuf);
+  msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+  assert_int_equal(rpcd__json_pack(&pk, json, 0, "desc", err, sizeof(err)),
+                   RPCD_OK);
+  assert_int_equal(
+      rpcd__mp_decode(sbuf.data, sbuf.size, 64, &doc, err, sizeof(err)),
+      RPCD_OK);
+  err[0] = '\0';
+  assert_int_equal(rpcd__ctl_desc_read(d, &doc.root, err, sizeof(err)),
+                   want_rc);
+  rpcd__mp_doc_destroy(&doc);
+  msgpack_sbuffer_destroy(&sbuf);
+}
+
+static const char fib_desc[] =
+    "{\"name\":\"fib\",\"typed\":true,\"params\":[{\"name\":\"n\","
+    "\"type\":\"uint\",\"required\":true,\"min\":0,\"max\":93}],"
+    "\"result\":\"uint\"}";
+
+static const char mixed_desc[] =
+    "{\"typed\":true,\"params\":["
+    "{\"name\":\"key\",\"type\":\"str\",\"required\":true,\"max_len\":3},"
+    "{\"name\":\"blob\",\"type\":\"bin\",\"required\":false},"
+    "{\"name\":\"on\",\"type\":\"bool\",\"required\":false,\"default\":true},"
+    "{\"name\":\"x\",\"type\":\"float\",\"required\":false,\"min\":-1.5,"
+    "\"max\":2.5},"
+    "{\"name\":\"i\",\"type\":\"int\",\"required\":false,\"min\":-5,"
+    "\"max\":5},"
+    "{\"name\":\"big\",\"type\":\"int\",\"required\":false},"
+    "{\"name\":\"u\",\"type\":\"uint\",\"required\":false},"
+    "{\"name\":\"a\",\"type\":\"array\",\"required\":false,\"max_len\":2},"
+    "{\"name\":\"w\",\"type\":\"frob\",\"required\":false}]}";
+
+/*
+ * Check and pack the ARGs (named: the one JSON object) against d; on
+ * success, want_json is the JSON text of the params (bin as base64), else
+ * want_err the message.
+ */
+static void check_args(const rpcd_ctl_desc *d, bool named, int n,
+                       const char *const *args, const char *want_json,
+                       const char *want_err)
+{
+  msgpack_sbuffer sbuf;
+  msgpack_packer pk;
+  char err[512] = "";
+  int rc;
+
+  msgpack_sbuffer_init(&sbuf);
+  msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+  rc = rpcd__ctl_args_pack(&pk, d, named, n, (char **)args, err, sizeof(err));
+  if (want_err) {
+    if (rc != RPCD_EINVAL || strstr(err, want_err) == NULL)
+      fail_msg("args: rc %d, err \"%s\" (want \"%s\")", rc, err, want_err);
+    assert_int_equal(sbuf.size, 0);
+  } else {
+    rpcd_mp_doc doc;
+    rpcd_json_buf out;
+
+    if (rc != RPCD_OK)
+      fail_msg("args: rc %d, err \"%s\" (want %s)", rc, err, want_json);
+    assert_int_equal(
+        rpcd__mp_decode(sbuf.data, sbuf.size, 64, &doc, err, sizeof(err)),
+        RPCD_OK);
+    rpcd__json_buf_init(&out);
+    assert_int_equal(rpcd__json_dump(&out, &doc.root, 0), RPCD_OK);
+    assert_string_equal(out.data, want_json);
+    rpcd__json_buf_destroy(&out);
+    rpcd__mp_doc_destroy(&doc);
+  }
+  msgpack_sbuffer_destroy(&sbuf);
+}
+
+#define ARGS(...)                                                              \
+  (sizeof((const char *[]){__VA_ARGS__}) / sizeof(char *)),                    \
+      (const char *const[])                                                    \
+  {                                                                            \
+    __VA_ARGS__                                                                \
+  }
+
+static void test_typed_desc_read(void **state)
+{
+  rpcd_ctl_desc d;
+  char text[256];
+
+  (void)state;
+  desc_from_json(&d, fib_desc, RPCD_OK);
+  assert_true(d.typed);
+  assert_int_equal(d.nparams, 1);
+  assert_string_equal(d.params[0].name, "n");
+  assert_int_equal(d.params[0].type, RPCD_CTL_UINT);
+  assert_true(d.params[0].required);
+  assert_int_equal(rpcd__ctl_param_text(&d.params[0], text, sizeof(text)),
+                   RPCD_OK);
+  assert_string_equal(text, "uint, required, range 0..93");
+  rpcd__ctl_desc_free(&d);
+
+  desc_from_json(&d, mixed_desc, RPCD_OK);
+  assert_int_equal(d.nparams, 9);
+  rpcd__ctl_param_text(&d.params[0], text, sizeof(text));
+  assert_string_equal(text, "str, required, max length 3");
+  rpcd__ctl_param_text(&d.params[2], text, sizeof(text));
+  assert_string_equal(text, "bool, optional, default true");
+  rpcd__ctl_param_text(&d.params[3], text, sizeof(text));
+  assert_string_equal(text, "float, optional, range -1.5..2.5");
+  rpcd__ctl_param_text(&d.params[8], text, sizeof(text));
+  assert_string_equal(text, "frob, optional");
+  assert_int_equal(d.params[8].type, RPCD_CTL_ANY); /* unknown: unchecked */
+  rpcd__ctl_desc_free(&d);
+
+  /* untyped, or fields an older server lacks: not typed, nothing checked */
+  desc_from_json(&d, "{\"name\":\"e\",\"typed\":false,\"params\":[]}", RPCD_OK);
+  assert_false(d.typed);
+  rpcd__ctl_desc_free(&d);
+  desc_from_json(&d, "{\"name\":\"e\"}", RPCD_OK);
+  assert_false(d.typed);
+  rpcd__ctl_desc_free(&d);
+  /* not a descriptor */
+  desc_from_json(&d, "\"ok\"", RPCD_EPROTO);
+  desc_from_json(&d, "{\"typed\":true}", RPCD_EPROTO);
+  desc_from_json(&d, "{\"typed\":true,\"params\":[{\"type\":\"int\"}]}",
+                 RPCD_EPROTO);
+}
+
+static void test_typed_args_fib(void **state)
+{
+  rpcd_ctl_desc d;
+
+  (void)state;
+  desc_from_json(&d, fib_desc, RPCD_OK);
+  check_args(&d, false, ARGS("30"), "[30]", NULL);
+  check_args(&d, false, ARGS("93"), "[93]", NULL);
+  check_args(&d, false, ARGS("94"), NULL,
+             "param n: expected uint in 0..93, got 94");
+  check_args(&d, false, ARGS("-1"), NULL,
+             "param n: expected uint in 0..93, got -1");
+  check_args(&d, false, ARGS("x"), NULL,
+             "param n: expected uint in 0..93, got x");
+  check_args(&d, false, ARGS("\"5\""), NULL,
+             "param n: expected uint in 0..93, got str");
+  check_args(&d, false, ARGS("1.0"), NULL,
+             "param n: expected uint in 0..93, got float");
+  check_args(&d, false, ARGS("[1,"), NULL,
+             "invalid JSON in argument 1 (param n)");
+  check_args(&d, false, 0, NULL, NULL, "param n: missing");
+  check_args(&d, false, ARGS("1", "2"), NULL,
+             "expected at most 1 param, got 2");
+  check_args(&d, false, ARGS("n=10"), "{\"n\":10}", NULL);
+  check_args(&d, false, ARGS("n=10", "3"), NULL, "param n: given twice");
+  check_args(&d, false, ARGS("n=100"), NULL, "got 100");
+  check_args(&d, true, ARGS("{\"n\":5}"), "{\"n\":5}", NULL);
+  check_args(&d, true, ARGS("{\"m\":5}"), NULL, "param m: unknown");
+  check_args(&d, true, ARGS("{}"), NULL, "param n: missing");
+  check_args(&d, true, ARGS("[5]"), NULL, "must be a JSON object");
+  check_args(&d, true, ARGS("{\"n\":5}", "1"), NULL, "exactly one");
+  rpcd__ctl_desc_free(&d);
+}
+
+static void test_typed_args_conversions(void **state)
+{
+  rpcd_ctl_desc d;
+
+  (void)state;
+  desc_from_json(&d, mixed_desc, RPCD_OK);
+  /* str: a JSON string, or the text itself when it is not JSON */
+  check_args(&d, false, ARGS("\"k\""), "[\"k\"]", NULL);
+  check_args(&d, false, ARGS("ab"), "[\"ab\"]", NULL);
+  check_args(&d, false, ARGS("a b"), "[\"a b\"]", NULL);
+  check_args(&d, false, ARGS(""), "[\"\"]", NULL);
+  check_args(&d, false, ARGS("abcd"), NULL,
+             "param key: expected str of at most 3 bytes, got 4 bytes");
+  check_args(&d, false, ARGS("12"), NULL,
+             "param key: expected str of at most 3 bytes, got uint");
+  check_args(&d, false, ARGS("null"), NULL, "got nil");
+  /* bin: a JSON string (or text) is sent as bin: base64 when printed */
+  check_args(&d, false, ARGS("k", "\"abc\""), "[\"k\",\"YWJj\"]", NULL);
+  check_args(&d, false, ARGS("k", "abc"), "[\"k\",\"YWJj\"]", NULL);
+  check_args(&d, true, ARGS("{\"key\":\"k\",\"blob\":\"abc\"}"),
+             "{\"key\":\"k\",\"blob\":\"YWJj\"}", NULL);
+  check_args(&d, false, ARGS("k", "1"), NULL,
+             "param blob: expected bin, got uint");
+  /* bool, float, int, uint */
+  check_args(&d, false, ARGS("k", "\"\"", "false"), "[\"k\",\"\",false]", NULL);
+  check_args(&d, false, ARGS("k", "\"\"", "1"), NULL,
+             "param on: expected bool, got uint");
+  check_args(&d, false, ARGS("k", "\"\"", "true", "2"), "[\"k\",\"\",true,2]",
+             NULL);
+  check_args(&d, false, ARGS("k", "\"\"", "true", "-1.5"),
+             "[\"k\",\"\",true,-1.5]", NULL);
+  check_args(&d, false, ARGS("k", "\"\"", "true", "2.75"), NULL,
+             "param x: expected float in -1.5..2.5, got 2.75");
+  check_args(&d, false, ARGS("k", "\"\"", "true", "0", "-5"),
+             "[\"k\",\"\",true,0,-5]", NULL);
+  check_args(&d, false, ARGS("k", "\"\"", "true", "0", "-6"), NULL,
+             "param i: expected int in -5..5, got -6");
+  check_args(&d, false, ARGS("key=k", "big=9223372036854775807"),
+             "{\"key\":\"k\",\"big\":9223372036854775807}", NULL);
+  check_args(&d, false, ARGS("key=k", "big=9223372036854775808"), NULL,
+             "param big: expected int, got 9223372036854775808");
+  check_args(&d, false, ARGS("key=k", "u=18446744073709551615"),
+             "{\"key\":\"k\",\"u\":18446744073709551615}", NULL);
+  /* array length; an unknown type is not checked */
+  check_args(&d, false, ARGS("key=k", "a=[1,2,3]"), NULL,
+             "param a: expected array of at most 2 elements, got 3");
+  check_args(&d, false, ARGS("key=k", "w={\"any\":[1]}"),
+             "{\"key\":\"k\",\"w\":{\"any\":[1]}}", NULL);
+  /* NAME=VALUE only for a declared NAME: else a str like any other */
+  check_args(&d, false, ARGS("qq=1"), NULL, "got 4 bytes");
+  check_args(&d, false, ARGS("b=1"), "[\"b=1\"]", NULL);
+  /* the required param missing when only optional ones are named */
+  check_args(&d, false, ARGS("i=1"), NULL, "param key: missing");
+  rpcd__ctl_desc_free(&d);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -943,6 +1171,9 @@ int main(void)
       cmocka_unit_test(test_loss_keys),
       cmocka_unit_test(test_loss_many_keys),
       cmocka_unit_test(test_loss_invalid_utf8),
+      cmocka_unit_test(test_typed_desc_read),
+      cmocka_unit_test(test_typed_args_fib),
+      cmocka_unit_test(test_typed_args_conversions),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
