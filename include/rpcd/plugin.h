@@ -456,10 +456,18 @@ typedef const rpcd_plugin_info *(*rpcd_plugin_entry_fn)(void);
 #define RPCD_PLUGIN_EXPORT
 #endif
 
+/* The entry is looked up by its C name, also in a C++ plugin. */
+#ifdef __cplusplus
+#define RPCD__EXTERN_C extern "C"
+#else
+#define RPCD__EXTERN_C
+#endif
+
 /* Define the plugin's entry point; use once per plugin, at file scope. */
 #define RPCD_PLUGIN_DECLARE(info)                                              \
-  RPCD_PLUGIN_EXPORT const rpcd_plugin_info *rpcd_plugin_entry(void);          \
-  const rpcd_plugin_info *rpcd_plugin_entry(void)                              \
+  RPCD__EXTERN_C RPCD_PLUGIN_EXPORT const rpcd_plugin_info *rpcd_plugin_entry( \
+      void);                                                                   \
+  RPCD__EXTERN_C const rpcd_plugin_info *rpcd_plugin_entry(void)               \
   {                                                                            \
     return &(info);                                                            \
   }

@@ -6,7 +6,10 @@
 # find_package(rpcd) (rpcd::client) and with pkg-config rpcd-client, build a
 # plugin with pkg-config rpcd-plugin (and one with rpcd::plugin), run the
 # installed rpcd with that plugin, and call it from the installed rpcctl and
-# from both clients. Nothing built here sees the source or build tree.
+# from both clients; then build examples/plugin-template with its Makefile,
+# as docs/plugins.md tells a user to, serve it and call it. Nothing built
+# here sees the build tree, nor the source tree but for the template, copied
+# out of it as a user would.
 #
 #   test_install.sh BUILD_DIR BROKER_URI_FILE BINDIR LIBDIR
 #
@@ -65,7 +68,8 @@ step "cmake --install $build --prefix $prefix" \
   cmake --install "$build" --prefix "$prefix"
 for f in "$bindir/rpcd" "$bindir/rpcctl" include/rpcd/client.h \
   include/rpcd/plugin.h "$libdir/librpcd_client.so" \
-  "$libdir/rpcd/plugins/fib.so" "$libdir/pkgconfig/rpcd-client.pc" \
+  "$libdir/rpcd/plugins/fib.so" "$libdir/rpcd/plugins/kv.so" \
+  "$libdir/pkgconfig/rpcd-client.pc" \
   "$libdir/pkgconfig/rpcd-plugin.pc" "$libdir/cmake/rpcd/rpcdConfig.cmake" \
   "$libdir/cmake/rpcd/rpcdConfigVersion.cmake" \
   "$libdir/cmake/rpcd/rpcdTargets.cmake"; do
@@ -142,4 +146,51 @@ status=0
 wait "$server" || status=$?
 server=
 [ "$status" = 0 ] || fail "rpcd exit status $status after SIGTERM"
-echo "install: 3 callers passed, 0 failed"
+
+# 5. docs/plugins.md's walk-through, command for command: copy
+# examples/plugin-template, build it with its Makefile (pkg-config
+# rpcd-plugin, found through PKG_CONFIG_PATH as exported above), serve it
+# and call hello with rpcctl.
+cp -R "$root/examples/plugin-template" "$tmp/my-plugin"
+rm -f "$tmp/my-plugin/hello.so"
+step "make in a copy of examples/plugin-template" make -C "$tmp/my-plugin"
+chmod go-w "$tmp/my-plugin" "$tmp/my-plugin/hello.so"
+(cd "$tmp/my-plugin" &&
+  exec "$prefix/$bindir/rpcd" --uri "$uri" --queue "$queue-template" \
+    --workers 1 --plugin ./hello.so) >"$log" 2>&1 &
+server=$!
+ctl=("$prefix/$bindir/rpcctl" --uri "$uri" --queue "$queue-template"
+  --timeout 2000)
+ok=0
+for _ in $(seq 1 100); do
+  kill -0 "$server" 2>/dev/null || fail "rpcd with the template's hello.so exited"
+  if "${ctl[@]}" ping >/dev/null 2>&1; then
+    ok=1
+    break
+  fi
+  sleep 0.1
+done
+[ "$ok" = 1 ] || fail "rpcd with the template's hello.so did not answer"
+# The commands of docs/plugins.md, step 4.
+out=$("${ctl[@]}" call hello world 2>&1) || fail "call hello world: $out"
+[ "$out" = '"hello, world"' ] || fail "call hello world printed: $out"
+out=$("${ctl[@]}" call hello name=named 2>&1) || fail "call hello name=: $out"
+[ "$out" = '"hello, named"' ] || fail "call hello name=named printed: $out"
+st=0
+out=$("${ctl[@]}" call hello 42 2>&1) || st=$?
+[ "$st" = 2 ] || fail "call hello 42 exited $st: $out"
+[[ "$out" == *"param name: expected str of at most 64 bytes, got uint"* ]] ||
+  fail "call hello 42 printed: $out"
+out=$("${ctl[@]}" call --no-check hello 42 2>&1) &&
+  fail "call --no-check hello 42 succeeded: $out"
+[[ "$out" == *"error -32602"*"param name: expected str"* ]] ||
+  fail "call --no-check hello 42 printed: $out"
+out=$("${ctl[@]}" describe hello 2>&1) || fail "describe hello: $out"
+[[ "$out" == "hello(name: str <=64) -> str"* ]] ||
+  fail "describe hello printed: $out"
+kill -TERM "$server"
+status=0
+wait "$server" || status=$?
+server=
+[ "$status" = 0 ] || fail "rpcd exit status $status after SIGTERM"
+echo "install: 3 callers and the plugin template passed, 0 failed"
