@@ -78,3 +78,13 @@ put $R/fuzz_mp_decode/hand-depth65 "$(rep 65 '\221')\001"
 put $R/fuzz_mp_decode/hand-depth65-empty "$(rep 64 '\221')\220"
 put $R/fuzz_mp_decode/hand-truncated-str32 '\333\000\001\000\000abc'
 put $R/fuzz_mp_decode/hand-c1-in-map '\202\001\002\301\003'
+
+# --- params of a typed method (fuzz_params' descriptor) ----------------------
+put $C/fuzz_params/positional '\222\036\375'
+put $C/fuzz_params/named '\203\241n\005\241i\000\241s\242ab'
+put $C/fuzz_params/every-param \
+  '\232\135\005\001\241x\303\304\002\001\002\221\001\200\300\241q'
+put $C/fuzz_params/out-of-range '\221\136'
+put $R/fuzz_params/hand-named-twice '\202\241n\001\241n\002'
+put $R/fuzz_params/hand-int-key '\202\001\001\241i\000'
+put $R/fuzz_params/hand-nan '\223\001\001\313\177\370\000\000\000\000\000\000'

@@ -5,7 +5,7 @@
 # fuzz/corpus/<target>/ (seeds). Included from tests/CMakeLists.txt.
 
 set(RPCD_FUZZ_DIR ${PROJECT_SOURCE_DIR}/fuzz)
-foreach(t fuzz_request fuzz_reply fuzz_mp_decode)
+foreach(t fuzz_request fuzz_reply fuzz_mp_decode fuzz_params)
   add_executable(${t}_replay ${RPCD_FUZZ_DIR}/${t}.c
                              ${RPCD_FUZZ_DIR}/regression_runner.c)
   target_link_libraries(${t}_replay PRIVATE rpcd_common)
@@ -15,3 +15,4 @@ foreach(t fuzz_request fuzz_reply fuzz_mp_decode)
   set_tests_properties(${t}_regressions PROPERTIES LABELS "unit;fuzz"
                                                    TIMEOUT 120)
 endforeach()
+target_link_libraries(fuzz_params_replay PRIVATE rpcd_core)

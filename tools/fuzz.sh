@@ -5,7 +5,7 @@
 #
 # usage: tools/fuzz.sh [SECONDS] [TARGET...]
 #   SECONDS  per target, default 60
-#   TARGET   fuzz_request, fuzz_reply, fuzz_mp_decode (default: all)
+#   TARGET   fuzz_request, fuzz_reply, fuzz_mp_decode, fuzz_params (default: all)
 #
 # Each target starts from fuzz/corpus/<target>/ and fuzz/regressions/<target>/
 # and keeps what it learns in build-fuzz/corpus/<target>/ for the next run
@@ -23,7 +23,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz_request fuzz_reply fuzz_mp_decode}
+targets=${*:-fuzz_request fuzz_reply fuzz_mp_decode fuzz_params}
 build=${RPCD_FUZZ_BUILD_DIR:-$root/build-fuzz}
 
 case $secs in
