@@ -5,6 +5,7 @@
  * signature line and the rpc.describe fields. See method_desc.h.
  */
 #include "method_desc.h"
+#include "rpcd_proto.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -21,17 +22,6 @@
   (RPCD_METHOD_IDEMPOTENT | RPCD_METHOD_DEPRECATED | RPCD_METHOD_ANY_PARAMS)
 #define RPCD__PARAM_FLAGS                                                      \
   (RPCD_PARAM_OPTIONAL | RPCD_PARAM_DEFAULT | RPCD_PARAM_RANGE)
-
-static const char *const rpcd__type_names[] = {
-    "any", "nil", "bool", "int", "uint", "float", "str", "bin", "array", "map",
-};
-
-const char *rpcd__type_name(uint32_t type)
-{
-  if (type >= sizeof(rpcd__type_names) / sizeof(rpcd__type_names[0]))
-    return "?";
-  return rpcd__type_names[type];
-}
 
 static bool rpcd__type_valid(uint32_t type)
 {
@@ -50,20 +40,6 @@ int rpcd__desc_copy(void *out, size_t host_size, const void *entry,
   return RPCD_OK;
 }
 
-static void rpcd__errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void rpcd__errf(char *err, size_t errlen, const char *fmt, ...)
-{
-  va_list ap;
-
-  if (!err || errlen == 0)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 int rpcd__method_descs_count(const rpcd_method_desc *descs, size_t *count,
                              char *err, size_t errlen)
 {
@@ -71,8 +47,9 @@ int rpcd__method_descs_count(const rpcd_method_desc *descs, size_t *count,
   size_t i;
 
   if (stride < RPCD_METHOD_DESC_MIN_SIZE || stride > RPCD_DESC_MAX_SIZE) {
-    rpcd__errf(err, errlen, "method descriptor size %zu is not in %zu..%u",
-               stride, (size_t)RPCD_METHOD_DESC_MIN_SIZE, RPCD_DESC_MAX_SIZE);
+    rpcd__set_err(err, errlen, "method descriptor size %zu is not in %zu..%u",
+                  stride, (size_t)RPCD_METHOD_DESC_MIN_SIZE,
+                  RPCD_DESC_MAX_SIZE);
     return RPCD_EINVAL;
   }
   for (i = 0;; i++) {
@@ -82,10 +59,10 @@ int rpcd__method_descs_count(const rpcd_method_desc *descs, size_t *count,
     /* A wrong size means the stride (or the array) is not what the
      * plugin meant: stop before reading further entries through it. */
     if (rpcd__desc_size(e) != stride) {
-      rpcd__errf(err, errlen,
-                 "method descriptor %zu: size %zu differs from the first's "
-                 "%zu",
-                 i, rpcd__desc_size(e), stride);
+      rpcd__set_err(err, errlen,
+                    "method descriptor %zu: size %zu differs from the first's "
+                    "%zu",
+                    i, rpcd__desc_size(e), stride);
       return RPCD_EINVAL;
     }
     rpcd__desc_copy(&d, sizeof(d), e, RPCD_METHOD_DESC_MIN_SIZE);
@@ -127,22 +104,6 @@ static bool rpcd__param_name_valid(const char *s)
   return true;
 }
 
-void rpcd__double_text(char *buf, size_t len, double d)
-{
-  int prec;
-
-  /* Whole numbers as such: "10", not "1e+01". */
-  if (d == floor(d) && fabs(d) < 1e17) {
-    snprintf(buf, len, "%.0f", d);
-    return;
-  }
-  for (prec = 1; prec <= 17; prec++) {
-    snprintf(buf, len, "%.*g", prec, d);
-    if (strtod(buf, NULL) == d)
-      return;
-  }
-}
-
 /* The checks of one param that need only the param itself. */
 static int rpcd__param_check(const rpcd_param *p, char *err, size_t errlen,
                              const char *pfx)
@@ -152,57 +113,57 @@ static int rpcd__param_check(const rpcd_param *p, char *err, size_t errlen,
   char a[40], b[40], c[40];
 
   if (!rpcd__type_valid(p->type)) {
-    rpcd__errf(err, errlen, "%stype %" PRIu32 " is not a valid type", pfx,
-               p->type);
+    rpcd__set_err(err, errlen, "%stype %" PRIu32 " is not a valid type", pfx,
+                  p->type);
     return RPCD_EINVAL;
   }
   if (p->flags & ~RPCD__PARAM_FLAGS) {
-    rpcd__errf(err, errlen, "%sunknown flags 0x%" PRIx32, pfx,
-               p->flags & ~RPCD__PARAM_FLAGS);
+    rpcd__set_err(err, errlen, "%sunknown flags 0x%" PRIx32, pfx,
+                  p->flags & ~RPCD__PARAM_FLAGS);
     return RPCD_EINVAL;
   }
   if (def && !(p->flags & RPCD_PARAM_OPTIONAL)) {
-    rpcd__errf(err, errlen, "%sa default needs OPTIONAL", pfx);
+    rpcd__set_err(err, errlen, "%sa default needs OPTIONAL", pfx);
     return RPCD_EINVAL;
   }
   if (range) {
     switch (p->type) {
     case RPCD_TYPE_INT:
       if (p->min_i > p->max_i) {
-        rpcd__errf(err, errlen, "%srange %" PRId64 "..%" PRId64 " is empty",
-                   pfx, p->min_i, p->max_i);
+        rpcd__set_err(err, errlen, "%srange %" PRId64 "..%" PRId64 " is empty",
+                      pfx, p->min_i, p->max_i);
         return RPCD_EINVAL;
       }
       break;
     case RPCD_TYPE_UINT:
       if (p->min_u > p->max_u) {
-        rpcd__errf(err, errlen, "%srange %" PRIu64 "..%" PRIu64 " is empty",
-                   pfx, p->min_u, p->max_u);
+        rpcd__set_err(err, errlen, "%srange %" PRIu64 "..%" PRIu64 " is empty",
+                      pfx, p->min_u, p->max_u);
         return RPCD_EINVAL;
       }
       break;
     case RPCD_TYPE_FLOAT:
       if (!isfinite(p->min_f) || !isfinite(p->max_f)) {
-        rpcd__errf(err, errlen, "%srange bounds must be finite", pfx);
+        rpcd__set_err(err, errlen, "%srange bounds must be finite", pfx);
         return RPCD_EINVAL;
       }
       if (p->min_f > p->max_f) {
         rpcd__double_text(a, sizeof(a), p->min_f);
         rpcd__double_text(b, sizeof(b), p->max_f);
-        rpcd__errf(err, errlen, "%srange %s..%s is empty", pfx, a, b);
+        rpcd__set_err(err, errlen, "%srange %s..%s is empty", pfx, a, b);
         return RPCD_EINVAL;
       }
       break;
     default:
-      rpcd__errf(err, errlen, "%sa range needs int, uint or float, not %s", pfx,
-                 rpcd__type_name(p->type));
+      rpcd__set_err(err, errlen, "%sa range needs int, uint or float, not %s",
+                    pfx, rpcd__type_name(p->type));
       return RPCD_EINVAL;
     }
   }
   if (p->max_len && p->type != RPCD_TYPE_STR && p->type != RPCD_TYPE_BIN &&
       p->type != RPCD_TYPE_ARRAY && p->type != RPCD_TYPE_MAP) {
-    rpcd__errf(err, errlen, "%smax_len needs str, bin, array or map, not %s",
-               pfx, rpcd__type_name(p->type));
+    rpcd__set_err(err, errlen, "%smax_len needs str, bin, array or map, not %s",
+                  pfx, rpcd__type_name(p->type));
     return RPCD_EINVAL;
   }
   if (!def)
@@ -212,64 +173,65 @@ static int rpcd__param_check(const rpcd_param *p, char *err, size_t errlen,
     return RPCD_OK;
   case RPCD_TYPE_BOOL:
     if (p->def_i != 0 && p->def_i != 1) {
-      rpcd__errf(err, errlen, "%sbool default %" PRId64 " is not 0 or 1", pfx,
-                 p->def_i);
+      rpcd__set_err(err, errlen, "%sbool default %" PRId64 " is not 0 or 1",
+                    pfx, p->def_i);
       return RPCD_EINVAL;
     }
     return RPCD_OK;
   case RPCD_TYPE_INT:
     if (range && (p->def_i < p->min_i || p->def_i > p->max_i)) {
-      rpcd__errf(err, errlen,
-                 "%sdefault %" PRId64 " is outside %" PRId64 "..%" PRId64, pfx,
-                 p->def_i, p->min_i, p->max_i);
+      rpcd__set_err(err, errlen,
+                    "%sdefault %" PRId64 " is outside %" PRId64 "..%" PRId64,
+                    pfx, p->def_i, p->min_i, p->max_i);
       return RPCD_EINVAL;
     }
     return RPCD_OK;
   case RPCD_TYPE_UINT:
     if (range && (p->def_u < p->min_u || p->def_u > p->max_u)) {
-      rpcd__errf(err, errlen,
-                 "%sdefault %" PRIu64 " is outside %" PRIu64 "..%" PRIu64, pfx,
-                 p->def_u, p->min_u, p->max_u);
+      rpcd__set_err(err, errlen,
+                    "%sdefault %" PRIu64 " is outside %" PRIu64 "..%" PRIu64,
+                    pfx, p->def_u, p->min_u, p->max_u);
       return RPCD_EINVAL;
     }
     return RPCD_OK;
   case RPCD_TYPE_FLOAT:
     /* The signature and rpc.describe show it as JSON, which has no NaN. */
     if (!isfinite(p->def_f)) {
-      rpcd__errf(err, errlen, "%sdefault must be finite", pfx);
+      rpcd__set_err(err, errlen, "%sdefault must be finite", pfx);
       return RPCD_EINVAL;
     }
     if (range && (p->def_f < p->min_f || p->def_f > p->max_f)) {
       rpcd__double_text(a, sizeof(a), p->def_f);
       rpcd__double_text(b, sizeof(b), p->min_f);
       rpcd__double_text(c, sizeof(c), p->max_f);
-      rpcd__errf(err, errlen, "%sdefault %s is outside %s..%s", pfx, a, b, c);
+      rpcd__set_err(err, errlen, "%sdefault %s is outside %s..%s", pfx, a, b,
+                    c);
       return RPCD_EINVAL;
     }
     return RPCD_OK;
   case RPCD_TYPE_STR:
   case RPCD_TYPE_BIN:
     if (p->def_len > 0 && !p->def_s) {
-      rpcd__errf(err, errlen, "%sdefault of %zu bytes has no bytes (def_s)",
-                 pfx, p->def_len);
+      rpcd__set_err(err, errlen, "%sdefault of %zu bytes has no bytes (def_s)",
+                    pfx, p->def_len);
       return RPCD_EINVAL;
     }
     /* msgpack str/bin sizes are 32-bit. */
     if (p->def_len > UINT32_MAX) {
-      rpcd__errf(err, errlen, "%sdefault of %zu bytes is too long", pfx,
-                 p->def_len);
+      rpcd__set_err(err, errlen, "%sdefault of %zu bytes is too long", pfx,
+                    p->def_len);
       return RPCD_EINVAL;
     }
     if (p->max_len && p->def_len > p->max_len) {
-      rpcd__errf(err, errlen,
-                 "%sdefault of %zu bytes is longer than max_len %" PRIu64, pfx,
-                 p->def_len, p->max_len);
+      rpcd__set_err(err, errlen,
+                    "%sdefault of %zu bytes is longer than max_len %" PRIu64,
+                    pfx, p->def_len, p->max_len);
       return RPCD_EINVAL;
     }
     return RPCD_OK;
   default:
-    rpcd__errf(err, errlen, "%s%s params cannot have a default", pfx,
-               rpcd__type_name(p->type));
+    rpcd__set_err(err, errlen, "%s%s params cannot have a default", pfx,
+                  rpcd__type_name(p->type));
     return RPCD_EINVAL;
   }
 }
@@ -285,9 +247,9 @@ static int rpcd__params_read(rpcd_method_spec *spec, const rpcd_param *list,
   bool optional_seen = false;
 
   if (stride < RPCD_PARAM_MIN_SIZE || stride > RPCD_DESC_MAX_SIZE) {
-    rpcd__errf(err, errlen,
-               "method \"%s\": param 0: size %zu is not in %zu..%u", mname,
-               stride, (size_t)RPCD_PARAM_MIN_SIZE, RPCD_DESC_MAX_SIZE);
+    rpcd__set_err(err, errlen,
+                  "method \"%s\": param 0: size %zu is not in %zu..%u", mname,
+                  stride, (size_t)RPCD_PARAM_MIN_SIZE, RPCD_DESC_MAX_SIZE);
     return RPCD_EINVAL;
   }
   for (n = 0;; n++) {
@@ -297,31 +259,31 @@ static int rpcd__params_read(rpcd_method_spec *spec, const rpcd_param *list,
     /* Checked before anything else of the entry is read: a wrong size
      * means the list is not laid out as the first entry says. */
     if (rpcd__desc_size(e) != stride) {
-      rpcd__errf(err, errlen,
-                 "method \"%s\": param %" PRIu32
-                 ": size %zu differs from the first's %zu",
-                 mname, n, rpcd__desc_size(e), stride);
+      rpcd__set_err(err, errlen,
+                    "method \"%s\": param %" PRIu32
+                    ": size %zu differs from the first's %zu",
+                    mname, n, rpcd__desc_size(e), stride);
       return RPCD_EINVAL;
     }
     rpcd__desc_copy(&p, sizeof(p), e, RPCD_PARAM_MIN_SIZE);
     if (!p.name)
       break;
     if (n == RPCD_MAX_PARAMS) {
-      rpcd__errf(err, errlen, "method \"%s\": more than %u params", mname,
-                 RPCD_MAX_PARAMS);
+      rpcd__set_err(err, errlen, "method \"%s\": more than %u params", mname,
+                    RPCD_MAX_PARAMS);
       return RPCD_EINVAL;
     }
     if (!rpcd__param_name_valid(p.name)) {
-      rpcd__errf(err, errlen,
-                 "method \"%s\": param %" PRIu32
-                 ": name \"%s\" is not [A-Za-z_][A-Za-z0-9_]{0,63}",
-                 mname, n, rpcd__printable(p.name, nbuf, sizeof(nbuf)));
+      rpcd__set_err(err, errlen,
+                    "method \"%s\": param %" PRIu32
+                    ": name \"%s\" is not [A-Za-z_][A-Za-z0-9_]{0,63}",
+                    mname, n, rpcd__printable(p.name, nbuf, sizeof(nbuf)));
       return RPCD_EINVAL;
     }
     snprintf(pfx, sizeof(pfx), "method \"%s\": param \"%s\": ", mname, p.name);
     for (j = 0; j < n; j++) {
       if (strcmp(tmp[j].name, p.name) == 0) {
-        rpcd__errf(err, errlen, "%sdeclared twice", pfx);
+        rpcd__set_err(err, errlen, "%sdeclared twice", pfx);
         return RPCD_EINVAL;
       }
     }
@@ -330,7 +292,7 @@ static int rpcd__params_read(rpcd_method_spec *spec, const rpcd_param *list,
     if (p.flags & RPCD_PARAM_OPTIONAL) {
       optional_seen = true;
     } else if (optional_seen) {
-      rpcd__errf(err, errlen, "%srequired after an optional param", pfx);
+      rpcd__set_err(err, errlen, "%srequired after an optional param", pfx);
       return RPCD_EINVAL;
     }
     p.size = sizeof(p); /* now in the host's layout */
@@ -340,7 +302,7 @@ static int rpcd__params_read(rpcd_method_spec *spec, const rpcd_param *list,
     return RPCD_OK;
   spec->params = malloc(n * sizeof(*spec->params));
   if (!spec->params) {
-    rpcd__errf(err, errlen, "method \"%s\": out of memory", mname);
+    rpcd__set_err(err, errlen, "method \"%s\": out of memory", mname);
     return RPCD_ENOMEM;
   }
   for (i = 0; i < n; i++)
@@ -361,25 +323,25 @@ int rpcd__method_spec_read(rpcd_method_spec *spec, const rpcd_method_desc *d,
   rpcd__method_spec_untyped(spec);
   if (rpcd__desc_copy(&md, sizeof(md), d, RPCD_METHOD_DESC_MIN_SIZE) !=
       RPCD_OK) {
-    rpcd__errf(err, errlen, "method descriptor size %zu is not in %zu..%u",
-               rpcd__desc_size(d), (size_t)RPCD_METHOD_DESC_MIN_SIZE,
-               RPCD_DESC_MAX_SIZE);
+    rpcd__set_err(err, errlen, "method descriptor size %zu is not in %zu..%u",
+                  rpcd__desc_size(d), (size_t)RPCD_METHOD_DESC_MIN_SIZE,
+                  RPCD_DESC_MAX_SIZE);
     return RPCD_EINVAL;
   }
   if (!md.name) {
-    rpcd__errf(err, errlen, "method descriptor without a name");
+    rpcd__set_err(err, errlen, "method descriptor without a name");
     return RPCD_EINVAL;
   }
   name = rpcd__printable(md.name, nbuf, sizeof(nbuf));
   if (md.flags & ~RPCD__METHOD_FLAGS) {
-    rpcd__errf(err, errlen, "method \"%s\": unknown flags 0x%" PRIx32, name,
-               md.flags & ~RPCD__METHOD_FLAGS);
+    rpcd__set_err(err, errlen, "method \"%s\": unknown flags 0x%" PRIx32, name,
+                  md.flags & ~RPCD__METHOD_FLAGS);
     return RPCD_EINVAL;
   }
   if (!rpcd__type_valid(md.result)) {
-    rpcd__errf(err, errlen,
-               "method \"%s\": result type %" PRIu32 " is not a valid type",
-               name, md.result);
+    rpcd__set_err(err, errlen,
+                  "method \"%s\": result type %" PRIu32 " is not a valid type",
+                  name, md.result);
     return RPCD_EINVAL;
   }
   if (md.doc) {
@@ -387,14 +349,14 @@ int rpcd__method_spec_read(rpcd_method_spec *spec, const rpcd_method_desc *d,
       unsigned char c = (unsigned char)md.doc[i];
 
       if (i >= RPCD__DOC_MAX) {
-        rpcd__errf(err, errlen, "method \"%s\": doc is longer than %u bytes",
-                   name, RPCD__DOC_MAX);
+        rpcd__set_err(err, errlen, "method \"%s\": doc is longer than %u bytes",
+                      name, RPCD__DOC_MAX);
         return RPCD_EINVAL;
       }
       if (c < 0x20 || c == 0x7f) {
-        rpcd__errf(err, errlen,
-                   "method \"%s\": doc has a newline or control character",
-                   name);
+        rpcd__set_err(err, errlen,
+                      "method \"%s\": doc has a newline or control character",
+                      name);
         return RPCD_EINVAL;
       }
     }
@@ -402,8 +364,9 @@ int rpcd__method_spec_read(rpcd_method_spec *spec, const rpcd_method_desc *d,
   if (md.flags & RPCD_METHOD_ANY_PARAMS) {
     /* Declared params would be ignored: refuse rather than mislead. */
     if (md.params && md.params->name) {
-      rpcd__errf(err, errlen,
-                 "method \"%s\": declares params but takes any params", name);
+      rpcd__set_err(err, errlen,
+                    "method \"%s\": declares params but takes any params",
+                    name);
       return RPCD_EINVAL;
     }
   } else if (md.params) {

@@ -20,18 +20,7 @@
 #include <msgpack.h>
 #include <rpcd/plugin.h>
 
-/* A method's descriptor as the host keeps it, in the host's own layout. */
-typedef struct rpcd_method_spec {
-  bool typed;         /* false: params passed as sent, unchecked (1.0/1.1
-                         methods, RPCD_METHOD_ANY_PARAMS) */
-  rpcd_param *params; /* owned array of nparams entries, copied into the
-                         host's layout (strings still point into the
-                         plugin's static storage); NULL when nparams is 0 */
-  uint32_t nparams;
-  uint32_t result; /* rpcd_type */
-  uint32_t flags;  /* RPCD_METHOD_* */
-  const char *doc; /* borrowed, may be NULL */
-} rpcd_method_spec;
+#include "method_spec.h"
 
 /* The smallest entry sizes the host accepts: those of ABI 1.2, which are
  * today's sizeof. A later header that grows the structs keeps these. */
@@ -118,14 +107,6 @@ void rpcd__method_spec_free(rpcd_method_spec *spec);
  */
 size_t rpcd__method_signature(const char *name, const rpcd_method_spec *spec,
                               char *buf, size_t len);
-
-/* d as signatures and error texts show floats: whole numbers below 1e17 as
- * integers ("10"), others the shortest %g text that reads back as d ("0.1",
- * "1e+300"); "nan", "inf" for those. */
-void rpcd__double_text(char *buf, size_t len, double d);
-
-/* "uint" etc. (static); "?" for an invalid value. */
-const char *rpcd__type_name(uint32_t type);
 
 /*
  * Pack the descriptor fields of the rpc.describe map: "signature", "doc",

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: a request's params checked against a typed method's
- * descriptor (core/param_check.c), as the server does before a handler
+ * descriptor (common/param_check.c), as the server does before a handler
  * runs. The input is the params object; the descriptor declares one param of
  * every type, with ranges, lengths and defaults. A success must hand the
  * handler exactly what the descriptor promises (each arg of its type, in

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the params check of typed methods (core/param_check.c):
+ * Unit tests of the params check of typed methods (common/param_check.c):
  * positional and named params with defaults and `given` bits, every error
  * text, integer boundaries, floats, lengths, map keys. Params are built by
  * packing msgpack and unpacking it, as a request body would be; specs are
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "method_desc.h"
 #include "param_check.h"
 
 /* ---- Building params ---- */

@@ -4,28 +4,14 @@
  * them out in declared order. See param_check.h.
  */
 #include "param_check.h"
+#include "rpcd_proto.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <rpcd/status.h>
-
-static void rpcd__perr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void rpcd__perr(char *err, size_t errlen, const char *fmt, ...)
-{
-  va_list ap;
-
-  if (!err || errlen == 0)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 /* The msgpack type of o as error texts name it. */
 static const char *rpcd__got_type(const msgpack_object *o)
@@ -193,7 +179,8 @@ static int rpcd__arg_check(const rpcd_param *p, const msgpack_object *o,
     snprintf(got, sizeof(got), "%" PRIu64, n); /* as the spec's example */
   else
     rpcd__value_text(o, got, sizeof(got));
-  rpcd__perr(err, errlen, "param %s: expected %s, got %s", p->name, want, got);
+  rpcd__set_err(err, errlen, "param %s: expected %s, got %s", p->name, want,
+                got);
   return RPCD_EINVAL;
 }
 
@@ -262,9 +249,9 @@ static int rpcd__positional(const rpcd_method_spec *spec,
   uint32_t i;
 
   if (a->size > spec->nparams) {
-    rpcd__perr(err, errlen,
-               "expected at most %" PRIu32 " param%s, got %" PRIu32,
-               spec->nparams, spec->nparams == 1 ? "" : "s", a->size);
+    rpcd__set_err(err, errlen,
+                  "expected at most %" PRIu32 " param%s, got %" PRIu32,
+                  spec->nparams, spec->nparams == 1 ? "" : "s", a->size);
     return RPCD_EINVAL;
   }
   for (i = 0; i < a->size; i++) {
@@ -288,7 +275,7 @@ static int rpcd__named(const rpcd_method_spec *spec,
     const msgpack_object_str *k = &kv->key.via.str;
 
     if (kv->key.type != MSGPACK_OBJECT_STR) {
-      rpcd__perr(err, errlen, "named params must have str keys");
+      rpcd__set_err(err, errlen, "named params must have str keys");
       return RPCD_EINVAL;
     }
     for (j = 0; j < spec->nparams; j++) {
@@ -299,11 +286,11 @@ static int rpcd__named(const rpcd_method_spec *spec,
     }
     if (j == spec->nparams) {
       rpcd__key_text(k, name, sizeof(name));
-      rpcd__perr(err, errlen, "param %s: unknown", name);
+      rpcd__set_err(err, errlen, "param %s: unknown", name);
       return RPCD_EINVAL;
     }
     if (*given & (UINT64_C(1) << j)) {
-      rpcd__perr(err, errlen, "param %s: given twice", spec->params[j].name);
+      rpcd__set_err(err, errlen, "param %s: given twice", spec->params[j].name);
       return RPCD_EINVAL;
     }
     if (rpcd__arg_check(&spec->params[j], &kv->val, err, errlen) != RPCD_OK)
@@ -324,7 +311,7 @@ int rpcd__params_check(const rpcd_method_spec *spec,
   *given = 0;
   if (!params || (params->type != MSGPACK_OBJECT_ARRAY &&
                   params->type != MSGPACK_OBJECT_MAP)) {
-    rpcd__perr(err, errlen, "params must be an array or a map");
+    rpcd__set_err(err, errlen, "params must be an array or a map");
     return RPCD_EINVAL;
   }
   if (!spec->typed)
@@ -343,7 +330,7 @@ int rpcd__params_check(const rpcd_method_spec *spec,
     if (*given & (UINT64_C(1) << i))
       continue;
     if (!(p->flags & RPCD_PARAM_OPTIONAL)) {
-      rpcd__perr(err, errlen, "param %s: missing", p->name);
+      rpcd__set_err(err, errlen, "param %s: missing", p->name);
       *given = 0;
       return RPCD_EINVAL;
     }

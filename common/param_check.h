@@ -15,7 +15,7 @@
 
 #include <msgpack.h>
 
-#include "method_desc.h"
+#include "method_spec.h"
 
 /*
  * Check params against a typed spec. params: the request's params object
