@@ -41,8 +41,7 @@ static const char *rpcd__got_type(const msgpack_object *o)
   }
 }
 
-/* What param p wants, e.g. "uint in 0..93" or "str of at most 255 bytes". */
-static void rpcd__expected(const rpcd_param *p, char *buf, size_t len)
+void rpcd__param_expected(const rpcd_param *p, char *buf, size_t len)
 {
   const char *type = rpcd__type_name(p->type);
   char a[40], b[40];
@@ -170,7 +169,7 @@ static int rpcd__arg_check(const rpcd_param *p, const msgpack_object *o,
   }
   if (fit == RPCD__FIT)
     return RPCD_OK;
-  rpcd__expected(p, want, sizeof(want));
+  rpcd__param_expected(p, want, sizeof(want));
   if (fit == RPCD__WRONG_TYPE)
     snprintf(got, sizeof(got), "%s", rpcd__got_type(o));
   else if (p->type == RPCD_TYPE_STR || p->type == RPCD_TYPE_BIN)

@@ -2,6 +2,7 @@
 /*
  * Checking a request's params against a typed method's spec before its
  * handler runs, and laying them out in declared order (rpcd_ctx.args).
+ * rpcctl runs the same check on what it would send, so both refuse alike.
  *
  * Ownership: nothing is allocated. The args written borrow from params (the
  * request body) or from the spec's defaults (the plugin's static storage);
@@ -40,5 +41,10 @@
 int rpcd__params_check(const rpcd_method_spec *spec,
                        const msgpack_object *params, msgpack_object *args,
                        uint64_t *given, char *err, size_t errlen);
+
+/* What param p wants, as the messages above say it: "uint in 0..93", "str
+ * of at most 255 bytes". For refusing a value that never became msgpack
+ * (rpcctl: a word on the command line that is not JSON) in the same words. */
+void rpcd__param_expected(const rpcd_param *p, char *buf, size_t len);
 
 #endif /* RPCD_PARAM_CHECK_H */

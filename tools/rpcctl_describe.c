@@ -88,7 +88,7 @@ int pack_call_params(const options *opt, rpcd_client *client,
     return pack_params(sbuf, named, n, args);
   }
   rc = rpcd__ctl_desc_read(&desc, &doc.root, err, sizeof(err));
-  if (rc == RPCD_OK && desc.typed) {
+  if (rc == RPCD_OK && desc.spec.typed) {
     msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
     rc = rpcd__ctl_args_pack(&pk, &desc, named, n, args, err, sizeof(err));
     if (rc == RPCD_EINVAL) {
@@ -148,8 +148,7 @@ static int print_description(const rpcd_reply *reply)
   size_t len;
   char err[512];
   char line[512];
-  uint32_t i;
-  size_t p;
+  uint32_t i, p;
   int rc;
 
   rpcd_reply_result(reply, &data, &len);
@@ -183,12 +182,12 @@ static int print_description(const rpcd_reply *reply)
   typed = field(&doc.root, "typed");
   if (typed && typed->type == MSGPACK_OBJECT_BOOLEAN && !typed->via.boolean)
     fputs("params: not checked (untyped method)\n", stdout);
-  for (p = 0; p < desc.nparams; p++) {
-    const rpcd_ctl_param *pp = &desc.params[p];
+  for (p = 0; p < desc.spec.nparams; p++) {
+    const char *name = desc.info[p].name;
 
-    rpcd__ctl_param_text(pp, line, sizeof(line));
+    rpcd__ctl_param_text(&desc, p, line, sizeof(line));
     fputs("param ", stdout);
-    put_sanitized(stdout, pp->name, strlen(pp->name));
+    put_sanitized(stdout, name, strlen(name));
     fputs(": ", stdout);
     put_sanitized(stdout, line, strlen(line));
     fputc('\n', stdout);

@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rpcctl's checks of a typed method's arguments, from the descriptor that
- * rpc.describe answers. The rules are the server's (core/param_check.c), so
- * that what rpcctl refuses the server would refuse too, with the same
- * message; rpcctl only adds conversions of what is typed on a command line.
+ * rpcctl's side of a typed method's arguments: the descriptor rpc.describe
+ * answers read into the server's spec, and what is typed on a command line
+ * converted into params. The verdict is the server's own check
+ * (common/param_check.c), so that rpcctl refuses what the server would,
+ * with the same message.
  */
 #include "typed_args.h"
 #include "json_msgpack.h"
+#include "param_check.h"
 #include "rpcd_proto.h"
 
 #include <ctype.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,21 +20,14 @@
 /* ------------------------------------------------------------------------ */
 /* Reading the descriptor                                                    */
 
-static const char *const type_names[] = {
-    [RPCD_CTL_ANY] = "any",     [RPCD_CTL_NIL] = "nil",
-    [RPCD_CTL_BOOL] = "bool",   [RPCD_CTL_INT] = "int",
-    [RPCD_CTL_UINT] = "uint",   [RPCD_CTL_FLOAT] = "float",
-    [RPCD_CTL_STR] = "str",     [RPCD_CTL_BIN] = "bin",
-    [RPCD_CTL_ARRAY] = "array", [RPCD_CTL_MAP] = "map"};
-
-static rpcd_ctl_type type_from(const msgpack_object *o)
+static uint32_t type_from(const msgpack_object *o)
 {
-  size_t i;
+  uint32_t t;
 
-  for (i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
-    if (rpcd__mp_str_eq(o, type_names[i]))
-      return (rpcd_ctl_type)i;
-  return RPCD_CTL_ANY;
+  for (t = 0; o && t <= RPCD_TYPE_MAP; t++)
+    if (rpcd__mp_str_eq(o, rpcd__type_name(t)))
+      return t;
+  return RPCD_TYPE_ANY;
 }
 
 static const msgpack_object *map_get(const msgpack_object *map, const char *key)
@@ -48,12 +42,97 @@ static const msgpack_object *map_get(const msgpack_object *map, const char *key)
   return NULL;
 }
 
-static bool is_number(const msgpack_object *o)
+static bool as_int(const msgpack_object *o, int64_t *v)
 {
-  return o && (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
-               o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
-               o->type == MSGPACK_OBJECT_FLOAT32 ||
-               o->type == MSGPACK_OBJECT_FLOAT64);
+  if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+    *v = o->via.i64;
+  else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+           o->via.u64 <= (uint64_t)INT64_MAX)
+    *v = (int64_t)o->via.u64;
+  else
+    return false;
+  return true;
+}
+
+static bool as_uint(const msgpack_object *o, uint64_t *v)
+{
+  if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+    return false;
+  *v = o->via.u64;
+  return true;
+}
+
+static bool as_float(const msgpack_object *o, double *v)
+{
+  if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+    *v = (double)o->via.u64;
+  else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+    *v = (double)o->via.i64;
+  else if (o->type == MSGPACK_OBJECT_FLOAT32 ||
+           o->type == MSGPACK_OBJECT_FLOAT64)
+    *v = o->via.f64;
+  else
+    return false;
+  return true;
+}
+
+/* min and max into the fields of p's type; false when they do not fit it. */
+static bool read_range(rpcd_param *p, const msgpack_object *min,
+                       const msgpack_object *max)
+{
+  switch (p->type) {
+  case RPCD_TYPE_INT:
+    return as_int(min, &p->min_i) && as_int(max, &p->max_i);
+  case RPCD_TYPE_UINT:
+    return as_uint(min, &p->min_u) && as_uint(max, &p->max_u);
+  case RPCD_TYPE_FLOAT:
+    return as_float(min, &p->min_f) && as_float(max, &p->max_f);
+  default:
+    return false;
+  }
+}
+
+/* The default into the field of p's type (str/bin bytes copied into
+ * info->def_bytes); RPCD_EINVAL when it does not fit the type. */
+static int read_default(rpcd_param *p, rpcd_ctl_param *info,
+                        const msgpack_object *def)
+{
+  bool bool_ok = def->type == MSGPACK_OBJECT_BOOLEAN;
+  bool bytes_ok =
+      def->type == MSGPACK_OBJECT_STR || def->type == MSGPACK_OBJECT_BIN;
+  uint32_t n;
+
+  switch (p->type) {
+  case RPCD_TYPE_NIL:
+    return def->type == MSGPACK_OBJECT_NIL ? RPCD_OK : RPCD_EINVAL;
+  case RPCD_TYPE_BOOL:
+    p->def_i = bool_ok && def->via.boolean;
+    return bool_ok ? RPCD_OK : RPCD_EINVAL;
+  case RPCD_TYPE_INT:
+    return as_int(def, &p->def_i) ? RPCD_OK : RPCD_EINVAL;
+  case RPCD_TYPE_UINT:
+    return as_uint(def, &p->def_u) ? RPCD_OK : RPCD_EINVAL;
+  case RPCD_TYPE_FLOAT:
+    return as_float(def, &p->def_f) ? RPCD_OK : RPCD_EINVAL;
+  case RPCD_TYPE_STR:
+  case RPCD_TYPE_BIN:
+    if (!bytes_ok)
+      return RPCD_EINVAL;
+    n = def->type == MSGPACK_OBJECT_STR ? def->via.str.size : def->via.bin.size;
+    info->def_bytes = malloc((size_t)n + 1);
+    if (!info->def_bytes)
+      return RPCD_ENOMEM;
+    if (n > 0)
+      memcpy(info->def_bytes,
+             def->type == MSGPACK_OBJECT_STR ? def->via.str.ptr
+                                             : def->via.bin.ptr,
+             n);
+    p->def_s = info->def_bytes;
+    p->def_len = n;
+    return RPCD_OK;
+  default:
+    return RPCD_EINVAL;
+  }
 }
 
 static char *str_dup(const msgpack_object *o)
@@ -88,21 +167,22 @@ static char *json_text(const msgpack_object *o)
 
 void rpcd__ctl_desc_free(rpcd_ctl_desc *d)
 {
-  size_t i;
+  uint32_t i;
 
-  for (i = 0; i < d->nparams; i++) {
-    free(d->params[i].name);
-    free(d->params[i].type_name);
-    free(d->params[i].def_json);
+  for (i = 0; d->info && i < d->spec.nparams; i++) {
+    free(d->info[i].name);
+    free(d->info[i].type_name);
+    free(d->info[i].def_json);
+    free(d->info[i].def_bytes);
   }
-  free(d->params);
-  d->params = NULL;
-  d->nparams = 0;
-  d->typed = false;
+  free(d->info);
+  free(d->spec.params);
+  memset(d, 0, sizeof(*d));
 }
 
-static int read_param(rpcd_ctl_param *p, const msgpack_object *m, size_t i,
-                      char *err, size_t errlen)
+static int read_param(rpcd_param *p, rpcd_ctl_param *info,
+                      const msgpack_object *m, uint32_t i, char *err,
+                      size_t errlen)
 {
   const msgpack_object *name = map_get(m, "name");
   const msgpack_object *type = map_get(m, "type");
@@ -111,33 +191,39 @@ static int read_param(rpcd_ctl_param *p, const msgpack_object *m, size_t i,
   const msgpack_object *max = map_get(m, "max");
   const msgpack_object *max_len = map_get(m, "max_len");
   const msgpack_object *def = map_get(m, "default");
+  int rc;
 
   if (m->type != MSGPACK_OBJECT_MAP || !name ||
       name->type != MSGPACK_OBJECT_STR || name->via.str.size == 0 ||
       memchr(name->via.str.ptr, '\0', name->via.str.size)) {
-    rpcd__set_err(err, errlen, "param %zu of the descriptor has no name",
-                  i + 1);
+    rpcd__set_err(err, errlen,
+                  "param %" PRIu32 " of the descriptor has no name", i + 1);
     return RPCD_EPROTO;
   }
-  p->name = str_dup(name);
-  p->type_name = str_dup(type);
-  if (!p->name || !p->type_name)
+  info->name = str_dup(name);
+  info->type_name = str_dup(type);
+  if (!info->name || !info->type_name)
     return RPCD_ENOMEM;
-  p->type = type ? type_from(type) : RPCD_CTL_ANY;
-  p->required = req && req->type == MSGPACK_OBJECT_BOOLEAN && req->via.boolean;
-  if (is_number(min) && is_number(max)) {
-    p->has_range = true;
-    p->min = *min;
-    p->max = *max;
-  }
-  if (max_len && max_len->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+  p->size = sizeof(*p);
+  p->name = info->name;
+  p->type = type_from(type);
+  if (!(req && req->type == MSGPACK_OBJECT_BOOLEAN && req->via.boolean))
+    p->flags |= RPCD_PARAM_OPTIONAL;
+  if (min && max && read_range(p, min, max))
+    p->flags |= RPCD_PARAM_RANGE;
+  if (max_len && max_len->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+      (p->type == RPCD_TYPE_STR || p->type == RPCD_TYPE_BIN ||
+       p->type == RPCD_TYPE_ARRAY || p->type == RPCD_TYPE_MAP))
     p->max_len = max_len->via.u64;
-  if (def) {
-    p->def_json = json_text(def);
-    if (!p->def_json)
-      return RPCD_ENOMEM;
-  }
-  return RPCD_OK;
+  if (!def)
+    return RPCD_OK;
+  info->def_json = json_text(def);
+  if (!info->def_json)
+    return RPCD_ENOMEM;
+  rc = read_default(p, info, def);
+  if (rc == RPCD_OK)
+    p->flags |= RPCD_PARAM_DEFAULT;
+  return rc == RPCD_ENOMEM ? rc : RPCD_OK;
 }
 
 int rpcd__ctl_desc_read(rpcd_ctl_desc *d, const msgpack_object *root, char *err,
@@ -145,7 +231,7 @@ int rpcd__ctl_desc_read(rpcd_ctl_desc *d, const msgpack_object *root, char *err,
 {
   const msgpack_object *typed;
   const msgpack_object *params;
-  uint32_t i;
+  uint32_t i, n;
   int rc;
 
   memset(d, 0, sizeof(*d));
@@ -161,246 +247,69 @@ int rpcd__ctl_desc_read(rpcd_ctl_desc *d, const msgpack_object *root, char *err,
     rpcd__set_err(err, errlen, "a typed descriptor without params");
     return RPCD_EPROTO;
   }
-  if (params->via.array.size > 0) {
-    d->params = calloc(params->via.array.size, sizeof(*d->params));
-    if (!d->params)
-      return RPCD_ENOMEM;
+  n = params->via.array.size;
+  /* The check keeps which params were given in 64 bits. */
+  if (n > RPCD_MAX_PARAMS) {
+    rpcd__set_err(err, errlen, "the descriptor has more than %u params",
+                  RPCD_MAX_PARAMS);
+    return RPCD_EPROTO;
   }
-  for (i = 0; i < params->via.array.size; i++) {
-    d->nparams = i + 1;
-    rc = read_param(&d->params[i], &params->via.array.ptr[i], i, err, errlen);
+  if (n > 0) {
+    d->spec.params = calloc(n, sizeof(*d->spec.params));
+    d->info = calloc(n, sizeof(*d->info));
+    if (!d->spec.params || !d->info) {
+      rpcd__ctl_desc_free(d);
+      return RPCD_ENOMEM;
+    }
+  }
+  for (i = 0; i < n; i++) {
+    d->spec.nparams = i + 1;
+    rc = read_param(&d->spec.params[i], &d->info[i], &params->via.array.ptr[i],
+                    i, err, errlen);
     if (rc != RPCD_OK) {
       rpcd__ctl_desc_free(d);
       return rc;
     }
   }
-  d->typed = true;
+  d->spec.typed = true;
+  d->spec.result = type_from(map_get(root, "result"));
   return RPCD_OK;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Texts                                                                     */
-
-/* A number as the server writes it: integers exact, floats shortest. */
-static void number_text(const msgpack_object *o, char *buf, size_t len)
+int rpcd__ctl_param_text(const rpcd_ctl_desc *d, uint32_t i, char *buf,
+                         size_t len)
 {
-  int prec;
-
-  if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-    snprintf(buf, len, "%" PRIu64, o->via.u64);
-    return;
-  }
-  if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-    snprintf(buf, len, "%" PRId64, o->via.i64);
-    return;
-  }
-  for (prec = 1; prec < 17; prec++) {
-    snprintf(buf, len, "%.*g", prec, o->via.f64);
-    if (strtod(buf, NULL) == o->via.f64)
-      return;
-  }
-  snprintf(buf, len, "%.17g", o->via.f64);
-}
-
-static bool has_len(rpcd_ctl_type t)
-{
-  return t == RPCD_CTL_STR || t == RPCD_CTL_BIN || t == RPCD_CTL_ARRAY ||
-         t == RPCD_CTL_MAP;
-}
-
-static bool is_numeric(rpcd_ctl_type t)
-{
-  return t == RPCD_CTL_INT || t == RPCD_CTL_UINT || t == RPCD_CTL_FLOAT;
-}
-
-/* What p wants, e.g. "uint in 0..93" or "str of at most 255 bytes". */
-static void expected_text(const rpcd_ctl_param *p, char *buf, size_t len)
-{
-  char a[48], b[48];
-
-  if (p->has_range && is_numeric(p->type)) {
-    number_text(&p->min, a, sizeof(a));
-    number_text(&p->max, b, sizeof(b));
-    snprintf(buf, len, "%s in %s..%s", type_names[p->type], a, b);
-  } else if (p->max_len && has_len(p->type)) {
-    snprintf(buf, len, "%s of at most %" PRIu64 " %s", type_names[p->type],
-             p->max_len,
-             p->type == RPCD_CTL_STR || p->type == RPCD_CTL_BIN ? "bytes"
-                                                                : "elements");
-  } else {
-    snprintf(buf, len, "%s", type_names[p->type]);
-  }
-}
-
-int rpcd__ctl_param_text(const rpcd_ctl_param *p, char *buf, size_t len)
-{
-  char a[48], b[48];
+  const rpcd_param *p = &d->spec.params[i];
+  char a[40], b[40];
   size_t n;
 
-  n = (size_t)snprintf(buf, len, "%s, %s", p->type_name,
-                       p->required ? "required" : "optional");
-  if (p->has_range && n < len) {
-    number_text(&p->min, a, sizeof(a));
-    number_text(&p->max, b, sizeof(b));
+  n = (size_t)snprintf(buf, len, "%s, %s", d->info[i].type_name,
+                       p->flags & RPCD_PARAM_OPTIONAL ? "optional"
+                                                      : "required");
+  if ((p->flags & RPCD_PARAM_RANGE) && n < len) {
+    if (p->type == RPCD_TYPE_INT) {
+      snprintf(a, sizeof(a), "%" PRId64, p->min_i);
+      snprintf(b, sizeof(b), "%" PRId64, p->max_i);
+    } else if (p->type == RPCD_TYPE_UINT) {
+      snprintf(a, sizeof(a), "%" PRIu64, p->min_u);
+      snprintf(b, sizeof(b), "%" PRIu64, p->max_u);
+    } else {
+      rpcd__double_text(a, sizeof(a), p->min_f);
+      rpcd__double_text(b, sizeof(b), p->max_f);
+    }
     n += (size_t)snprintf(buf + n, len - n, ", range %s..%s", a, b);
   }
   if (p->max_len && n < len)
     n +=
         (size_t)snprintf(buf + n, len - n, ", max length %" PRIu64, p->max_len);
-  if (p->def_json && n < len)
-    n += (size_t)snprintf(buf + n, len - n, ", default %s", p->def_json);
+  if (d->info[i].def_json && n < len)
+    n +=
+        (size_t)snprintf(buf + n, len - n, ", default %s", d->info[i].def_json);
   return n < len ? RPCD_OK : RPCD_ENOMEM;
 }
 
-/* The msgpack type of o as the server's messages name it. */
-static const char *got_type(const msgpack_object *o)
-{
-  switch (o->type) {
-  case MSGPACK_OBJECT_NIL:
-    return "nil";
-  case MSGPACK_OBJECT_BOOLEAN:
-    return "bool";
-  case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    return "uint";
-  case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-    return "int";
-  case MSGPACK_OBJECT_FLOAT32:
-  case MSGPACK_OBJECT_FLOAT64:
-    return "float";
-  case MSGPACK_OBJECT_STR:
-    return "str";
-  case MSGPACK_OBJECT_BIN:
-    return "bin";
-  case MSGPACK_OBJECT_ARRAY:
-    return "array";
-  case MSGPACK_OBJECT_MAP:
-    return "map";
-  default:
-    return "ext";
-  }
-}
-
 /* ------------------------------------------------------------------------ */
-/* Checking one value                                                        */
-
-static double as_double(const msgpack_object *o)
-{
-  if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-    return (double)o->via.u64;
-  if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-    return (double)o->via.i64;
-  return o->via.f64;
-}
-
-/* a < b, a == b, a > b as -1, 0, 1 for numbers; integers compare exactly.
- * A NaN compares as 2 (neither). */
-static int num_cmp(const msgpack_object *a, const msgpack_object *b)
-{
-  bool ai = a->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
-            a->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
-  bool bi = b->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
-            b->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
-  double x, y;
-
-  if (ai && bi) {
-    bool an = a->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
-    bool bn = b->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
-
-    if (an != bn)
-      return an ? -1 : 1;
-    if (an)
-      return a->via.i64 < b->via.i64 ? -1 : a->via.i64 > b->via.i64;
-    return a->via.u64 < b->via.u64 ? -1 : a->via.u64 > b->via.u64;
-  }
-  x = as_double(a);
-  y = as_double(b);
-  if (x < y)
-    return -1;
-  if (x > y)
-    return 1;
-  return x == y ? 0 : 2;
-}
-
-static bool in_range(const rpcd_ctl_param *p, const msgpack_object *o)
-{
-  int lo, hi;
-
-  if (!p->has_range)
-    return true;
-  lo = num_cmp(o, &p->min);
-  hi = num_cmp(o, &p->max);
-  return (lo == 0 || lo == 1) && (hi == 0 || hi == -1);
-}
-
-/* Check one value against its param, as core/param_check.c does. */
-static int check_value(const rpcd_ctl_param *p, const msgpack_object *o,
-                       char *err, size_t errlen)
-{
-  bool pos = o->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
-  bool neg = o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
-  bool flt =
-      o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64;
-  bool type_ok;
-  bool fits = true;
-  uint64_t n = 0;
-  char want[128], got[48];
-
-  switch (p->type) {
-  case RPCD_CTL_ANY:
-    return RPCD_OK;
-  case RPCD_CTL_NIL:
-    type_ok = o->type == MSGPACK_OBJECT_NIL;
-    break;
-  case RPCD_CTL_BOOL:
-    type_ok = o->type == MSGPACK_OBJECT_BOOLEAN;
-    break;
-  case RPCD_CTL_INT:
-    type_ok = pos || neg;
-    fits =
-        type_ok && !(pos && o->via.u64 > (uint64_t)INT64_MAX) && in_range(p, o);
-    break;
-  case RPCD_CTL_UINT:
-    type_ok = pos;
-    fits = type_ok && in_range(p, o);
-    break;
-  case RPCD_CTL_FLOAT:
-    type_ok = pos || neg || flt;
-    fits = type_ok && in_range(p, o);
-    break;
-  case RPCD_CTL_STR:
-    type_ok = o->type == MSGPACK_OBJECT_STR;
-    n = type_ok ? o->via.str.size : 0;
-    break;
-  case RPCD_CTL_BIN:
-    type_ok = o->type == MSGPACK_OBJECT_BIN;
-    n = type_ok ? o->via.bin.size : 0;
-    break;
-  case RPCD_CTL_ARRAY:
-    type_ok = o->type == MSGPACK_OBJECT_ARRAY;
-    n = type_ok ? o->via.array.size : 0;
-    break;
-  default: /* RPCD_CTL_MAP */
-    type_ok = o->type == MSGPACK_OBJECT_MAP;
-    n = type_ok ? o->via.map.size : 0;
-    break;
-  }
-  if (type_ok && has_len(p->type) && p->max_len && n > p->max_len)
-    fits = false;
-  if (type_ok && fits)
-    return RPCD_OK;
-  expected_text(p, want, sizeof(want));
-  if (!type_ok && !(p->type == RPCD_CTL_UINT && neg))
-    snprintf(got, sizeof(got), "%s", got_type(o));
-  else if (p->type == RPCD_CTL_STR || p->type == RPCD_CTL_BIN)
-    snprintf(got, sizeof(got), "%" PRIu64 " bytes", n);
-  else if (has_len(p->type))
-    snprintf(got, sizeof(got), "%" PRIu64, n);
-  else
-    number_text(o, got, sizeof(got));
-  rpcd__set_err(err, errlen, "param %s: expected %s, got %s", p->name, want,
-                got);
-  return RPCD_EINVAL;
-}
+/* Converting one value                                                      */
 
 /* msgpack-c's writers fail only when their buffer cannot grow. */
 #define PACK(call)                                                             \
@@ -409,21 +318,17 @@ static int check_value(const rpcd_ctl_param *p, const msgpack_object *o,
       return RPCD_ENOMEM;                                                      \
   } while (0)
 
-/* Convert (a str for a bin param becomes bin), check and pack one value. */
-static int pack_value(msgpack_packer *pk, const rpcd_ctl_param *p,
-                      const msgpack_object *o, char *err, size_t errlen)
+/* Pack o for param p (NULL: none): a str for a bin param becomes bin. */
+static int pack_value(msgpack_packer *pk, const rpcd_param *p,
+                      const msgpack_object *o)
 {
   msgpack_object v = *o;
-  int rc;
 
-  if (p->type == RPCD_CTL_BIN && o->type == MSGPACK_OBJECT_STR) {
+  if (p && p->type == RPCD_TYPE_BIN && o->type == MSGPACK_OBJECT_STR) {
     v.type = MSGPACK_OBJECT_BIN;
     v.via.bin.ptr = o->via.str.ptr;
     v.via.bin.size = o->via.str.size;
   }
-  rc = check_value(p, &v, err, errlen);
-  if (rc != RPCD_OK)
-    return rc;
   PACK(msgpack_pack_object(pk, v));
   return RPCD_OK;
 }
@@ -445,13 +350,33 @@ static bool bare_word(const char *text)
   return true;
 }
 
+/* Text that is not JSON, taken as it is: a str, or bin for a bin param. */
+static int pack_text(msgpack_packer *pk, const rpcd_param *p, const char *text,
+                     char *err, size_t errlen)
+{
+  size_t n = strlen(text);
+  msgpack_object o;
+
+  if (n > UINT32_MAX) {
+    rpcd__set_err(err, errlen, "param %s: argument too long",
+                  p ? p->name : "?");
+    return RPCD_EINVAL;
+  }
+  memset(&o, 0, sizeof(o));
+  o.type = MSGPACK_OBJECT_STR;
+  o.via.str.ptr = text;
+  o.via.str.size = (uint32_t)n;
+  return pack_value(pk, p, &o);
+}
+
 /*
  * ARG `text`, the `argno`-th on the command line, for param p: parsed as a
- * JSON literal (or, for str and bin, taken as it is when it is not JSON),
- * checked and packed.
+ * JSON literal (or, for str and bin, taken as it is when it is not JSON)
+ * and packed. p NULL: an ARG beyond the declared params, packed as its text
+ * for the check to refuse by count.
  */
-static int pack_arg(msgpack_packer *pk, const rpcd_ctl_param *p,
-                    const char *text, int argno, char *err, size_t errlen)
+static int pack_arg(msgpack_packer *pk, const rpcd_param *p, const char *text,
+                    int argno, char *err, size_t errlen)
 {
   msgpack_sbuffer tmp;
   msgpack_packer tpk;
@@ -461,30 +386,18 @@ static int pack_arg(msgpack_packer *pk, const rpcd_ctl_param *p,
   char want[128];
   int rc;
 
+  if (!p)
+    return pack_text(pk, p, text, err, errlen);
   msgpack_sbuffer_init(&tmp);
   msgpack_packer_init(&tpk, &tmp, msgpack_sbuffer_write);
   snprintf(what, sizeof(what), "argument %d (param %s)", argno, p->name);
   rc = rpcd__json_pack(&tpk, text, 0, what, jerr, sizeof(jerr));
   if (rc == RPCD_EINVAL) {
-    size_t n = strlen(text);
-
     msgpack_sbuffer_destroy(&tmp);
-    if (p->type == RPCD_CTL_STR || p->type == RPCD_CTL_BIN) {
-      msgpack_object o;
-
-      memset(&o, 0, sizeof(o));
-      o.type =
-          p->type == RPCD_CTL_STR ? MSGPACK_OBJECT_STR : MSGPACK_OBJECT_BIN;
-      o.via.str.ptr = text;
-      o.via.str.size = (uint32_t)n;
-      if (n > UINT32_MAX) {
-        rpcd__set_err(err, errlen, "param %s: argument too long", p->name);
-        return RPCD_EINVAL;
-      }
-      return pack_value(pk, p, &o, err, errlen);
-    }
-    if (bare_word(text) && p->type != RPCD_CTL_ANY) {
-      expected_text(p, want, sizeof(want));
+    if (p->type == RPCD_TYPE_STR || p->type == RPCD_TYPE_BIN)
+      return pack_text(pk, p, text, err, errlen);
+    if (bare_word(text) && p->type != RPCD_TYPE_ANY) {
+      rpcd__param_expected(p, want, sizeof(want));
       rpcd__set_err(err, errlen, "param %s: expected %s, got %s", p->name, want,
                     text);
     } else {
@@ -500,7 +413,7 @@ static int pack_arg(msgpack_packer *pk, const rpcd_ctl_param *p,
   rc = rpcd__mp_decode(tmp.data, tmp.size, RPCD_JSON_MAX_DEPTH + 1, &doc, jerr,
                        sizeof(jerr));
   if (rc == RPCD_OK) {
-    rc = pack_value(pk, p, &doc.root, err, errlen);
+    rc = pack_value(pk, p, &doc.root);
     rpcd__mp_doc_destroy(&doc);
   } else {
     rpcd__set_err(err, errlen, "argument %d: %s", argno, jerr);
@@ -513,49 +426,46 @@ static int pack_arg(msgpack_packer *pk, const rpcd_ctl_param *p,
 /* ------------------------------------------------------------------------ */
 /* All the arguments                                                         */
 
-/* The param ARG names in the form NAME=VALUE, or -1. */
-static long named_form(const rpcd_ctl_desc *d, const char *arg)
+/* The param that a name of n bytes names, or NULL. */
+static const rpcd_param *param_named(const rpcd_ctl_desc *d, const char *name,
+                                     size_t n)
 {
-  const char *eq;
-  size_t i;
+  uint32_t i;
 
-  if (!isalpha((unsigned char)arg[0]) && arg[0] != '_')
-    return -1;
-  for (eq = arg; isalnum((unsigned char)*eq) || *eq == '_'; eq++)
-    ;
-  if (*eq != '=')
-    return -1;
-  for (i = 0; i < d->nparams; i++)
-    if (strlen(d->params[i].name) == (size_t)(eq - arg) &&
-        memcmp(d->params[i].name, arg, (size_t)(eq - arg)) == 0)
-      return (long)i;
-  return -1;
+  for (i = 0; i < d->spec.nparams; i++)
+    if (strlen(d->spec.params[i].name) == n &&
+        memcmp(d->spec.params[i].name, name, n) == 0)
+      return &d->spec.params[i];
+  return NULL;
 }
 
-static int missing(const rpcd_ctl_desc *d, const bool *given, char *err,
-                   size_t errlen)
+/* The param ARG names in the form NAME=VALUE, or NULL. */
+static const rpcd_param *named_form(const rpcd_ctl_desc *d, const char *arg)
 {
-  size_t i;
+  const char *eq;
 
-  for (i = 0; i < d->nparams; i++) {
-    if (!given[i] && d->params[i].required) {
-      rpcd__set_err(err, errlen, "param %s: missing", d->params[i].name);
-      return RPCD_EINVAL;
-    }
-  }
+  if (!isalpha((unsigned char)arg[0]) && arg[0] != '_')
+    return NULL;
+  for (eq = arg; isalnum((unsigned char)*eq) || *eq == '_'; eq++)
+    ;
+  return *eq == '=' ? param_named(d, arg, (size_t)(eq - arg)) : NULL;
+}
+
+static int pack_cstr(msgpack_packer *pk, const char *s)
+{
+  PACK(msgpack_pack_str(pk, strlen(s)));
+  PACK(msgpack_pack_str_body(pk, s, strlen(s)));
   return RPCD_OK;
 }
 
-/* --named: the one JSON object, checked member by member. */
+/* --named: the one JSON object, a member for a bin param made bin. */
 static int pack_named_object(msgpack_packer *pk, const rpcd_ctl_desc *d,
-                             const char *text, bool *given, char *err,
-                             size_t errlen)
+                             const char *text, char *err, size_t errlen)
 {
   msgpack_sbuffer tmp;
   msgpack_packer tpk;
   rpcd_mp_doc doc;
   uint32_t i;
-  size_t j;
   int rc;
 
   msgpack_sbuffer_init(&tmp);
@@ -578,96 +488,69 @@ static int pack_named_object(msgpack_packer *pk, const rpcd_ctl_desc *d,
     const msgpack_object_kv *kv = &doc.root.via.map.ptr[i];
     const msgpack_object_str *k = &kv->key.via.str;
 
-    for (j = 0; j < d->nparams; j++)
-      if (strlen(d->params[j].name) == k->size &&
-          memcmp(d->params[j].name, k->ptr, k->size) == 0)
-        break;
-    if (j == d->nparams) {
-      rpcd__set_err(err, errlen, "param %.*s: unknown",
-                    (int)(k->size > 64 ? 64 : k->size), k->ptr);
-      rc = RPCD_EINVAL;
-      break;
-    }
-    given[j] = true;
-    if (msgpack_pack_object(pk, kv->key) != 0) {
+    if (msgpack_pack_object(pk, kv->key) != 0)
       rc = RPCD_ENOMEM;
-      break;
-    }
-    rc = pack_value(pk, &d->params[j], &kv->val, err, errlen);
+    else
+      rc = pack_value(pk, param_named(d, k->ptr, k->size), &kv->val);
   }
   rpcd__mp_doc_destroy(&doc);
   msgpack_sbuffer_destroy(&tmp);
   return rc;
 }
 
-/* Positional ARGs, some maybe NAME=VALUE. */
+/* Positional ARGs, some maybe NAME=VALUE: an array, or a map in ARG order
+ * when any ARG names its param. */
 static int pack_positional(msgpack_packer *pk, const rpcd_ctl_desc *d, int n,
-                           char **args, bool *given, char *err, size_t errlen)
+                           char **args, char *err, size_t errlen)
 {
-  const char **text;
-  int *argno;
-  size_t next = 0;
-  size_t i;
+  uint32_t next = 0;
   bool any_named = false;
-  int rc = RPCD_OK;
-  int a;
+  int a, rc;
 
-  text = calloc(d->nparams + 1, sizeof(*text));
-  argno = calloc(d->nparams + 1, sizeof(*argno));
-  if (!text || !argno) {
-    free(text);
-    free(argno);
-    return RPCD_ENOMEM;
-  }
+  for (a = 0; a < n; a++)
+    any_named = any_named || named_form(d, args[a]);
+  PACK(any_named ? msgpack_pack_map(pk, (size_t)n)
+                 : msgpack_pack_array(pk, (size_t)n));
   for (a = 0; a < n; a++) {
-    long j = named_form(d, args[a]);
-    size_t slot;
+    const rpcd_param *p = named_form(d, args[a]);
+    const char *text = p ? strchr(args[a], '=') + 1 : args[a];
 
-    if (j >= 0) {
-      slot = (size_t)j;
-      any_named = true;
-    } else if (next < d->nparams) {
-      slot = next++;
-    } else {
-      rpcd__set_err(err, errlen, "expected at most %zu param%s, got %d",
-                    d->nparams, d->nparams == 1 ? "" : "s", n);
-      rc = RPCD_EINVAL;
-      goto out;
+    if (!p && next < d->spec.nparams)
+      p = &d->spec.params[next++];
+    /* A map has no place for an ARG past the declared params. */
+    if (!p && any_named) {
+      rpcd__set_err(err, errlen, "argument %d: no param left for it", a + 1);
+      return RPCD_EINVAL;
     }
-    if (given[slot]) {
-      rpcd__set_err(err, errlen, "param %s: given twice", d->params[slot].name);
-      rc = RPCD_EINVAL;
-      goto out;
-    }
-    given[slot] = true;
-    text[slot] = j >= 0 ? strchr(args[a], '=') + 1 : args[a];
-    argno[slot] = a + 1;
+    if (any_named && (rc = pack_cstr(pk, p->name)) != RPCD_OK)
+      return rc;
+    rc = pack_arg(pk, p, text, a + 1, err, errlen);
+    if (rc != RPCD_OK)
+      return rc;
   }
-  if (any_named) {
-    size_t count = 0;
+  return RPCD_OK;
+}
 
-    for (i = 0; i < d->nparams; i++)
-      count += given[i];
-    if (msgpack_pack_map(pk, count) != 0)
-      rc = RPCD_ENOMEM;
-  } else if (msgpack_pack_array(pk, next) != 0) {
+/* The server's verdict on the packed params: its check, its message. */
+static int check_params(const rpcd_ctl_desc *d, const msgpack_sbuffer *params,
+                        char *err, size_t errlen)
+{
+  msgpack_object *args;
+  rpcd_mp_doc doc;
+  uint64_t given;
+  int rc;
+
+  rc = rpcd__mp_decode(params->data, params->size, RPCD_JSON_MAX_DEPTH + 2,
+                       &doc, err, errlen);
+  if (rc != RPCD_OK)
+    return rc == RPCD_ENOMEM ? rc : RPCD_EINVAL;
+  args = calloc(d->spec.nparams + 1, sizeof(*args));
+  if (args)
+    rc = rpcd__params_check(&d->spec, &doc.root, args, &given, err, errlen);
+  else
     rc = RPCD_ENOMEM;
-  }
-  for (i = 0; rc == RPCD_OK && i < d->nparams; i++) {
-    const rpcd_ctl_param *p = &d->params[i];
-
-    if (!given[i])
-      continue;
-    if (any_named && (msgpack_pack_str(pk, strlen(p->name)) != 0 ||
-                      msgpack_pack_str_body(pk, p->name, strlen(p->name)) != 0))
-      rc = RPCD_ENOMEM;
-    else
-      rc = pack_arg(pk, p, text[i], argno[i], err, errlen);
-  }
-
-out:
-  free(text);
-  free(argno);
+  free(args);
+  rpcd__mp_doc_destroy(&doc);
   return rc;
 }
 
@@ -676,7 +559,6 @@ int rpcd__ctl_args_pack(msgpack_packer *pk, const rpcd_ctl_desc *d, bool named,
 {
   msgpack_sbuffer out;
   msgpack_packer opk;
-  bool *given;
   int rc;
 
   if (named && n != 1) {
@@ -686,22 +568,18 @@ int rpcd__ctl_args_pack(msgpack_packer *pk, const rpcd_ctl_desc *d, bool named,
                   n);
     return RPCD_EINVAL;
   }
-  given = calloc(d->nparams + 1, sizeof(*given));
-  if (!given)
-    return RPCD_ENOMEM;
   msgpack_sbuffer_init(&out);
   msgpack_packer_init(&opk, &out, msgpack_sbuffer_write);
   if (named)
-    rc = pack_named_object(&opk, d, args[0], given, err, errlen);
+    rc = pack_named_object(&opk, d, args[0], err, errlen);
   else
-    rc = pack_positional(&opk, d, n, args, given, err, errlen);
+    rc = pack_positional(&opk, d, n, args, err, errlen);
   if (rc == RPCD_OK)
-    rc = missing(d, given, err, errlen);
+    rc = check_params(d, &out, err, errlen);
   if (rc == RPCD_OK && pk->callback(pk->data, out.data, out.size) != 0)
     rc = RPCD_ENOMEM;
   if (rc == RPCD_ENOMEM)
     rpcd__set_err(err, errlen, "out of memory");
   msgpack_sbuffer_destroy(&out);
-  free(given);
   return rc;
 }

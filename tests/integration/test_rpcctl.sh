@@ -91,8 +91,8 @@ expect_err "describe: missing METHOD: exit 2" 2 'missing METHOD' -- \
 # call checks a typed method's ARGs against rpc.describe before sending.
 expect_err "call fib 94: refused, exit 2" 2 \
   '^rpcctl: param n: expected uint in 0\.\.93, got 94$' -- "${ctl[@]}" call fib 94
-expect_err "call fib -1: refused, exit 2" 2 \
-  '^rpcctl: param n: expected uint in 0\.\.93, got -1$' -- "${ctl[@]}" call fib -1
+expect_err "call fib -1: refused in the server's words, exit 2" 2 \
+  '^rpcctl: param n: expected uint in 0\.\.93, got int$' -- "${ctl[@]}" call fib -1
 expect_err "call fib x: refused, exit 2" 2 \
   '^rpcctl: param n: expected uint in 0\.\.93, got x$' -- "${ctl[@]}" call fib x
 expect_err "call fib 1.5: refused, exit 2" 2 'param n: .*, got float$' -- \
@@ -123,6 +123,23 @@ expect_err "--no-check: the server names the type" 1 \
   "${ctl[@]}" call --no-check fib -1
 expect_err "--no-check: bad JSON is still found before connecting" 2 \
   'invalid JSON in argument 1' -- "${ctl[@]}" call --no-check fib x
+
+# rpcctl refuses with the server's own check: for each ARG its message is
+# the one the server answers to the same ARG sent with --no-check.
+for arg in 94 -1 1.5 '"5"' '[1]' null; do
+  "${ctl[@]}" call fib "$arg" >/dev/null 2>"$work/ctl.txt"
+  status=$?
+  "${ctl[@]}" call --no-check fib "$arg" >/dev/null 2>"$work/srv.txt"
+  mine=$(sed -n 's/^rpcctl: //p' "$work/ctl.txt")
+  theirs=$(sed -n 's/.*error -32602 (invalid params): //p' "$work/srv.txt")
+  if [ "$status" = 2 ] && [ -n "$mine" ] && [ "$mine" = "$theirs" ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL call fib $arg: rpcctl said '$mine' (exit $status)," \
+      "the server '$theirs'"
+  fi
+done
 
 # Nothing is sent for a refused ARG: the server logs every failed call
 # (its debug log every call); a refused "call fib 94" adds no line, and the

@@ -6,8 +6,8 @@
  * (floats, control characters, invalid UTF-8, bin, ext, non-string keys) is
  * exact and valid, and what JSON cannot hold (NaN, keys that are not
  * strings or appear twice, bytes that are not UTF-8) is reported; and the
- * checks of a typed method's arguments against its rpc.describe answer
- * (tools/typed_args.c).
+ * conversions of a typed method's arguments and their check against its
+ * rpc.describe answer (tools/typed_args.c, common/param_check.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -966,7 +966,9 @@ static const char mixed_desc[] =
     "{\"name\":\"big\",\"type\":\"int\",\"required\":false},"
     "{\"name\":\"u\",\"type\":\"uint\",\"required\":false},"
     "{\"name\":\"a\",\"type\":\"array\",\"required\":false,\"max_len\":2},"
-    "{\"name\":\"w\",\"type\":\"frob\",\"required\":false}]}";
+    "{\"name\":\"w\",\"type\":\"frob\",\"required\":false},"
+    "{\"name\":\"s\",\"type\":\"str\",\"required\":false,\"max_len\":4,"
+    "\"default\":\"zz\"}]}";
 
 /*
  * Check and pack the ARGs (named: the one JSON object) against d; on
@@ -1017,45 +1019,83 @@ static void check_args(const rpcd_ctl_desc *d, bool named, int n,
 static void test_typed_desc_read(void **state)
 {
   rpcd_ctl_desc d;
+  const rpcd_param *p;
   char text[256];
+  char many[64 * 24 + 64];
+  size_t off;
+  int i;
 
   (void)state;
   desc_from_json(&d, fib_desc, RPCD_OK);
-  assert_true(d.typed);
-  assert_int_equal(d.nparams, 1);
-  assert_string_equal(d.params[0].name, "n");
-  assert_int_equal(d.params[0].type, RPCD_CTL_UINT);
-  assert_true(d.params[0].required);
-  assert_int_equal(rpcd__ctl_param_text(&d.params[0], text, sizeof(text)),
-                   RPCD_OK);
+  assert_true(d.spec.typed);
+  assert_int_equal(d.spec.nparams, 1);
+  assert_int_equal(d.spec.result, RPCD_TYPE_UINT);
+  p = &d.spec.params[0];
+  assert_string_equal(p->name, "n");
+  assert_int_equal(p->type, RPCD_TYPE_UINT);
+  assert_int_equal(p->flags, RPCD_PARAM_RANGE); /* required: not OPTIONAL */
+  assert_int_equal(p->min_u, 0);
+  assert_int_equal(p->max_u, 93);
+  assert_int_equal(rpcd__ctl_param_text(&d, 0, text, sizeof(text)), RPCD_OK);
   assert_string_equal(text, "uint, required, range 0..93");
   rpcd__ctl_desc_free(&d);
 
   desc_from_json(&d, mixed_desc, RPCD_OK);
-  assert_int_equal(d.nparams, 9);
-  rpcd__ctl_param_text(&d.params[0], text, sizeof(text));
+  assert_int_equal(d.spec.nparams, 10);
+  rpcd__ctl_param_text(&d, 0, text, sizeof(text));
   assert_string_equal(text, "str, required, max length 3");
-  rpcd__ctl_param_text(&d.params[2], text, sizeof(text));
+  assert_int_equal(d.spec.params[0].max_len, 3);
+  rpcd__ctl_param_text(&d, 2, text, sizeof(text));
   assert_string_equal(text, "bool, optional, default true");
-  rpcd__ctl_param_text(&d.params[3], text, sizeof(text));
+  p = &d.spec.params[2];
+  assert_int_equal(p->flags, RPCD_PARAM_OPTIONAL | RPCD_PARAM_DEFAULT);
+  assert_int_equal(p->def_i, 1);
+  rpcd__ctl_param_text(&d, 3, text, sizeof(text));
   assert_string_equal(text, "float, optional, range -1.5..2.5");
-  rpcd__ctl_param_text(&d.params[8], text, sizeof(text));
+  assert_true(d.spec.params[3].min_f == -1.5 && d.spec.params[3].max_f == 2.5);
+  assert_int_equal(d.spec.params[4].min_i, -5);
+  assert_int_equal(d.spec.params[4].max_i, 5);
+  rpcd__ctl_param_text(&d, 8, text, sizeof(text));
   assert_string_equal(text, "frob, optional");
-  assert_int_equal(d.params[8].type, RPCD_CTL_ANY); /* unknown: unchecked */
+  /* unknown: any, not checked */
+  assert_int_equal(d.spec.params[8].type, RPCD_TYPE_ANY);
+  rpcd__ctl_param_text(&d, 9, text, sizeof(text));
+  assert_string_equal(text, "str, optional, max length 4, default \"zz\"");
+  p = &d.spec.params[9];
+  assert_true(p->flags & RPCD_PARAM_DEFAULT);
+  assert_int_equal(p->def_len, 2);
+  assert_memory_equal(p->def_s, "zz", 2);
+  rpcd__ctl_desc_free(&d);
+
+  /* a range or default that does not fit the type is left out */
+  desc_from_json(&d,
+                 "{\"typed\":true,\"params\":[{\"name\":\"u\",\"type\":"
+                 "\"uint\",\"min\":-1,\"max\":5,\"default\":\"x\"}]}",
+                 RPCD_OK);
+  assert_int_equal(d.spec.params[0].flags, RPCD_PARAM_OPTIONAL);
+  rpcd__ctl_param_text(&d, 0, text, sizeof(text));
+  assert_string_equal(text, "uint, optional, default \"x\"");
   rpcd__ctl_desc_free(&d);
 
   /* untyped, or fields an older server lacks: not typed, nothing checked */
   desc_from_json(&d, "{\"name\":\"e\",\"typed\":false,\"params\":[]}", RPCD_OK);
-  assert_false(d.typed);
+  assert_false(d.spec.typed);
   rpcd__ctl_desc_free(&d);
   desc_from_json(&d, "{\"name\":\"e\"}", RPCD_OK);
-  assert_false(d.typed);
+  assert_false(d.spec.typed);
   rpcd__ctl_desc_free(&d);
   /* not a descriptor */
   desc_from_json(&d, "\"ok\"", RPCD_EPROTO);
   desc_from_json(&d, "{\"typed\":true}", RPCD_EPROTO);
   desc_from_json(&d, "{\"typed\":true,\"params\":[{\"type\":\"int\"}]}",
                  RPCD_EPROTO);
+  /* more params than a method can declare */
+  off = (size_t)snprintf(many, sizeof(many), "{\"typed\":true,\"params\":[");
+  for (i = 0; i <= (int)RPCD_MAX_PARAMS; i++)
+    off += (size_t)snprintf(many + off, sizeof(many) - off,
+                            "%s{\"name\":\"p%d\"}", i ? "," : "", i);
+  snprintf(many + off, sizeof(many) - off, "]}");
+  desc_from_json(&d, many, RPCD_EPROTO);
 }
 
 static void test_typed_args_fib(void **state)
@@ -1069,7 +1109,7 @@ static void test_typed_args_fib(void **state)
   check_args(&d, false, ARGS("94"), NULL,
              "param n: expected uint in 0..93, got 94");
   check_args(&d, false, ARGS("-1"), NULL,
-             "param n: expected uint in 0..93, got -1");
+             "param n: expected uint in 0..93, got int");
   check_args(&d, false, ARGS("x"), NULL,
              "param n: expected uint in 0..93, got x");
   check_args(&d, false, ARGS("\"5\""), NULL,
@@ -1083,6 +1123,8 @@ static void test_typed_args_fib(void **state)
              "expected at most 1 param, got 2");
   check_args(&d, false, ARGS("n=10"), "{\"n\":10}", NULL);
   check_args(&d, false, ARGS("n=10", "3"), NULL, "param n: given twice");
+  check_args(&d, false, ARGS("n=10", "3", "4"), NULL,
+             "argument 3: no param left for it");
   check_args(&d, false, ARGS("n=100"), NULL, "got 100");
   check_args(&d, true, ARGS("{\"n\":5}"), "{\"n\":5}", NULL);
   check_args(&d, true, ARGS("{\"m\":5}"), NULL, "param m: unknown");
