@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Shared by the shell integration tests. Source it after setting `log` (the
-# rpcd log file) and `ctl` (the rpcctl command line, an array).
+# rpcd log file), `ctl` (the rpcctl command line, an array), `work` (a
+# directory for scratch files) and the counters `passed` and `failed`.
 
 # fail MESSAGE: print it with the tail of the rpcd log, and exit 1.
 fail() {
@@ -33,4 +34,37 @@ stop_rpcd() {
   status=$?
   trap - EXIT
   [ "$status" = 0 ] || fail "exit status $status after SIGTERM"
+}
+
+# expect NAME WANT_STATUS WANT_STDOUT_REGEX -- COMMAND...: count a check
+# that COMMAND exits WANT_STATUS and prints what matches the regex.
+expect() {
+  local name=$1 want_status=$2 want_out=$3 out status
+  shift 4
+  out=$("$@" 2>"$work/stderr-$$.txt")
+  status=$?
+  if [ "$status" = "$want_status" ] && [[ "$out" =~ $want_out ]]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name: status $status (want $want_status), stdout '$out'" \
+      "(want /$want_out/), stderr: $(cat "$work/stderr-$$.txt")"
+  fi
+}
+
+# expect_err NAME WANT_STATUS WANT_STDERR_REGEX -- COMMAND...: the same for
+# what COMMAND writes to stderr.
+expect_err() {
+  local name=$1 want_status=$2 want_err=$3 err status
+  shift 4
+  "$@" >/dev/null 2>"$work/stderr-$$.txt"
+  status=$?
+  err=$(cat "$work/stderr-$$.txt")
+  if [ "$status" = "$want_status" ] && [[ "$err" =~ $want_err ]]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name: status $status (want $want_status), stderr '$err'" \
+      "(want /$want_err/)"
+  fi
 }

@@ -20,36 +20,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 passed=0
 failed=0
 
-# expect NAME WANT_STATUS WANT_STDOUT_REGEX -- COMMAND...
-expect() {
-  local name=$1 want_status=$2 want_out=$3 out status
-  shift 4
-  out=$("$@" 2>"$work/kv-stderr.txt")
-  status=$?
-  if [ "$status" = "$want_status" ] && [[ "$out" =~ $want_out ]]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name: status $status (want $want_status), stdout '$out'" \
-      "(want /$want_out/), stderr: $(cat "$work/kv-stderr.txt")"
-  fi
-}
-
-# expect_err NAME WANT_STATUS WANT_STDERR_REGEX -- COMMAND...
-expect_err() {
-  local name=$1 want_status=$2 want_err=$3 err status
-  shift 4
-  "$@" >/dev/null 2>"$work/kv-stderr.txt"
-  status=$?
-  err=$(cat "$work/kv-stderr.txt")
-  if [ "$status" = "$want_status" ] && [[ "$err" =~ $want_err ]]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name: status $status (want $want_status), stderr '$err'" \
-      "(want /$want_err/)"
-  fi
-}
 
 # shellcheck source=lib.sh
 . "$here/lib.sh"

@@ -14,37 +14,8 @@ idle_queue="rpcd-test-idle-$$-$RANDOM"
 log="$work/rpcd-$queue.log"
 passed=0
 failed=0
-
-# expect NAME WANT_STATUS WANT_STDOUT_REGEX -- COMMAND...
-expect() {
-  local name=$1 want_status=$2 want_out=$3 out status
-  shift 4
-  out=$("$@" 2>"$work/stderr.txt")
-  status=$?
-  if [ "$status" = "$want_status" ] && [[ "$out" =~ $want_out ]]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name: status $status (want $want_status), stdout '$out'" \
-      "(want /$want_out/), stderr: $(cat "$work/stderr.txt")"
-  fi
-}
-
-# expect_err NAME WANT_STATUS WANT_STDERR_REGEX -- COMMAND...
-expect_err() {
-  local name=$1 want_status=$2 want_err=$3 err status
-  shift 4
-  "$@" >/dev/null 2>"$work/stderr.txt"
-  status=$?
-  err=$(cat "$work/stderr.txt")
-  if [ "$status" = "$want_status" ] && [[ "$err" =~ $want_err ]]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name: status $status (want $want_status), stderr '$err'" \
-      "(want /$want_err/)"
-  fi
-}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 "$rpcd" --uri "$uri" --queue "$queue" --plugin "$fib" --plugin "$itest" \
   --text-method fib --workers 2 --log-level debug >"$log" 2>&1 &
