@@ -34,6 +34,17 @@ const char *rpcd__escape(char *out, size_t outlen, const void *data, size_t len)
     return out;
   if (!p)
     len = 0;
+  /* Most text (every correlation id the SDK makes) needs no escape: one
+   * pass to see that, and a copy. This runs for every request. */
+  for (i = 0; i < len && i < outlen; i++)
+    if (p[i] < 0x20 || p[i] == 0x7f || p[i] == '"' || p[i] == '\\')
+      break;
+  if (i == len && len < outlen) {
+    if (len)
+      memcpy(out, p, len);
+    out[len] = '\0';
+    return out;
+  }
   for (i = 0; i < len; i++)
     need += escape_byte(p[i], esc);
   /* All of it when it fits, else as much as leaves room for "...". */
