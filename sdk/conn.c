@@ -360,6 +360,9 @@ out_timeout:
   return RPCD_ECONNECT;
 }
 
+/* How far apart rabbitmq-c's timers and the client's clock may be. */
+#define CONNECT_CLOCK_SLACK_MS 20
+
 int rpcd_client_connect(rpcd_client *c, const char *uri)
 {
   rpcd_amqp_options opts;
@@ -400,7 +403,11 @@ int rpcd_client_connect(rpcd_client *c, const char *uri)
   if (rc == RPCD_OK)
     rc = open_channels(conn, deadline_ms, timeout_ms, detail, sizeof(detail));
   if (rc != RPCD_OK) {
-    if (rc == RPCD_ECONNECT && rpcd__now_mono_ms() >= deadline_ms &&
+    /* rabbitmq-c's timers run on their own clock and may fire a moment
+     * before ours reaches the deadline: a failure that close to it is the
+     * timeout's. */
+    if (rc == RPCD_ECONNECT &&
+        rpcd__now_mono_ms() + CONNECT_CLOCK_SLACK_MS >= deadline_ms &&
         !strstr(detail, "connect timeout"))
       set_error(c, "%s (connect timeout: %u ms)", detail, timeout_ms);
     else
