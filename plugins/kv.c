@@ -444,22 +444,22 @@ static int kv_stats(rpcd_ctx *ctx, msgpack_packer *result)
 static const rpcd_method_desc kv_methods[] = {
     RPCD_METHOD("kv.set", kv_set, set_params, RPCD_TYPE_NIL,
                 RPCD_METHOD_IDEMPOTENT,
-                "store value (any msgpack object) under key"),
+                "Stores value (any msgpack object) under key"),
     RPCD_METHOD("kv.get", kv_get, key_params, RPCD_TYPE_ANY,
                 RPCD_METHOD_IDEMPOTENT,
-                "the value stored under key; error 1 when there is none"),
+                "The value stored under key; error 1 when there is none"),
     /* Not idempotent: a second call answers false, not true. */
     RPCD_METHOD("kv.del", kv_del, key_params, RPCD_TYPE_BOOL, 0,
-                "remove key; true when it was there"),
+                "Removes key; true when it was there"),
     RPCD_METHOD("kv.keys", kv_keys, keys_params, RPCD_TYPE_ARRAY,
                 RPCD_METHOD_IDEMPOTENT,
-                "the keys that start with prefix, sorted bytewise"),
+                "The keys that start with prefix, sorted bytewise"),
     RPCD_METHOD("kv.mset", kv_mset, mset_params, RPCD_TYPE_UINT,
                 RPCD_METHOD_IDEMPOTENT,
-                "store every key/value of entries, all or nothing; how many"),
+                "Stores every key/value of entries, all or nothing; how many"),
     RPCD_METHOD("kv.stats", kv_stats, NULL, RPCD_TYPE_MAP,
                 RPCD_METHOD_IDEMPOTENT,
-                "entries, bytes (keys and values), max_entries and "
+                "Entries, bytes (keys and values), max_entries and "
                 "max_value_bytes of this worker's store"),
     RPCD_METHODS_END,
 };
