@@ -54,14 +54,15 @@ echo "starting a private RabbitMQ node in $broker_dir" >&2
 uri=$("$root/tools/broker.sh" start "$broker_dir")
 
 stop_rpcd
-setsid "$build/core/rpcd" --uri "$uri" --plugin "$build/plugins/fib.so" \
+# The URI through the environment, so that no password is in rpcd's argv.
+RPCD_URI="$uri" setsid "$build/core/rpcd" --plugin "$build/plugins/fib.so" \
   --text-method fib </dev/null >>"$build/rpcd.log" 2>&1 &
 echo $! >"$pidfile"
 
 # Ready when rpc.ping answers.
 for _ in $(seq 1 100); do
   if RPCD_URI="$uri" "$build/tools/rpcctl" --timeout 1000 ping >/dev/null 2>&1; then
-    echo "rpcd is serving fib.so on $uri (pid $(cat "$pidfile"), log $build/rpcd.log)" >&2
+    echo "rpcd is serving fib.so on $(sed 's#\(://[^:@/]*:\)[^@]*@#\1***@#' <<<"$uri") (pid $(cat "$pidfile"), log $build/rpcd.log)" >&2
     echo "try: rpcctl call fib 30" >&2
     printf 'export RPCD_URI=%q\nexport PATH=%q:"$PATH"\n' "$uri" "$build/tools"
     exit 0

@@ -53,6 +53,7 @@
 #include "json_msgpack.h"
 #include "rpcctl.h"
 #include "rpcd_proto.h"
+#include "uri_file.h"
 #include "uri_mask.h"
 
 #define DEFAULT_URI "amqp://guest:guest@127.0.0.1:5672"
@@ -103,7 +104,12 @@ static const char usage_text[] =
     "\n"
     "Options:\n"
     "  --uri URI     broker to connect to (default: $RPCD_URI, else\n"
-    "                " DEFAULT_URI ")\n"
+    "                " DEFAULT_URI "); its password is\n"
+    "                blanked in the command line ps shows (best effort)\n"
+    "  --uri-file FILE\n"
+    "                read the URI from the first line of FILE, which group\n"
+    "                and others must not be able to read or write (chmod\n"
+    "                600); not with --uri, wins over $RPCD_URI\n"
     "  --queue NAME  request queue (default: " RPCD_DEFAULT_QUEUE ")\n"
     "  --timeout MS  how long to wait for the connection and for each reply\n"
     "                (default: 5000)\n"
@@ -122,7 +128,7 @@ static const char usage_text[] =
     "  1    the server answered with an error\n"
     "  2    usage error: bad option, bad JSON argument, an argument the\n"
     "       method's descriptor refuses, unknown command, bad URI, queue or\n"
-    "       method name\n"
+    "       method name, a --uri-file refused\n"
     "  3    timed out waiting for a reply\n"
     "  4    no server: the request queue does not exist or has no consumer\n"
     "  5    connection failure: the broker cannot be reached, refused the\n"
@@ -1007,9 +1013,16 @@ out:
 /* ------------------------------------------------------------------------ */
 /* main                                                                      */
 
+/* The URI main() copied out of argv or read from --uri-file (owned; a
+ * static, so that an early exit leaves it reachable, not leaked). */
+static char *owned_uri;
+
 int main(int argc, char **argv)
 {
   options opt;
+  const char *uri_file = NULL;
+  bool uri_flag = false;
+  char err[512];
   const char *env;
   const char *v;
   const char *cmd;
@@ -1053,7 +1066,23 @@ int main(int argc, char **argv)
     }
     r = option_value(argc, argv, &i, "--uri", &v);
     if (r > 0) {
-      opt.uri = v;
+      /* Used from a copy; argv keeps the URI with its password blanked,
+       * so that ps no longer shows it. */
+      free(owned_uri);
+      owned_uri = strdup(v);
+      if (!owned_uri) {
+        errorf("out of memory");
+        return EXIT_INTERNAL;
+      }
+      rpcd__uri_blank_password(argv[i] + (v - argv[i]));
+      opt.uri = owned_uri;
+      uri_flag = true;
+      continue;
+    }
+    if (r == 0)
+      r = option_value(argc, argv, &i, "--uri-file", &v);
+    if (r > 0) {
+      uri_file = v;
       continue;
     }
     if (r == 0)
@@ -1088,6 +1117,19 @@ int main(int argc, char **argv)
       return usage_error("option \"%s\" needs a value", arg);
     return usage_error("unknown option \"%s\"", arg);
   }
+  if (uri_flag && uri_file)
+    return usage_error("--uri and --uri-file: give only one of them");
+  if (uri_file) {
+    free(owned_uri);
+    r = rpcd__uri_file_read(uri_file, &owned_uri, err, sizeof(err));
+    if (r == RPCD_ENOMEM) {
+      errorf("out of memory");
+      return EXIT_INTERNAL;
+    }
+    if (r != RPCD_OK)
+      return input_error("%s", err);
+    opt.uri = owned_uri;
+  }
   if (i >= argc)
     return usage_error("missing command");
   cmd = argv[i++];
@@ -1119,5 +1161,6 @@ int main(int argc, char **argv)
     if (rc == 0)
       rc = EXIT_INTERNAL;
   }
+  free(owned_uri);
   return rc;
 }
