@@ -78,6 +78,27 @@ int rpcd__amqp_uri_check(const char *uri, char *err, size_t errlen)
   return rc;
 }
 
+int rpcd__amqp_uri_user(const char *uri, char *user, size_t userlen, char *err,
+                        size_t errlen)
+{
+  struct amqp_connection_info info;
+  char *copy;
+  int rc;
+
+  rc = parse_uri(uri, &info, &copy, err, errlen);
+  if (rc != RPCD_OK)
+    return rc;
+  if (strlen(info.user) >= userlen) {
+    rpcd__set_err(err, errlen, "the broker user is longer than %zu bytes",
+                  userlen - 1);
+    rc = RPCD_EINVAL;
+  } else {
+    strcpy(user, info.user);
+  }
+  free(copy);
+  return rc;
+}
+
 int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
                        int channels, amqp_connection_state_t *out, char *err,
                        size_t errlen)

@@ -48,6 +48,13 @@ int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
  * in err (the URI in it masked) */
 int rpcd__amqp_uri_check(const char *uri, char *err, size_t errlen);
 
+/* The user `uri` logs in as ("guest" when it names none), %XX escapes
+ * decoded, into user: what the broker accepts as a message's user_id.
+ * \return RPCD_OK, RPCD_EINVAL (bad URI, or a user that does not fit
+ * userlen) with a message in err, RPCD_ENOMEM */
+int rpcd__amqp_uri_user(const char *uri, char *user, size_t userlen, char *err,
+                        size_t errlen);
+
 /* Close channels 1..channels and the connection politely, then destroy it.
  * NULL ok. Safe on a connection that already failed. Pass only channels
  * still open: closing one the broker already closed is a protocol error. */

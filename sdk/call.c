@@ -136,6 +136,12 @@ static int publish(rpcd_client *c, const char *queue, const void *body,
   props.delivery_mode = 1; /* transient: a reply is worth nothing later */
   props.timestamp = (uint64_t)(now_unix / 1000);
   props.app_id = amqp_cstring_bytes(APP_ID);
+  /* Exactly the login user, or the broker closes the channel: it names
+   * the caller to the server's access control. */
+  if (c->user[0]) {
+    props._flags |= AMQP_BASIC_USER_ID_FLAG;
+    props.user_id = amqp_cstring_bytes(c->user);
+  }
 
   if (p) {
     deadline.key = amqp_cstring_bytes(RPCD_HDR_DEADLINE);

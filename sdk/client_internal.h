@@ -109,6 +109,9 @@ struct rpcd_client {
   /* The URI of the last successful connect (owned), for the blocking calls
    * to reconnect after a lost connection; NULL after rpcd_client_close(). */
   char *uri;
+  /* The user that URI logged in as, sent as each request's user_id: the
+   * broker checks it, and the server's --acl goes by it. "": none sent. */
+  char user[256];
   bool probe_open; /* channel 2 is open (or being opened) */
   unsigned timeout_ms;
   bool timeout_set;            /* rpcd_client_set_timeout() was called */

@@ -416,6 +416,11 @@ int rpcd_client_connect(rpcd_client *c, const char *uri)
     return rc;
   }
   amqp_maybe_release_buffers(conn);
+  /* The login worked, so the URI parses; a user too long for user_id (a
+   * shortstr) calls anonymously. */
+  if (rpcd__amqp_uri_user(uri_copy, c->user, sizeof(c->user), detail,
+                          sizeof(detail)) != RPCD_OK)
+    c->user[0] = '\0';
   free(c->uri);
   c->uri = uri_copy;
   c->conn = conn;

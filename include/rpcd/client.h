@@ -165,6 +165,9 @@ RPCD_EXPORT int rpcd_client_set_max_reply(rpcd_client *client, size_t bytes);
  * rpcd_client_close(). The event loop never waits for a connect: its
  * caller calls rpcd_client_connect() again.
  *
+ * Every request then carries the URI's user as its AMQP user_id, which the
+ * broker checks against the login and a server with --acl goes by.
+ *
  * \param uri  "amqp://user:pass@host:port[/vhost]" (copied). Note that a
  *             trailing "/" names the empty vhost; leave it out for "/".
  * \return RPCD_OK, RPCD_EINVAL for a bad URI, RPCD_ECONNECT when the broker
