@@ -66,7 +66,9 @@ static int pack_signature(rpcd_ctx *ctx, msgpack_packer *pk,
 static int builtin_list(rpcd_ctx *ctx, msgpack_packer *result)
 {
   const rpcd_registry *reg = ctx->call->reg;
+  const rpcd_caller *caller = ctx->call->caller;
   const rpcd_method_entry **sorted;
+  size_t n = 0;
   size_t i;
   int rc = 0;
 
@@ -74,8 +76,13 @@ static int builtin_list(rpcd_ctx *ctx, msgpack_packer *result)
   if (!sorted)
     return RPCD_ENOMEM;
   rpcd__registry_sorted(reg, sorted);
-  rc |= msgpack_pack_array(result, (uint32_t)reg->n_methods);
-  for (i = 0; i < reg->n_methods && rc == 0; i++) {
+  /* Only what the caller may call: the rest is none of its business. */
+  for (i = 0; i < reg->n_methods; i++) {
+    if (rpcd__caller_may(caller, sorted[i]->name, strlen(sorted[i]->name)))
+      sorted[n++] = sorted[i];
+  }
+  rc |= msgpack_pack_array(result, (uint32_t)n);
+  for (i = 0; i < n && rc == 0; i++) {
     const rpcd_method_entry *e = sorted[i];
 
     rc |= msgpack_pack_map(result, 5);
@@ -93,12 +100,18 @@ static int builtin_describe(rpcd_ctx *ctx, msgpack_packer *result)
   const rpcd_method_entry *e;
   size_t len;
   const char *name = rpcd_arg_str(ctx, 0, &len);
+  char user[128];
   int rc = 0;
 
   e = rpcd__registry_lookup(ctx->call->reg, name, len);
   if (!e)
     return rpcd_error(ctx, RPCD_ERR_INVALID_PARAMS,
                       "param method: no method \"%.*s\"", (int)len, name);
+  if (!rpcd__caller_may(ctx->call->caller, name, len))
+    return rpcd_error(ctx, RPCD_ERR_FORBIDDEN,
+                      "user \"%s\" may not call \"%.*s\"",
+                      rpcd__caller_name(ctx->call->caller, user, sizeof(user)),
+                      (int)len, name);
   rc |= msgpack_pack_map(result, 3 + RPCD_METHOD_SPEC_PACKED_FIELDS);
   rc |= pack_origin(result, e);
   rc |= rpcd__method_spec_pack(result, e->name, &e->spec);
@@ -115,8 +128,8 @@ static const rpcd_method_desc builtins[] = {
                 RPCD_METHOD_IDEMPOTENT, "Answers \"pong\": the server is up"),
     RPCD_METHOD("rpc.list", builtin_list, NULL, RPCD_TYPE_ARRAY,
                 RPCD_METHOD_IDEMPOTENT,
-                "Every method, sorted by name, with its plugin, version, "
-                "signature and doc"),
+                "Every method the caller may call, sorted by name, with its "
+                "plugin, version, signature and doc"),
     RPCD_METHOD("rpc.describe", builtin_describe, describe_params,
                 RPCD_TYPE_MAP, RPCD_METHOD_IDEMPOTENT,
                 "A method's descriptor: signature, doc, flags, params and "

@@ -176,6 +176,10 @@ void rpcd__message_from_envelope(const amqp_envelope_t *env,
   }
   in->has_reply_to =
       (p->_flags & AMQP_BASIC_REPLY_TO_FLAG) && p->reply_to.len > 0;
+  /* RabbitMQ refuses a user_id other than the connection's user, so it
+   * names the caller; an empty one is as good as none. */
+  if ((p->_flags & AMQP_BASIC_USER_ID_FLAG) && p->user_id.len > 0)
+    in->user = bytes_span(p->user_id);
   if (!(p->_flags & AMQP_BASIC_HEADERS_FLAG))
     return;
 
@@ -405,7 +409,7 @@ int rpcd__consumer_dead_letter(rpcd_consumer *c, const amqp_envelope_t *env,
   int i;
   int rc;
 
-  headers = calloc((size_t)n_old + 4, sizeof(*headers));
+  headers = calloc((size_t)n_old + 5, sizeof(*headers));
   if (!headers)
     return RPCD_ENOMEM;
   /* The original headers stay, so the request can be replayed as it was;
@@ -422,6 +426,14 @@ int rpcd__consumer_dead_letter(rpcd_consumer *c, const amqp_envelope_t *env,
   headers[n].key = amqp_cstring_bytes("x-rpcd-time");
   headers[n].value.kind = AMQP_FIELD_KIND_TIMESTAMP;
   headers[n++].value.value.u64 = (uint64_t)(why->time_ms / 1000);
+  /* The broker refuses a user_id other than ours: the caller's goes in a
+   * header instead. */
+  if (req->_flags & AMQP_BASIC_USER_ID_FLAG) {
+    headers[n].key = amqp_cstring_bytes("x-rpcd-user");
+    headers[n].value.kind = AMQP_FIELD_KIND_UTF8;
+    headers[n++].value.value.bytes = req->user_id;
+    props._flags &= ~AMQP_BASIC_USER_ID_FLAG;
+  }
   props._flags |= AMQP_BASIC_HEADERS_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
   props.headers.num_entries = n;
   props.headers.entries = headers;

@@ -40,11 +40,11 @@ static void set_result_error(rpcd_dispatch_result *out, int code,
   out->error_message = strdup(buf); /* NULL on OOM: sent as "" */
 }
 
-void rpcd__dispatch_into(const rpcd_registry *reg, const char *method,
-                         size_t method_len, const msgpack_object *params,
-                         const char *cid, size_t cid_len, int64_t stop_at_ms,
-                         size_t max_result, msgpack_sbuffer *into,
-                         rpcd_dispatch_result *out)
+void rpcd__dispatch_into(const rpcd_registry *reg, const rpcd_caller *caller,
+                         const char *method, size_t method_len,
+                         const msgpack_object *params, const char *cid,
+                         size_t cid_len, int64_t stop_at_ms, size_t max_result,
+                         msgpack_sbuffer *into, rpcd_dispatch_result *out)
 {
   const rpcd_method_entry *entry;
   size_t start = into->size;
@@ -64,6 +64,14 @@ void rpcd__dispatch_into(const rpcd_registry *reg, const char *method,
                      "method \"%.*s\" not found", (int)method_len, method);
     return;
   }
+  if (!rpcd__caller_may(caller, method, method_len)) {
+    char user[128];
+
+    set_result_error(
+        out, RPCD_ERR_FORBIDDEN, "user \"%s\" may not call \"%.*s\"",
+        rpcd__caller_name(caller, user, sizeof(user)), (int)method_len, method);
+    return;
+  }
 
   if (entry->handler && entry->spec.typed) {
     char why[256];
@@ -77,6 +85,7 @@ void rpcd__dispatch_into(const rpcd_registry *reg, const char *method,
   }
 
   rpcd__call_begin(&call, reg, entry, cid, cid_len, stop_at_ms);
+  call.caller = caller;
   msgpack_packer_init(&pk, into, msgpack_sbuffer_write);
 
   rpcd__plugin_set_current(entry->plugin);
@@ -129,16 +138,17 @@ void rpcd__dispatch_into(const rpcd_registry *reg, const char *method,
   rpcd__call_end(&call);
 }
 
-void rpcd__dispatch(const rpcd_registry *reg, const char *method,
-                    size_t method_len, const msgpack_object *params,
-                    const char *cid, size_t cid_len, int64_t stop_at_ms,
-                    size_t max_result, rpcd_dispatch_result *out)
+void rpcd__dispatch(const rpcd_registry *reg, const rpcd_caller *caller,
+                    const char *method, size_t method_len,
+                    const msgpack_object *params, const char *cid,
+                    size_t cid_len, int64_t stop_at_ms, size_t max_result,
+                    rpcd_dispatch_result *out)
 {
   msgpack_sbuffer result;
 
   msgpack_sbuffer_init(&result);
-  rpcd__dispatch_into(reg, method, method_len, params, cid, cid_len, stop_at_ms,
-                      max_result, &result, out);
+  rpcd__dispatch_into(reg, caller, method, method_len, params, cid, cid_len,
+                      stop_at_ms, max_result, &result, out);
   out->result = result;
 }
 

@@ -16,6 +16,7 @@
 
 #include <rpcd/plugin.h>
 
+#include "acl.h"
 #include "registry.h"
 
 /* One chunk of a call's scratch memory (host_api.c). */
@@ -23,6 +24,8 @@ typedef struct rpcd_arena_chunk rpcd_arena_chunk;
 
 struct rpcd_call {
   const rpcd_registry *reg;        /* borrowed, for the built-ins */
+  const rpcd_caller *caller;       /* borrowed, for the built-ins; may be
+                                      NULL (anyone may call anything) */
   const rpcd_method_entry *method; /* borrowed */
   const char *cid;                 /* borrowed, not NUL-terminated */
   size_t cid_len;

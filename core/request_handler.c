@@ -215,6 +215,7 @@ static void dispatch_to_reply(const rpcd_handler_config *cfg,
                               const rpcd_request *req, rpcd_message_out *out,
                               rpcd_dispatch_result *res)
 {
+  rpcd_caller caller = {cfg->acl, in->user.ptr, in->user.len};
   static const char room[RPCD_REPLY_HEAD_MAX];
   unsigned char head[RPCD_REPLY_HEAD_MAX];
   size_t head_len;
@@ -225,9 +226,10 @@ static void dispatch_to_reply(const rpcd_handler_config *cfg,
     res->error_message = strdup("out of memory");
     return;
   }
-  rpcd__dispatch_into(cfg->registry, req->method, req->method_len, req->params,
-                      in->correlation_id.ptr, in->correlation_id.len,
-                      in->stop_at_ms, cfg->max_body, &out->body, res);
+  rpcd__dispatch_into(cfg->registry, &caller, req->method, req->method_len,
+                      req->params, in->correlation_id.ptr,
+                      in->correlation_id.len, in->stop_at_ms, cfg->max_body,
+                      &out->body, res);
   if (res->error_code != 0)
     return;
   head_len = rpcd__reply_result_head(head, req->has_msgid, req->msgid);

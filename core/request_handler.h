@@ -2,8 +2,9 @@
 /*
  * From one delivered message to the reply to publish, independent of AMQP:
  * the checks of docs/PROTOCOL.md in their order (size, content type and
- * version, msgpack limits, request shape and headers, method, params), the
- * deadline, the plain-text mode, and the encoding of the reply.
+ * version, msgpack limits, request shape and headers, method, access,
+ * params), the deadline, the plain-text mode, and the encoding of the
+ * reply.
  */
 #ifndef RPCD_REQUEST_HANDLER_H
 #define RPCD_REQUEST_HANDLER_H
@@ -14,6 +15,7 @@
 
 #include <msgpack.h>
 
+#include "acl.h"
 #include "registry.h"
 
 /* A byte string that need not be NUL-terminated; ptr NULL when absent. */
@@ -31,6 +33,9 @@ typedef struct rpcd_message_in {
    * escapes NUL and control characters, so "%.*s" shows all of it). */
   rpcd_span correlation_id;
   bool has_reply_to;
+  /* The AMQP user_id, which the broker checks against the connection's
+   * user: who calls, for --acl. ptr NULL: none (anonymous). */
+  rpcd_span user;
   /* headers */
   bool has_version;
   bool version_valid; /* false when x-rpc-v is present but not an integer */
@@ -81,6 +86,7 @@ typedef struct rpcd_handler_config {
   size_t max_body;             /* request and result limit */
   const char *text_method;     /* --text-method, or NULL */
   unsigned handler_timeout_ms; /* --handler-timeout; 0: none */
+  const rpcd_acl *acl;         /* --acl, borrowed; NULL: all allowed */
   /* Called right before a registered method's handler runs (plugin code
    * from here on),
    * with what answering the request without the handler needs: its msgid

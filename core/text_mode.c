@@ -102,6 +102,7 @@ static int format_result(const void *data, size_t len, msgpack_sbuffer *out)
 void rpcd__handle_text(const rpcd_handler_config *cfg,
                        const rpcd_message_in *in, rpcd_message_out *out)
 {
+  rpcd_caller caller = {cfg->acl, in->user.ptr, in->user.len};
   const char *s = in->body;
   size_t len = in->body_len;
   msgpack_sbuffer params;
@@ -150,9 +151,9 @@ void rpcd__handle_text(const rpcd_handler_config *cfg,
   if (cfg->before_dispatch)
     cfg->before_dispatch(cfg->ctx, cfg->text_method, strlen(cfg->text_method),
                          false, 0, RPCD_CONTENT_TYPE_TEXT);
-  rpcd__dispatch(cfg->registry, cfg->text_method, strlen(cfg->text_method),
-                 &doc.root, in->correlation_id.ptr, in->correlation_id.len,
-                 in->stop_at_ms, cfg->max_body, &res);
+  rpcd__dispatch(cfg->registry, &caller, cfg->text_method,
+                 strlen(cfg->text_method), &doc.root, in->correlation_id.ptr,
+                 in->correlation_id.len, in->stop_at_ms, cfg->max_body, &res);
   if (res.error_code) {
     text_reply(out, in, res.error_code,
                res.error_message ? res.error_message : "");

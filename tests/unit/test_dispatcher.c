@@ -63,6 +63,9 @@ typedef struct call {
 /* The stop time the next dispatch gets (monotonic ms; 0: none). */
 static int64_t next_stop_at;
 
+/* Who makes the next dispatch; NULL: anyone may call anything. */
+static const rpcd_caller *next_caller;
+
 /* Raw msgpack params from a string literal (which may hold \x00). */
 #define P(lit) (lit), sizeof(lit) - 1
 
@@ -82,8 +85,8 @@ static void call_len(call *c, const char *method, size_t method_len,
   if (rpcd__mp_decode(copy, params_len, RPCD_MAX_DEPTH, &pdoc, err,
                       sizeof(err)) != RPCD_OK)
     fail_msg("bad test params: %s", err);
-  rpcd__dispatch(&reg, method, method_len, &pdoc.root, "cid-123", 7,
-                 next_stop_at, max_result, &c->r);
+  rpcd__dispatch(&reg, next_caller, method, method_len, &pdoc.root, "cid-123",
+                 7, next_stop_at, max_result, &c->r);
   rpcd__mp_doc_destroy(&pdoc);
   memset(copy, 0xee, params_len);
   free(copy);
@@ -679,6 +682,72 @@ static void test_describe_unknown(void **state)
                "param method: expected str", NULL);
 }
 
+/* --acl: a forbidden call is -32007 and never runs; an unknown method is
+ * still -32601; rpc.list and rpc.describe show only what the caller may
+ * call. */
+static void test_access(void **state)
+{
+  static const char rules[] = "allow bob fib rpc.*\n";
+  rpcd_caller bob = {NULL, "bob", 3};
+  rpcd_caller anon = {NULL, NULL, 0};
+  rpcd_acl *acl;
+  char err[128];
+  const msgpack_object *list;
+  uint32_t i;
+  call c;
+
+  (void)state;
+  assert_int_equal(
+      rpcd__acl_parse(rules, sizeof(rules) - 1, "acl", &acl, err, sizeof(err)),
+      RPCD_OK);
+  bob.acl = acl;
+  anon.acl = acl;
+  next_caller = &bob;
+  assert_int_equal(expect_u64("fib", P("\x91\x0a")), 55);
+  /* Denied before its params are looked at. */
+  call_m(&c, "echo", P("\x90"));
+  assert_int_equal(c.r.error_code, RPCD_ERR_FORBIDDEN);
+  assert_string_equal(c.r.error_message, "user \"bob\" may not call \"echo\"");
+  call_done(&c);
+  call_m(&c, "nope", P("\x90"));
+  assert_int_equal(c.r.error_code, RPCD_ERR_METHOD_NOT_FOUND);
+  call_done(&c);
+
+  call_m(&c, "rpc.list", P("\x90"));
+  assert_int_equal(c.r.error_code, 0);
+  list = &c.result.root;
+  assert_int_equal(list->via.array.size, 4); /* fib, rpc.ping/list/describe */
+  for (i = 0; i < list->via.array.size; i++) {
+    const msgpack_object *name = map_get(&list->via.array.ptr[i], "name");
+
+    if (!rpcd__mp_str_eq(name, "fib") &&
+        (name->via.str.size < 4 || memcmp(name->via.str.ptr, "rpc.", 4) != 0))
+      fail_msg("rpc.list shows bob %.*s", (int)name->via.str.size,
+               name->via.str.ptr);
+  }
+  call_done(&c);
+  call_m(&c, "rpc.describe",
+         P("\x91\xa3"
+           "fib"));
+  assert_int_equal(c.r.error_code, 0);
+  call_done(&c);
+  call_m(&c, "rpc.describe",
+         P("\x91\xa4"
+           "echo"));
+  assert_int_equal(c.r.error_code, RPCD_ERR_FORBIDDEN);
+  assert_string_equal(c.r.error_message, "user \"bob\" may not call \"echo\"");
+  call_done(&c);
+
+  next_caller = &anon;
+  call_m(&c, "rpc.ping", P("\x90"));
+  assert_int_equal(c.r.error_code, RPCD_ERR_FORBIDDEN);
+  assert_string_equal(c.r.error_message,
+                      "user \"anonymous\" may not call \"rpc.ping\"");
+  call_done(&c);
+  next_caller = NULL;
+  rpcd__acl_free(acl);
+}
+
 /* ------------------------------------------------------------------------ */
 /* What handlers do                                                          */
 
@@ -993,6 +1062,7 @@ int main(void)
       cmocka_unit_test(test_describe_fib),
       cmocka_unit_test(test_describe_untyped_and_builtin),
       cmocka_unit_test(test_describe_unknown),
+      cmocka_unit_test(test_access),
       cmocka_unit_test(test_echo),
       cmocka_unit_test(test_fail),
       cmocka_unit_test(test_set_error_codes),
