@@ -1023,6 +1023,7 @@ int main(int argc, char **argv)
   const char *uri_file = NULL;
   bool uri_flag = false;
   char err[512];
+  char shown[256]; /* an argument in a message, its password masked */
   const char *env;
   const char *v;
   const char *cmd;
@@ -1115,7 +1116,9 @@ int main(int argc, char **argv)
     }
     if (r < 0)
       return usage_error("option \"%s\" needs a value", arg);
-    return usage_error("unknown option \"%s\"", arg);
+    /* Masked: "--ur=amqp://u:pass@h" or a URI without its --uri. */
+    rpcd__uri_mask(arg, shown, sizeof(shown));
+    return usage_error("unknown option \"%s\"", shown);
   }
   if (uri_flag && uri_file)
     return usage_error("--uri and --uri-file: give only one of them");
@@ -1152,7 +1155,8 @@ int main(int argc, char **argv)
     fputs(usage_text, stdout);
     rc = 0;
   } else {
-    return usage_error("unknown command \"%s\"", cmd);
+    rpcd__uri_mask(cmd, shown, sizeof(shown));
+    return usage_error("unknown command \"%s\"", shown);
   }
 
   /* output that cannot be written (full disk, closed pipe) is a failure */
