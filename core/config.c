@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "rpcd_proto.h"
+#include "uri_mask.h"
 
 #define MAX_QUEUE_NAME 250
 #define MAX_PREFETCH 65535u
@@ -124,6 +125,13 @@ static int apply(rpcd_config *cfg, enum flag f, const char *v, char *err,
     }
     cfg->uri = v;
     break;
+  case FLAG_URI_FILE:
+    if (*v == '\0') {
+      rpcd__set_err(err, errlen, "--uri-file: must not be empty");
+      return RPCD_EINVAL;
+    }
+    cfg->uri_file = v;
+    break;
   case FLAG_QUEUE:
     /* 255 is AMQP's limit, and "<queue>.dead" must fit in it too. */
     if (strlen(v) == 0 || strlen(v) > MAX_QUEUE_NAME) {
@@ -163,6 +171,13 @@ static int apply(rpcd_config *cfg, enum flag f, const char *v, char *err,
       return RPCD_EINVAL;
     }
     cfg->plugin_dir = v;
+    break;
+  case FLAG_ACL:
+    if (!*v) {
+      rpcd__set_err(err, errlen, "--acl: the file name must not be empty");
+      return RPCD_EINVAL;
+    }
+    cfg->acl = v;
     break;
   case FLAG_WORKERS:
     return apply_uint(f, v, 1, MAX_WORKERS, &cfg->workers, err, errlen);
@@ -256,12 +271,14 @@ int rpcd__config_parse(rpcd_config *cfg, int argc, char *const argv[],
   /* "+": stop at the first non-option rather than permute argv; ":": report
    * a missing value as ':' rather than print a message. */
   char optstring[2 + 2 * FLAG_COUNT + 1] = "+:";
+  char shown[256]; /* an argument in a message, its password masked */
   size_t o = 2;
   int f;
   int rc;
 
   memset(cfg, 0, sizeof(*cfg));
-  cfg->uri = env_uri && *env_uri ? env_uri : NULL;
+  /* $RPCD_URI is filled in after the flags: --uri and --uri-file win. */
+  cfg->uri = NULL;
   cfg->queue = "rpc_queue";
   cfg->queue_type = RPCD_QUEUE_CLASSIC;
   cfg->prefetch = 1;
@@ -295,7 +312,9 @@ int rpcd__config_parse(rpcd_config *cfg, int argc, char *const argv[],
       break;
     fl = flag_of(c == '?' || c == ':' ? optopt : c);
     if (fl == FLAG_COUNT || !spelled_out(arg, fl)) {
-      rpcd__set_err(err, errlen, "unknown argument \"%s\" (see --help)", arg);
+      /* Masked: "--ur=amqp://u:pass@h" or a URI without its --uri. */
+      rpcd__uri_mask(arg, shown, sizeof(shown));
+      rpcd__set_err(err, errlen, "unknown argument \"%s\" (see --help)", shown);
       return RPCD_EINVAL;
     }
     if (c == ':') {
@@ -316,12 +335,20 @@ int rpcd__config_parse(rpcd_config *cfg, int argc, char *const argv[],
       return RPCD_OK;
   }
   if (optind > 0 && optind < argc) {
+    rpcd__uri_mask(argv[optind], shown, sizeof(shown));
     rpcd__set_err(err, errlen, "unexpected argument \"%s\" (see --help)",
-                  argv[optind]);
+                  shown);
     return RPCD_EINVAL;
   }
-  if (!cfg->uri) {
-    rpcd__set_err(err, errlen, "no broker given: use --uri or set RPCD_URI");
+  if (cfg->uri && cfg->uri_file) {
+    rpcd__set_err(err, errlen, "--uri and --uri-file: give only one of them");
+    return RPCD_EINVAL;
+  }
+  if (!cfg->uri && !cfg->uri_file)
+    cfg->uri = env_uri && *env_uri ? env_uri : NULL;
+  if (!cfg->uri && !cfg->uri_file) {
+    rpcd__set_err(err, errlen,
+                  "no broker given: use --uri, --uri-file or set RPCD_URI");
     return RPCD_EINVAL;
   }
   if (cfg->n_plugins == 0 && !cfg->plugin_dir) {

@@ -27,7 +27,12 @@
  */
 #define RPCD_FLAGS(X)                                                          \
   X(URI, "uri", 0, required_argument, "URI",                                   \
-    "broker, amqp://user:pass@host:port[/vhost] (default: $RPCD_URI)")         \
+    "broker, amqp://user:pass@host:port[/vhost] (default: $RPCD_URI); "        \
+    "its password is blanked in the command line ps shows, best effort")       \
+  X(URI_FILE, "uri-file", 0, required_argument, "FILE",                        \
+    "read the broker URI from the first line of FILE, which group and "        \
+    "others must not be able to read or write (chmod 600); not with --uri, "   \
+    "wins over $RPCD_URI")                                                     \
   X(QUEUE, "queue", 0, required_argument, "NAME",                              \
     "request queue, declared durable (default: rpc_queue)")                    \
   X(QUEUE_TYPE, "queue-type", 0, required_argument, "TYPE",                    \
@@ -39,6 +44,9 @@
   X(SKIP_BAD_PLUGINS, "skip-bad-plugins", 0, no_argument, "",                  \
     "log a refused plugin and start without it (default: a refused plugin "    \
     "stops startup)")                                                          \
+  X(ACL, "acl", 0, required_argument, "FILE",                                  \
+    "who may call which methods, one \"allow USER PATTERN...\" a line; "       \
+    "reloaded on SIGHUP (default: anyone may call anything)")                  \
   X(WORKERS, "workers", 0, required_argument, "N",                             \
     "worker processes, 1-256 (default: the number of online CPUs)")            \
   X(PREFETCH, "prefetch", 0, required_argument, "N",                           \
@@ -70,12 +78,14 @@ typedef enum rpcd_queue_type {
 } rpcd_queue_type;
 
 typedef struct rpcd_config {
-  const char *uri;      /* --uri, else $RPCD_URI */
+  const char *uri;      /* --uri, else $RPCD_URI unless --uri-file */
+  const char *uri_file; /* --uri-file, or NULL; main() reads it into uri */
   const char *queue;    /* --queue, default "rpc_queue" */
   const char **plugins; /* --plugin, in order (malloc'd array) */
   size_t n_plugins;
   const char *plugin_dir;  /* --plugin-dir, or NULL */
   bool skip_bad_plugins;   /* --skip-bad-plugins */
+  const char *acl;         /* --acl, or NULL */
   unsigned prefetch;       /* --prefetch, 1..65535, default 1 */
   const char *text_method; /* --text-method, or NULL */
   int log_level;           /* --log-level, an RPCD_LOG_* level */

@@ -72,6 +72,9 @@ typedef struct supervisor {
   int64_t retired_at;  /* monotonic, when the last reload retired workers */
   bool warned_unready; /* the new generation is slow to consume: said so */
   bool reload_pending; /* a SIGHUP came while a reload was under way */
+  /* --acl of the current generation, owned; parsed here once per
+   * generation and inherited by its workers through fork. NULL: none. */
+  rpcd_acl *acl;
 } supervisor;
 
 /* "SIGSEGV" for SIGSEGV, "signal 99" for what has no name; into buf. */
@@ -232,6 +235,7 @@ static void start_worker(supervisor *s, worker_rec *w)
     args.supervisor = s->self;
     args.sb = s->sb;
     args.slot = w->slot;
+    args.acl = s->acl;
     rpcd__worker_main(&args);
   }
   w->pid = pid;
@@ -600,24 +604,38 @@ static void compact_old(supervisor *s)
 static void reload(supervisor *s)
 {
   worker_rec *next;
+  rpcd_acl *acl = NULL;
   char why[1024];
   size_t i;
 
   rpcd__log(RPCD_LOG_INFO, "SIGHUP: reloading the plugins (generation %u)",
             s->generation + 1);
+  if (s->cfg->acl &&
+      rpcd__acl_load(s->cfg->acl, &acl, why, sizeof(why)) != RPCD_OK) {
+    rpcd__log(RPCD_LOG_ERROR,
+              "reload refused: %s; generation %u keeps serving with its "
+              "rules",
+              why, s->generation);
+    return;
+  }
   if (!plugin_set_loads(s->cfg, why, sizeof(why))) {
     rpcd__log(RPCD_LOG_ERROR, "reload refused: %s; generation %u keeps serving",
               why, s->generation);
+    rpcd__acl_free(acl);
     return;
   }
   next = calloc(s->cfg->workers, sizeof(*next));
   if (!next || !retire_generation(s)) {
     free(next);
+    rpcd__acl_free(acl);
     rpcd__log(RPCD_LOG_ERROR, "reload refused: out of memory");
     return;
   }
   free(s->workers);
   s->workers = next;
+  /* Workers of older generations hold their own copy (fork). */
+  rpcd__acl_free(s->acl);
+  s->acl = acl;
   s->generation++;
   s->reloads++;
   atomic_fetch_add(&s->sb->server.reloads, 1);
@@ -706,12 +724,20 @@ int rpcd__supervise(const rpcd_config *cfg)
   sigprocmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  if (!plugin_set_loads(cfg, why, sizeof(why))) {
+  if (cfg->acl &&
+      rpcd__acl_load(cfg->acl, &s.acl, why, sizeof(why)) != RPCD_OK) {
     fprintf(stderr, "rpcd: %s\n", why);
     return 1;
   }
-  if (connect_broker(&s) != 0)
+  if (!plugin_set_loads(cfg, why, sizeof(why))) {
+    fprintf(stderr, "rpcd: %s\n", why);
+    rpcd__acl_free(s.acl);
     return 1;
+  }
+  if (connect_broker(&s) != 0) {
+    rpcd__acl_free(s.acl);
+    return 1;
+  }
   /* Slots for the workers of two generations (a reload overlaps them) and
    * some to spare for quick reloads. */
   s.sb = rpcd__scoreboard_create(cfg->workers * 4 + 4, 1024);
@@ -719,6 +745,7 @@ int rpcd__supervise(const rpcd_config *cfg)
     fprintf(stderr, "rpcd: could not map the scoreboard: %s\n",
             strerror(errno));
     rpcd__amqp_close(s.conn, 1);
+    rpcd__acl_free(s.acl);
     return 1;
   }
 
@@ -726,6 +753,7 @@ int rpcd__supervise(const rpcd_config *cfg)
   if (!s.workers) {
     fprintf(stderr, "rpcd: out of memory\n");
     rpcd__amqp_close(s.conn, 1);
+    rpcd__acl_free(s.acl);
     return 1;
   }
   rpcd__log(RPCD_LOG_INFO, "rpcd %s supervising %u workers on queue \"%s\"",
@@ -784,5 +812,6 @@ int rpcd__supervise(const rpcd_config *cfg)
   rpcd__scoreboard_destroy(s.sb);
   free(s.workers);
   free(s.old);
+  rpcd__acl_free(s.acl);
   return status;
 }

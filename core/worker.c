@@ -890,6 +890,7 @@ void rpcd__worker_main(const rpcd_worker_args *args)
   w.hcfg.max_body = cfg->max_body;
   w.hcfg.text_method = cfg->text_method;
   w.hcfg.handler_timeout_ms = cfg->handler_timeout_ms;
+  w.hcfg.acl = args->acl;
   w.hcfg.before_dispatch = before_dispatch;
   w.hcfg.ctx = &w;
   w.ccfg.uri = cfg->uri;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "acl.h"
 #include "config.h"
 #include "registry.h"
 #include "scoreboard.h"
@@ -22,6 +23,8 @@ typedef struct rpcd_worker_args {
   pid_t supervisor;       /* the parent; the worker exits if it is gone */
   rpcd_scoreboard *sb;    /* shared with the supervisor and other workers */
   int slot;               /* this worker's slot in sb */
+  const rpcd_acl *acl;    /* --acl as the supervisor parsed it for this
+                             generation, inherited by fork; NULL: none */
 } rpcd_worker_args;
 
 /* Exit statuses of a worker, read by the supervisor. */

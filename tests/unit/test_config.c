@@ -281,6 +281,48 @@ static void test_env_uri(void **state)
   rpcd__config_destroy(&cfg);
 }
 
+/* --uri-file: the name is kept for main() to read; it wins over $RPCD_URI
+ * and is refused together with --uri. */
+static void test_uri_file(void **state)
+{
+  rpcd_config cfg;
+  char err[256];
+
+  (void)state;
+  assert_int_equal(PARSE(&cfg, "amqp://from-env", err, "--uri-file",
+                         "/etc/rpcd/uri", "--plugin", "a.so"),
+                   RPCD_OK);
+  assert_string_equal(cfg.uri_file, "/etc/rpcd/uri");
+  assert_null(cfg.uri);
+  rpcd__config_destroy(&cfg);
+
+  assert_int_equal(PARSE(&cfg, NULL, err, "--uri-file=f", "--plugin", "a.so"),
+                   RPCD_OK);
+  assert_string_equal(cfg.uri_file, "f");
+  assert_null(cfg.uri);
+  rpcd__config_destroy(&cfg);
+
+  assert_int_equal(PARSE(&cfg, "amqp://from-env", err, "--plugin", "a.so"),
+                   RPCD_OK);
+  assert_null(cfg.uri_file);
+  rpcd__config_destroy(&cfg);
+
+  EXPECT_EINVAL("--uri and --uri-file", NULL, "--uri", URI, "--uri-file", "f",
+                "--plugin", "a.so");
+  EXPECT_EINVAL("--uri and --uri-file", NULL, "--uri-file", "f", "--uri", URI,
+                "--plugin", "a.so");
+  EXPECT_EINVAL("--uri-file", "empty", "--uri-file=", "--plugin", "a.so");
+  EXPECT_EINVAL("--uri-file", "needs a value", "--plugin", "a.so",
+                "--uri-file");
+  /* A URI in an argument refused is shown without its password. */
+  EXPECT_EINVAL("unexpected argument", "\"amqp://u:***@h\"", "--uri", URI,
+                "--plugin", "a.so", "amqp://u:pw@h");
+  EXPECT_EINVAL("unknown argument", "\"--ur=amqp://u:***@h\"",
+                "--ur=amqp://u:pw@h", "--plugin", "a.so");
+  /* The message for no broker names all three ways to give one. */
+  EXPECT_EINVAL("--uri-file", "RPCD_URI", "--plugin", "a.so");
+}
+
 static void test_bad_prefetch(void **state)
 {
   (void)state;
@@ -890,6 +932,7 @@ int main(void)
       cmocka_unit_test(test_value_edge_cases),
       cmocka_unit_test(test_repeated_plugin),
       cmocka_unit_test(test_env_uri),
+      cmocka_unit_test(test_uri_file),
       cmocka_unit_test(test_bad_prefetch),
       cmocka_unit_test(test_bad_max_body),
       cmocka_unit_test(test_bad_heartbeat),
