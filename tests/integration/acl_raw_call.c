@@ -41,6 +41,7 @@ int main(int argc, char **argv)
                      amqp_empty_bytes, 0, 1, 0, amqp_empty_table);
   if (rpcd__amqp_last_status(conn, 1, "consume", err, sizeof(err)) != RPCD_OK) {
     fprintf(stderr, "acl_raw_call: %s\n", err);
+    amqp_destroy_connection(conn);
     return 1;
   }
   /* [0, 1, METHOD, []] */
@@ -64,6 +65,7 @@ int main(int argc, char **argv)
                          0, 0, &props,
                          (amqp_bytes_t){mlen + 5, body}) != AMQP_STATUS_OK) {
     fprintf(stderr, "acl_raw_call: publish failed\n");
+    amqp_destroy_connection(conn);
     return 1;
   }
   r = amqp_consume_message(conn, &env, &tv, 0);
@@ -79,13 +81,16 @@ int main(int argc, char **argv)
 
       printf("refused: %u %.*s\n", m->reply_code, (int)m->reply_text.len,
              (const char *)m->reply_text.bytes);
-      return 0;
+    } else {
+      printf("no reply\n");
     }
-    printf("no reply\n");
+    /* The channel is gone: drop the connection without a close handshake. */
+    amqp_destroy_connection(conn);
     return 0;
   }
   if (r.reply_type != AMQP_RESPONSE_NORMAL) {
     printf("no reply\n");
+    amqp_destroy_connection(conn);
     return 0;
   }
   st = (env.message.properties._flags & AMQP_BASIC_HEADERS_FLAG)
