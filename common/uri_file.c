@@ -16,6 +16,7 @@
 #include <rpcd/status.h>
 
 #include "rpcd_proto.h"
+#include "uri_mask.h"
 
 /* More than any URI a broker accepts; a bigger first line is refused. */
 #define URI_FILE_MAX 4096
@@ -98,33 +99,9 @@ fail:
 
 void rpcd__uri_blank_password(char *uri)
 {
-  char *auth;
-  char *end;
-  char *at = NULL;
-  char *colon;
-  char *p;
+  size_t start;
+  size_t len;
 
-  if (!uri)
-    return;
-  /* The same user information rpcd__uri_mask() finds: up to the last '@'
-   * before the path, else the last '@' anywhere. */
-  auth = strstr(uri, "://");
-  auth = auth ? auth + 3 : uri;
-  end = auth + strcspn(auth, "/?#");
-  for (p = auth; p < end; p++) {
-    if (*p == '@')
-      at = p;
-  }
-  if (!at)
-    at = strrchr(auth, '@');
-  if (!at)
-    return;
-  if (auth == uri) {
-    /* No scheme: no telling which part is the user name. */
-    memset(uri, '*', (size_t)(at - uri));
-    return;
-  }
-  colon = memchr(auth, ':', (size_t)(at - auth));
-  if (colon)
-    memset(colon + 1, '*', (size_t)(at - colon - 1));
+  if (rpcd__uri_secret(uri, &start, &len))
+    memset(uri + start, '*', len);
 }

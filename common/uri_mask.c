@@ -6,6 +6,7 @@
  */
 #include "uri_mask.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,20 +37,16 @@ static void append(char *out, size_t outlen, size_t *used, const char *s,
   out[*used] = '\0';
 }
 
-void rpcd__uri_mask(const char *uri, char *out, size_t outlen)
+bool rpcd__uri_secret(const char *uri, size_t *start, size_t *len)
 {
   const char *auth;
   const char *end;
   const char *at = NULL;
   const char *colon;
   const char *p;
-  size_t used = 0;
 
-  if (!out || outlen == 0)
-    return;
-  out[0] = '\0';
   if (!uri)
-    return;
+    return false;
   auth = strstr(uri, "://");
   auth = auth ? auth + 3 : uri;
   end = auth + strcspn(auth, "/?#");
@@ -62,18 +59,38 @@ void rpcd__uri_mask(const char *uri, char *out, size_t outlen)
    * Masking part of a path is harmless; printing a password is not. */
   if (!at)
     at = strrchr(auth, '@');
-  if (!at) {
+  if (!at)
+    return false;
+  if (auth == uri) {
+    /* No scheme: no telling which part is the user name. */
+    *start = 0;
+    *len = (size_t)(at - uri);
+    return true;
+  }
+  colon = memchr(auth, ':', (size_t)(at - auth));
+  if (!colon)
+    return false;
+  *start = (size_t)(colon + 1 - uri);
+  *len = (size_t)(at - colon - 1);
+  return true;
+}
+
+void rpcd__uri_mask(const char *uri, char *out, size_t outlen)
+{
+  size_t start;
+  size_t len;
+  size_t used = 0;
+
+  if (!out || outlen == 0)
+    return;
+  out[0] = '\0';
+  if (!uri)
+    return;
+  if (!rpcd__uri_secret(uri, &start, &len)) {
     append(out, outlen, &used, uri, strlen(uri));
     return;
   }
-  if (auth == uri) {
-    /* No scheme: no telling which part is the user name. */
-    append(out, outlen, &used, "***", 3);
-  } else {
-    colon = memchr(auth, ':', (size_t)(at - auth));
-    append(out, outlen, &used, uri, (size_t)((colon ? colon + 1 : at) - uri));
-    if (colon)
-      append(out, outlen, &used, "***", 3);
-  }
-  append(out, outlen, &used, at, strlen(at));
+  append(out, outlen, &used, uri, start);
+  append(out, outlen, &used, "***", 3);
+  append(out, outlen, &used, uri + start + len, strlen(uri + start + len));
 }

@@ -7,6 +7,7 @@
 #ifndef RPCD_URI_MASK_H
 #define RPCD_URI_MASK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -24,6 +25,11 @@ extern "C" {
  * so a URI cannot forge a log line. Always NUL-terminates (outlen > 0).
  */
 void rpcd__uri_mask(const char *uri, char *out, size_t outlen);
+
+/* Where the secret of `uri` is, by the rules above: uri[*start, *start +
+ * *len) is what rpcd__uri_mask() replaces (and rpcd__uri_blank_password()
+ * overwrites). False when there is nothing to hide. */
+bool rpcd__uri_secret(const char *uri, size_t *start, size_t *len);
 
 #ifdef __cplusplus
 }
