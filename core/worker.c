@@ -21,6 +21,7 @@
  */
 #include "worker.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -35,6 +36,7 @@
 #include "builtins.h"
 #include "consumer.h"
 #include "keeper.h"
+#include "crash_close.h"
 #include "log.h"
 #include "plugin_loader.h"
 #include "registry.h"
@@ -346,21 +348,37 @@ static int flush_acks(worker *w, char *err, size_t errlen)
   return rc;
 }
 
+enum redelivery {
+  REDELIVERY_RUN,    /* not seen before as far as this server knows: run it */
+  REDELIVERY_HOLD,   /* another slot is running it: park it and look again */
+  REDELIVERY_SETTLED /* dead-lettered or acked here, not run */
+};
+
 /*
- * A redelivery of a request that must not run again: one whose worker died
- * with it in hand (dead-letter it and ack), or one answered already whose
- * ack was lost with its connection or its worker (ack it). True when that
- * was the case (or the connection failed: *rc says, with err).
+ * What to do with a redelivered request. One whose worker died with it in
+ * hand is dead-lettered and acked; one answered already whose ack was lost
+ * with its connection or its worker is acked; one that another slot is
+ * running is held back. SETTLED also when settling failed (*rc says, with
+ * err).
+ *
+ * The order of the reads matters. The supervisor writes a dead worker's
+ * tombstones before it frees its slot, and a worker notes an answer in
+ * its ring before its slot goes idle; so the slots are read first: once a
+ * slot is seen no longer running the request, its tombstone or ring entry
+ * is visible. Read the other way round, a death between the two reads
+ * would run the request again.
  */
-static bool settle_dead_redelivery(worker *w, job *j, int *rc, char *err,
-                                   size_t errlen)
+static enum redelivery settle_redelivery(worker *w, job *j, int *rc, char *err,
+                                         size_t errlen)
 {
   rpcd_tombstone tomb;
   rpcd_dead_letter why;
+  bool running;
   bool answered;
   bool buried;
 
   *rc = RPCD_OK;
+  running = rpcd__slot_running_elsewhere(w->args->sb, w->args->slot, j->key);
   /* The rings before the tombstones: rpcd__slot_bury_answered() writes the
    * tombstones before it empties a ring, so one of the two is found. */
   answered = rpcd__answered_anywhere(w->args->sb, j->key);
@@ -384,11 +402,11 @@ static bool settle_dead_redelivery(worker *w, job *j, int *rc, char *err,
               "lost with its connection): acked, not run again",
               j->cid);
   } else {
-    return false;
+    return running ? REDELIVERY_HOLD : REDELIVERY_RUN;
   }
   if (*rc != RPCD_OK)
     rpcd__set_err(err, errlen, "settling a redelivery: %s", rpcd_strerror(*rc));
-  return true;
+  return REDELIVERY_SETTLED;
 }
 
 static int finish_running(worker *w, char *err, size_t errlen);
@@ -437,20 +455,22 @@ static int run_jobs(worker *w, char *err, size_t errlen)
   for (pp = &w->parked; *pp;) {
     job *j = *pp;
 
-    if (settle_dead_redelivery(w, j, &rc, err, errlen)) {
+    switch (settle_redelivery(w, j, &rc, err, errlen)) {
+    case REDELIVERY_SETTLED:
       *pp = j->next;
       free_job(w, j);
       if (rc != RPCD_OK)
         return rc;
       continue;
-    }
-    if (!rpcd__slot_running_elsewhere(w->args->sb, w->args->slot, j->key)) {
-      /* The other copy finished: at least once, this one runs too. */
+    case REDELIVERY_RUN:
+      /* The other copy finished unanswered: at least once, this one runs. */
       *pp = j->next;
       push(&w->head, &w->tail, j);
       continue;
+    case REDELIVERY_HOLD:
+      pp = &j->next;
+      continue;
     }
-    pp = &j->next;
   }
   while (w->head && !w->draining) {
     job *j = w->head;
@@ -470,13 +490,15 @@ static int run_jobs(worker *w, char *err, size_t errlen)
     j->in.poison = j->in.delivery_count >= (int64_t)w->cfg->max_deliveries;
     j->key = job_key(&j->env);
     if (j->env.redelivered) {
-      if (settle_dead_redelivery(w, j, &rc, err, errlen)) {
+      enum redelivery what = settle_redelivery(w, j, &rc, err, errlen);
+
+      if (what == REDELIVERY_SETTLED) {
         free_job(w, j);
         if (rc != RPCD_OK)
           return rc;
         continue;
       }
-      if (rpcd__slot_running_elsewhere(w->args->sb, w->args->slot, j->key)) {
+      if (what == REDELIVERY_HOLD) {
         j->next = w->parked;
         w->parked = j;
         continue;
@@ -595,6 +617,7 @@ static void kill_overrun(worker *w, int64_t ran_ms)
   atomic_fetch_add(&w->args->sb->server.timeouts, 1);
   atomic_store_explicit(&w->slot->state, RPCD_SLOT_IDLE, memory_order_release);
   msgpack_sbuffer_destroy(&out.body);
+  rpcd__crash_close_watch(-1);
   rpcd__consumer_close(w->conn);
   _exit(RPCD_WORKER_EXIT_TIMEOUT);
 }
@@ -801,6 +824,7 @@ static void drop_connection(worker *w, bool failed)
     rpcd_consumer *c = w->conn;
 
     w->conn = NULL;
+    rpcd__crash_close_watch(-1);
     rpcd__consumer_close(c);
   }
 }
@@ -825,6 +849,7 @@ static void serve(worker *w)
             backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2;
         continue;
       }
+      rpcd__crash_close_watch(rpcd__consumer_fd(w->conn));
       backoff_ms = BACKOFF_MIN_MS;
       w->draining = false;
       w->aside = false;
@@ -874,6 +899,11 @@ void rpcd__worker_main(const rpcd_worker_args *args)
   /* Before signals are unblocked: a SIGTERM that came early waits. */
   signal_worker = &w;
   install_signals();
+  if (rpcd__crash_close_install() != 0)
+    rpcd__log(RPCD_LOG_WARN,
+              "could not install the crash handlers (%s): replies written "
+              "just before a crash may be lost",
+              strerror(errno));
   w.args = args;
   w.cfg = cfg;
   w.slot = &args->sb->slots[args->slot];
