@@ -11,6 +11,7 @@
 #if __has_include(<rabbitmq-c/amqp.h>)
 #include <rabbitmq-c/amqp.h>
 #include <rabbitmq-c/framing.h>
+#include <rabbitmq-c/ssl_socket.h>
 #include <rabbitmq-c/tcp_socket.h>
 #define RPCD_HAVE_RABBITMQ_C_DIR 1
 #endif
@@ -19,6 +20,7 @@
 #ifndef RPCD_HAVE_RABBITMQ_C_DIR
 #include <amqp.h>
 #include <amqp_framing.h>
+#include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 #endif
 

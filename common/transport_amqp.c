@@ -50,13 +50,9 @@ static int parse_uri(const char *uri, struct amqp_connection_info *info,
     rpcd__uri_mask(uri, masked, sizeof(masked));
     rpcd__set_err(err, errlen,
                   "invalid broker URI \"%s\": expected "
-                  "amqp://user:pass@host:port[/vhost] (port 1-65535, "
+                  "amqp[s]://user:pass@host:port[/vhost] (port 1-65535, "
                   "%%XX escapes in user, password and vhost)",
                   masked);
-    goto fail;
-  }
-  if (info->ssl) {
-    rpcd__set_err(err, errlen, "amqps:// URIs are not supported yet");
     goto fail;
   }
   return RPCD_OK;
@@ -67,13 +63,34 @@ fail:
   return RPCD_EINVAL;
 }
 
-int rpcd__amqp_uri_check(const char *uri, char *err, size_t errlen)
+/* TLS options go with amqps:// only: given for a plain URI they would
+ * protect nothing while looking as if they did. */
+static int check_scheme(const struct amqp_connection_info *info,
+                        const rpcd_tls_options *tls, char *err, size_t errlen)
+{
+  if (!info->ssl && tls &&
+      (tls->ca_file || tls->cert_file || tls->key_file || tls->insecure ||
+       tls->external)) {
+    rpcd__set_err(err, errlen,
+                  "TLS options were given for a plain amqp:// URI: use "
+                  "amqps://");
+    return RPCD_EINVAL;
+  }
+  return RPCD_OK;
+}
+
+int rpcd__amqp_uri_check(const char *uri, const rpcd_tls_options *tls,
+                         char *err, size_t errlen)
 {
   struct amqp_connection_info info;
   char *copy;
   int rc;
 
   rc = parse_uri(uri, &info, &copy, err, errlen);
+  if (rc == RPCD_OK)
+    rc = check_scheme(&info, tls, err, errlen);
+  if (rc == RPCD_OK && info.ssl)
+    rc = rpcd__tls_check(tls, err, errlen);
   free(copy);
   return rc;
 }
@@ -99,11 +116,23 @@ int rpcd__amqp_uri_user(const char *uri, char *user, size_t userlen, char *err,
   return rc;
 }
 
+/* A login that failed because the other end dropped the connection (a
+ * TLS alert, or a TLS port answering plain AMQP), not for a reason of
+ * rabbitmq-c's own. */
+static bool ended_by_peer(int status)
+{
+  return status == AMQP_STATUS_CONNECTION_CLOSED ||
+         status == AMQP_STATUS_SOCKET_ERROR ||
+         status == AMQP_STATUS_SOCKET_CLOSED ||
+         status == AMQP_STATUS_SSL_ERROR || status == AMQP_STATUS_BAD_AMQP_DATA;
+}
+
 int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
                        int channels, amqp_connection_state_t *out, char *err,
                        size_t errlen)
 {
   struct amqp_connection_info info;
+  const rpcd_tls_options *tls;
   amqp_connection_state_t conn;
   amqp_socket_t *sock;
   amqp_table_entry_t props[2];
@@ -128,10 +157,22 @@ int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
     rc = RPCD_ENOMEM;
     goto out_free_uri;
   }
-  sock = amqp_tcp_socket_new(conn);
-  if (!sock) {
-    rc = RPCD_ENOMEM;
+  tls = opts ? opts->tls : NULL;
+  rc = check_scheme(&info, tls, err, errlen);
+  if (rc != RPCD_OK)
     goto out_destroy;
+  if (info.ssl) {
+    sock = rpcd__tls_socket_new(conn, tls, err, errlen);
+    if (!sock) {
+      rc = RPCD_EINVAL;
+      goto out_destroy;
+    }
+  } else {
+    sock = amqp_tcp_socket_new(conn);
+    if (!sock) {
+      rc = RPCD_ENOMEM;
+      goto out_destroy;
+    }
   }
   timeout_ms =
       opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : 5000;
@@ -139,8 +180,16 @@ int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
   tv = ms_to_tv(timeout_ms);
   status = amqp_socket_open_noblock(sock, info.host, info.port, &tv);
   if (status != AMQP_STATUS_OK) {
+    char detail[400];
+
+    if (info.ssl && status != AMQP_STATUS_SOCKET_ERROR &&
+        status != AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED)
+      rpcd__tls_describe(status, false, info.host, info.port, detail,
+                         sizeof(detail));
+    else
+      rpcd__set_err(detail, sizeof(detail), "%s", amqp_error_string2(status));
     rpcd__set_err(err, errlen, "could not connect to broker at %s:%d: %s",
-                  info.host, info.port, amqp_error_string2(status));
+                  info.host, info.port, detail);
     rc = RPCD_ECONNECT;
     goto out_destroy;
   }
@@ -169,18 +218,45 @@ int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
   props_table.num_entries = 2;
   props_table.entries = props;
   {
-    amqp_rpc_reply_t r = amqp_login_with_properties(
-        conn, info.vhost, 0, FRAME_MAX, opts ? (int)opts->heartbeat_s : 0,
-        &props_table, AMQP_SASL_METHOD_PLAIN, info.user, info.password);
-    char detail[256];
+    int heartbeat = opts ? (int)opts->heartbeat_s : 0;
+    bool external = tls && tls->external;
+    char cert_user[256];
+    amqp_rpc_reply_t r;
+    char detail[400];
+
+    /* EXTERNAL: the broker takes the user from the client certificate and
+     * ignores the identity sent; rabbitmq-c cannot send an empty one. */
+    if (external) {
+      rc = rpcd__tls_cert_user(tls->cert_file, cert_user, sizeof(cert_user),
+                               err, errlen);
+      if (rc != RPCD_OK)
+        goto out_destroy;
+      r = amqp_login_with_properties(conn, info.vhost, 0, FRAME_MAX, heartbeat,
+                                     &props_table, AMQP_SASL_METHOD_EXTERNAL,
+                                     cert_user);
+    } else {
+      r = amqp_login_with_properties(conn, info.vhost, 0, FRAME_MAX, heartbeat,
+                                     &props_table, AMQP_SASL_METHOD_PLAIN,
+                                     info.user, info.password);
+    }
 
     rc = rpcd__amqp_status(conn, 0, r, "logging in", NULL, NULL, detail,
                            sizeof(detail));
     if (rc != RPCD_OK) {
-      rpcd__set_err(err, errlen,
-                    "could not log in to broker at %s:%d (vhost \"%s\") as "
-                    "\"%s\": %s",
-                    info.host, info.port, info.vhost, info.user, detail);
+      if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && info.ssl &&
+          ended_by_peer(r.library_error))
+        rpcd__tls_describe(r.library_error, true, info.host, info.port, detail,
+                           sizeof(detail));
+      else if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && !info.ssl &&
+               ended_by_peer(r.library_error))
+        rpcd__set_err(detail + strlen(detail), sizeof(detail) - strlen(detail),
+                      " (is port %d a TLS port? then use amqps://)", info.port);
+      rpcd__set_err(
+          err, errlen,
+          "could not log in to broker at %s:%d (vhost \"%s\") as "
+          "\"%s\"%s: %s",
+          info.host, info.port, info.vhost, external ? cert_user : info.user,
+          external ? " (EXTERNAL, from the client certificate)" : "", detail);
       rc = RPCD_ECONNECT;
       goto out_destroy;
     }

@@ -14,6 +14,7 @@
 #include <sys/time.h> /* struct timeval, used by rabbitmq-c */
 
 #include "amqp_compat.h"
+#include "transport_tls.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,11 +29,14 @@ typedef struct rpcd_amqp_options {
    * clients that advertise them; set one only where its frame is handled. */
   bool consumer_cancel_notify;
   bool connection_blocked;
+  /* For amqps:// URIs (borrowed); NULL: verified against the system's CA
+   * store, PLAIN login. Refused with an amqp:// URI. */
+  const rpcd_tls_options *tls;
 } rpcd_amqp_options;
 
 /*
- * Parse `uri`, open a TCP connection, log in and open `channels` channels
- * numbered 1..channels.
+ * Parse `uri`, open a TCP connection (TLS for amqps://), log in and open
+ * `channels` channels numbered 1..channels.
  *
  * \param out  out: the connection, owned by the caller; close it with
  *             rpcd__amqp_close()
@@ -43,10 +47,12 @@ int rpcd__amqp_connect(const char *uri, const rpcd_amqp_options *opts,
                        int channels, amqp_connection_state_t *out, char *err,
                        size_t errlen);
 
-/* Check that `uri` parses as rpcd__amqp_connect() would parse it, without
+/* Check that `uri` parses as rpcd__amqp_connect() would parse it, and
+ * that `tls` (NULL: none) goes with it and names usable files, without
  * connecting. \return RPCD_OK, or RPCD_EINVAL / RPCD_ENOMEM with a message
  * in err (the URI in it masked) */
-int rpcd__amqp_uri_check(const char *uri, char *err, size_t errlen);
+int rpcd__amqp_uri_check(const char *uri, const rpcd_tls_options *tls,
+                         char *err, size_t errlen);
 
 /* The user `uri` logs in as ("guest" when it names none), %XX escapes
  * decoded, into user: what the broker accepts as a message's user_id.

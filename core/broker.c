@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "rpcd_proto.h"
 
 static int declare(amqp_connection_state_t conn, amqp_channel_t channel,
@@ -62,9 +63,18 @@ int rpcd__declare_queues(amqp_connection_state_t conn, amqp_channel_t channel,
                  channel_closed, err, errlen);
 }
 
-int rpcd__broker_open(const char *uri, const rpcd_queue_spec *queue,
-                      unsigned heartbeat_s, amqp_connection_state_t *out,
-                      char *err, size_t errlen)
+void rpcd__warn_if_insecure(const rpcd_tls_options *tls)
+{
+  if (tls && tls->insecure)
+    rpcd__log(RPCD_LOG_WARN,
+              "--tls-insecure: connecting without checking the broker's "
+              "certificate or host name; anyone on the way can read and "
+              "change the traffic");
+}
+
+int rpcd__broker_open(const char *uri, const rpcd_tls_options *tls,
+                      const rpcd_queue_spec *queue, unsigned heartbeat_s,
+                      amqp_connection_state_t *out, char *err, size_t errlen)
 {
   rpcd_amqp_options opts = {0};
   bool channel_closed = false;
@@ -72,6 +82,8 @@ int rpcd__broker_open(const char *uri, const rpcd_queue_spec *queue,
 
   opts.product = "rpcd supervisor";
   opts.heartbeat_s = heartbeat_s;
+  opts.tls = tls;
+  rpcd__warn_if_insecure(tls);
   rc = rpcd__amqp_connect(uri, &opts, 1, out, err, errlen);
   if (rc != RPCD_OK)
     return rc;

@@ -43,9 +43,13 @@ int rpcd__declare_queues(amqp_connection_state_t conn, amqp_channel_t channel,
  * an answer; rpcd__broker_keep_alive() keeps it so.
  * \return RPCD_OK, or RPCD_ECONNECT / RPCD_EBROKER / RPCD_EINVAL with err
  */
-int rpcd__broker_open(const char *uri, const rpcd_queue_spec *queue,
-                      unsigned heartbeat_s, amqp_connection_state_t *out,
-                      char *err, size_t errlen);
+int rpcd__broker_open(const char *uri, const rpcd_tls_options *tls,
+                      const rpcd_queue_spec *queue, unsigned heartbeat_s,
+                      amqp_connection_state_t *out, char *err, size_t errlen);
+
+/* Log a warning when `tls` (NULL ok) turns verification off: at every
+ * connect, so that it never goes unnoticed. */
+void rpcd__warn_if_insecure(const rpcd_tls_options *tls);
 
 /*
  * Without waiting: send a heartbeat that is due, take in what arrived (the

@@ -179,6 +179,24 @@ static int apply(rpcd_config *cfg, enum flag f, const char *v, char *err,
     }
     cfg->acl = v;
     break;
+  case FLAG_TLS_CA:
+  case FLAG_TLS_CERT:
+  case FLAG_TLS_KEY:
+    if (!*v) {
+      rpcd__set_err(err, errlen, "--%s: the file name must not be empty",
+                    long_options[f].name);
+      return RPCD_EINVAL;
+    }
+    *(f == FLAG_TLS_CA     ? &cfg->tls.ca_file
+      : f == FLAG_TLS_CERT ? &cfg->tls.cert_file
+                           : &cfg->tls.key_file) = v;
+    break;
+  case FLAG_TLS_INSECURE:
+    cfg->tls.insecure = true;
+    break;
+  case FLAG_AUTH_EXTERNAL:
+    cfg->tls.external = true;
+    break;
   case FLAG_WORKERS:
     return apply_uint(f, v, 1, MAX_WORKERS, &cfg->workers, err, errlen);
   case FLAG_PREFETCH:

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "transport_tls.h"
+
 /*
  * The flags: the one list from which config.c generates the getopt_long
  * option table, the short-option string, the names in error messages and
@@ -47,6 +49,20 @@
   X(ACL, "acl", 0, required_argument, "FILE",                                  \
     "who may call which methods, one \"allow USER PATTERN...\" a line; "       \
     "reloaded on SIGHUP (default: anyone may call anything)")                  \
+  X(TLS_CA, "tls-ca", 0, required_argument, "FILE",                            \
+    "with amqps://: trust broker certificates signed by the CAs in this PEM "  \
+    "file (default: the system's CA store)")                                   \
+  X(TLS_CERT, "tls-cert", 0, required_argument, "FILE",                        \
+    "with amqps://: present this PEM client certificate (mutual TLS)")         \
+  X(TLS_KEY, "tls-key", 0, required_argument, "FILE",                          \
+    "the client certificate's unencrypted PEM key (default: in --tls-cert's "  \
+    "file)")                                                                   \
+  X(TLS_INSECURE, "tls-insecure", 0, no_argument, "",                          \
+    "with amqps://: do not verify the broker's certificate or host name; "     \
+    "logs a warning at every connect")                                         \
+  X(AUTH_EXTERNAL, "auth-external", 0, no_argument, "",                        \
+    "log in as the client certificate's user (SASL EXTERNAL) instead of the "  \
+    "URI's user and password")                                                 \
   X(WORKERS, "workers", 0, required_argument, "N",                             \
     "worker processes, 1-256 (default: the number of online CPUs)")            \
   X(PREFETCH, "prefetch", 0, required_argument, "N",                           \
@@ -83,9 +99,11 @@ typedef struct rpcd_config {
   const char *queue;    /* --queue, default "rpc_queue" */
   const char **plugins; /* --plugin, in order (malloc'd array) */
   size_t n_plugins;
-  const char *plugin_dir;  /* --plugin-dir, or NULL */
-  bool skip_bad_plugins;   /* --skip-bad-plugins */
-  const char *acl;         /* --acl, or NULL */
+  const char *plugin_dir; /* --plugin-dir, or NULL */
+  bool skip_bad_plugins;  /* --skip-bad-plugins */
+  const char *acl;        /* --acl, or NULL */
+  /* --tls-ca, --tls-cert, --tls-key, --tls-insecure, --auth-external */
+  rpcd_tls_options tls;
   unsigned prefetch;       /* --prefetch, 1..65535, default 1 */
   const char *text_method; /* --text-method, or NULL */
   int log_level;           /* --log-level, an RPCD_LOG_* level */

@@ -93,6 +93,8 @@ int rpcd__consumer_open(const rpcd_consumer_config *cfg, rpcd_consumer **out,
   opts.product = "rpcd";
   opts.consumer_cancel_notify = true; /* handled in handle_other_frame */
   opts.connection_blocked = true;     /* logged there */
+  opts.tls = cfg->tls;
+  rpcd__warn_if_insecure(cfg->tls);
   rc = rpcd__amqp_connect(cfg->uri, &opts, 1, &c->conn, err, errlen);
   if (rc != RPCD_OK)
     goto out_free;

@@ -24,6 +24,7 @@
 
 typedef struct rpcd_consumer_config {
   const char *uri;
+  const rpcd_tls_options *tls; /* for amqps://, or NULL */
   rpcd_queue_spec queue;
   unsigned prefetch;
   unsigned heartbeat_s;

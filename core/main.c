@@ -78,11 +78,19 @@ int main(int argc, char **argv)
     cfg.uri = uri;
   }
   /* The cheap checks come before any plugin code runs. */
-  if (rpcd__amqp_uri_check(cfg.uri, err, sizeof(err)) != RPCD_OK) {
+  if (rpcd__amqp_uri_check(cfg.uri, NULL, err, sizeof(err)) != RPCD_OK) {
     if (cfg.uri_file)
       fprintf(stderr, "rpcd: --uri-file %s: %s\n", cfg.uri_file, err);
     else
       fprintf(stderr, "rpcd: --uri: %s\n", err);
+    rpcd__config_destroy(&cfg);
+    free(uri);
+    return EXIT_USAGE;
+  }
+  /* The TLS files too: a bad certificate is named here, not guessed at
+   * from a failed handshake. */
+  if (rpcd__amqp_uri_check(cfg.uri, &cfg.tls, err, sizeof(err)) != RPCD_OK) {
+    fprintf(stderr, "rpcd: %s\n", err);
     rpcd__config_destroy(&cfg);
     free(uri);
     return EXIT_USAGE;

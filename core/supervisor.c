@@ -294,9 +294,9 @@ static int publish_for_dead(supervisor *s, const rpcd_slot_request *r,
   int rc = RPCD_ECONNLOST;
 
   for (attempt = 0; attempt < 2 && rc != RPCD_OK; attempt++) {
-    if (!s->conn &&
-        rpcd__broker_open(s->cfg->uri, &s->queue, s->cfg->heartbeat_s, &s->conn,
-                          err, sizeof(err)) != RPCD_OK) {
+    if (!s->conn && rpcd__broker_open(s->cfg->uri, &s->cfg->tls, &s->queue,
+                                      s->cfg->heartbeat_s, &s->conn, err,
+                                      sizeof(err)) != RPCD_OK) {
       rpcd__log(RPCD_LOG_ERROR, "%s", err);
       s->conn = NULL;
       return RPCD_ECONNECT;
@@ -690,8 +690,9 @@ static int connect_broker(supervisor *s)
 {
   char err[512];
 
-  if (rpcd__broker_open(s->cfg->uri, &s->queue, s->cfg->heartbeat_s, &s->conn,
-                        err, sizeof(err)) != RPCD_OK) {
+  if (rpcd__broker_open(s->cfg->uri, &s->cfg->tls, &s->queue,
+                        s->cfg->heartbeat_s, &s->conn, err,
+                        sizeof(err)) != RPCD_OK) {
     fprintf(stderr, "rpcd: %s\n", err);
     return -1;
   }

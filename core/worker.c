@@ -924,6 +924,7 @@ void rpcd__worker_main(const rpcd_worker_args *args)
   w.hcfg.before_dispatch = before_dispatch;
   w.hcfg.ctx = &w;
   w.ccfg.uri = cfg->uri;
+  w.ccfg.tls = &cfg->tls;
   w.ccfg.queue.name = cfg->queue;
   w.ccfg.queue.type = cfg->queue_type;
   w.ccfg.queue.max_deliveries = cfg->max_deliveries;

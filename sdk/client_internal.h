@@ -112,6 +112,12 @@ struct rpcd_client {
   /* The user that URI logged in as, sent as each request's user_id: the
    * broker checks it, and the server's --acl goes by it. "": none sent. */
   char user[256];
+  /* rpcd_client_set_tls(): the paths (owned) in `tls` point here. */
+  rpcd_tls_options tls;
+  char *tls_paths[3]; /* ca, cert, key */
+  /* The connection is TLS: its socket belongs to rabbitmq-c's TLS layer,
+   * so publishes go through rabbitmq-c instead of out.c's buffer. */
+  bool tls_socket;
   bool probe_open; /* channel 2 is open (or being opened) */
   unsigned timeout_ms;
   bool timeout_set;            /* rpcd_client_set_timeout() was called */

@@ -225,6 +225,8 @@ void rpcd_client_free(rpcd_client *c)
   rpcd__pending_destroy(&c->pending);
   msgpack_sbuffer_destroy(&c->req_buf);
   free(c->out);
+  for (i = 0; i < 3; i++)
+    free(c->tls_paths[i]);
   for (i = 0; i < c->n_queues; i++)
     free(c->queues[i].name);
   free(c->queues);
@@ -279,6 +281,53 @@ int rpcd_client_set_heartbeat(rpcd_client *c, unsigned seconds)
     return RPCD_EINVAL;
   }
   c->heartbeat_s = seconds;
+  return RPCD_OK;
+}
+
+int rpcd_client_set_tls(rpcd_client *c, const char *ca_file,
+                        const char *cert_file, const char *key_file,
+                        unsigned flags)
+{
+  const char *given[3] = {ca_file, cert_file, key_file};
+  char *copies[3] = {NULL, NULL, NULL};
+  rpcd_tls_options tls;
+  char detail[sizeof(c->last_error)];
+  size_t i;
+  int rc;
+
+  if (!c)
+    return RPCD_EINVAL;
+  if (flags & ~(RPCD_TLS_INSECURE | RPCD_TLS_EXTERNAL)) {
+    set_error(c, "invalid TLS flags 0x%x", flags);
+    return RPCD_EINVAL;
+  }
+  memset(&tls, 0, sizeof(tls));
+  tls.ca_file = ca_file;
+  tls.cert_file = cert_file;
+  tls.key_file = key_file;
+  tls.insecure = flags & RPCD_TLS_INSECURE;
+  tls.external = flags & RPCD_TLS_EXTERNAL;
+  rc = rpcd__tls_check(&tls, detail, sizeof(detail));
+  if (rc != RPCD_OK) {
+    set_error(c, "%s", detail);
+    return rc;
+  }
+  for (i = 0; i < 3; i++) {
+    if (given[i] && !(copies[i] = strdup(given[i]))) {
+      while (i-- > 0)
+        free(copies[i]);
+      set_error(c, "out of memory");
+      return RPCD_ENOMEM;
+    }
+  }
+  for (i = 0; i < 3; i++) {
+    free(c->tls_paths[i]);
+    c->tls_paths[i] = copies[i];
+  }
+  c->tls = tls;
+  c->tls.ca_file = copies[0];
+  c->tls.cert_file = copies[1];
+  c->tls.key_file = copies[2];
   return RPCD_OK;
 }
 
@@ -398,6 +447,7 @@ int rpcd_client_connect(rpcd_client *c, const char *uri)
   opts.heartbeat_s = c->heartbeat_s;
   /* Handled by the frame pump: publishes are held while blocked. */
   opts.connection_blocked = true;
+  opts.tls = &c->tls;
   /* Its messages never hold the password: the URI in them is masked. */
   rc = rpcd__amqp_connect(uri, &opts, 0, &conn, detail, sizeof(detail));
   if (rc == RPCD_OK)
@@ -417,10 +467,16 @@ int rpcd_client_connect(rpcd_client *c, const char *uri)
   }
   amqp_maybe_release_buffers(conn);
   /* The login worked, so the URI parses; a user too long for user_id (a
-   * shortstr) calls anonymously. */
-  if (rpcd__amqp_uri_user(uri_copy, c->user, sizeof(c->user), detail,
-                          sizeof(detail)) != RPCD_OK)
+   * shortstr) calls anonymously. Under EXTERNAL the broker took the user
+   * from the certificate: the same common name. */
+  if ((c->tls.external
+           ? rpcd__tls_cert_user(c->tls.cert_file, c->user, sizeof(c->user),
+                                 detail, sizeof(detail))
+           : rpcd__amqp_uri_user(uri_copy, c->user, sizeof(c->user), detail,
+                                 sizeof(detail))) != RPCD_OK)
     c->user[0] = '\0';
+  /* rabbitmq-c's parser takes the scheme as written. */
+  c->tls_socket = strncmp(uri_copy, "amqps://", 8) == 0;
   free(c->uri);
   c->uri = uri_copy;
   c->conn = conn;

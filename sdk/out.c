@@ -10,8 +10,9 @@
  *
  * rabbitmq-c has no output buffer of its own (it writes every frame before
  * it returns), so frames written here never interleave with its own: they
- * are written whole, between its calls. amqps:// is not supported, so the
- * connection's socket is a plain TCP socket.
+ * are written whole, between its calls. Over TLS the socket belongs to
+ * rabbitmq-c's TLS layer, which has no public call to write bytes: there a
+ * publish goes out at once through amqp_basic_publish().
  */
 #include <errno.h>
 #include <poll.h>
@@ -100,6 +101,26 @@ static void frame_end(rpcd_client *c, size_t len)
   c->out_len += len + FRAME_OVERHEAD;
 }
 
+static int publish_through_tls(rpcd_client *c, const char *queue,
+                               bool mandatory,
+                               const amqp_basic_properties_t *props,
+                               const void *body, size_t body_len)
+{
+  amqp_bytes_t b;
+  int n;
+
+  b.bytes = (void *)body;
+  b.len = body_len;
+  n = amqp_basic_publish(c->conn, CALL_CHANNEL, amqp_empty_bytes,
+                         amqp_cstring_bytes(queue), mandatory, 0, props, b);
+  /* Encoding fails before a byte is written; anything later may have left
+   * half a frame in the stream. */
+  if (n != AMQP_STATUS_OK && n != AMQP_STATUS_NO_MEMORY &&
+      n != AMQP_STATUS_TABLE_TOO_BIG && n != AMQP_STATUS_INVALID_PARAMETER)
+    rpcd__connection_lost(c, "publishing over TLS failed", false);
+  return n;
+}
+
 int rpcd__out_publish(rpcd_client *c, const char *queue, bool mandatory,
                       const amqp_basic_properties_t *props, const void *body,
                       size_t body_len)
@@ -113,6 +134,8 @@ int rpcd__out_publish(rpcd_client *c, const char *queue, bool mandatory,
   size_t off;
   int n;
 
+  if (c->tls_socket)
+    return publish_through_tls(c, queue, mandatory, props, body, body_len);
   n = reserve(c, PUBLISH_HEAD_ROOM);
   if (n != AMQP_STATUS_OK)
     return n;

@@ -14,7 +14,8 @@ set -euo pipefail
 
 packages=(
   gcc make libc6-dev cmake pkg-config
-  librabbitmq-dev libmsgpack-dev uuid-dev libjansson-dev libcmocka-dev
+  librabbitmq-dev libssl-dev libmsgpack-dev uuid-dev libjansson-dev
+  libcmocka-dev openssl
   rabbitmq-server
 )
 if [ "${1:-}" = "--test" ]; then

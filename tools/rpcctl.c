@@ -110,6 +110,15 @@ static const char usage_text[] =
     "                read the URI from the first line of FILE, which group\n"
     "                and others must not be able to read or write (chmod\n"
     "                600); not with --uri, wins over $RPCD_URI\n"
+    "  --tls-ca FILE  with amqps://: trust broker certificates signed by the\n"
+    "                CAs in this PEM file (default: the system's CA store)\n"
+    "  --tls-cert FILE, --tls-key FILE\n"
+    "                with amqps://: a PEM client certificate and its\n"
+    "                unencrypted key (default: in the certificate's file)\n"
+    "  --tls-insecure  with amqps://: verify neither the broker's certificate\n"
+    "                nor its host name (warns on stderr)\n"
+    "  --auth-external  log in as the client certificate's user (SASL\n"
+    "                EXTERNAL) instead of the URI's user and password\n"
     "  --queue NAME  request queue (default: " RPCD_DEFAULT_QUEUE ")\n"
     "  --timeout MS  how long to wait for the connection and for each reply\n"
     "                (default: 5000)\n"
@@ -558,6 +567,22 @@ int client_open(const options *opt, rpcd_client **out)
   if (rc != RPCD_OK) {
     rc = report_failure(c, "could not set up the client", rc);
     goto out_free;
+  }
+  if (opt->tls_ca || opt->tls_cert || opt->tls_key || opt->tls_flags) {
+    rc = rpcd_client_set_tls(c, opt->tls_ca, opt->tls_cert, opt->tls_key,
+                             opt->tls_flags);
+    if (rc == RPCD_EINVAL) {
+      rc = input_error("%s", rpcd_client_last_error(c));
+      goto out_free;
+    }
+    if (rc != RPCD_OK) {
+      rc = report_failure(c, "could not set up TLS", rc);
+      goto out_free;
+    }
+    if (opt->tls_flags & RPCD_TLS_INSECURE)
+      errorf("warning: --tls-insecure: the broker's certificate and host "
+             "name are not checked; anyone on the way can read and change "
+             "the traffic");
   }
   rc = rpcd_client_connect(c, opt->uri);
   if (rc != RPCD_OK) {
@@ -1039,6 +1064,10 @@ int main(int argc, char **argv)
   opt.max_reply = 0;
   opt.json_flags = 0;
   opt.strict = false;
+  opt.tls_ca = NULL;
+  opt.tls_cert = NULL;
+  opt.tls_key = NULL;
+  opt.tls_flags = 0;
 
   for (i = 1; i < argc; i++) {
     const char *arg = argv[i];
@@ -1084,6 +1113,32 @@ int main(int argc, char **argv)
       r = option_value(argc, argv, &i, "--uri-file", &v);
     if (r > 0) {
       uri_file = v;
+      continue;
+    }
+    if (strcmp(arg, "--tls-insecure") == 0) {
+      opt.tls_flags |= RPCD_TLS_INSECURE;
+      continue;
+    }
+    if (strcmp(arg, "--auth-external") == 0) {
+      opt.tls_flags |= RPCD_TLS_EXTERNAL;
+      continue;
+    }
+    if (r == 0)
+      r = option_value(argc, argv, &i, "--tls-ca", &v);
+    if (r > 0) {
+      opt.tls_ca = v;
+      continue;
+    }
+    if (r == 0)
+      r = option_value(argc, argv, &i, "--tls-cert", &v);
+    if (r > 0) {
+      opt.tls_cert = v;
+      continue;
+    }
+    if (r == 0)
+      r = option_value(argc, argv, &i, "--tls-key", &v);
+    if (r > 0) {
+      opt.tls_key = v;
       continue;
     }
     if (r == 0)

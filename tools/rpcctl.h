@@ -30,6 +30,11 @@ typedef struct options {
   size_t max_reply;    /* 0: the SDK's default */
   unsigned json_flags; /* RPCD_JSON_PRETTY with --pretty */
   bool strict;         /* --strict: a lossy result is a failure */
+  /* --tls-ca, --tls-cert, --tls-key (NULL when not given) */
+  const char *tls_ca;
+  const char *tls_cert;
+  const char *tls_key;
+  unsigned tls_flags; /* RPCD_TLS_INSECURE, RPCD_TLS_EXTERNAL */
 } options;
 
 /* "rpcctl: ..." on stderr. */

@@ -151,6 +151,44 @@ RPCD_EXPORT int rpcd_client_set_heartbeat(rpcd_client *client,
  */
 RPCD_EXPORT int rpcd_client_set_max_reply(rpcd_client *client, size_t bytes);
 
+/** rpcd_client_set_tls() flags. */
+#define RPCD_TLS_INSECURE 0x1u /**< verify neither certificate nor host name   \
+                                */
+#define RPCD_TLS_EXTERNAL 0x2u /**< log in as the certificate's user */
+
+/**
+ * TLS settings for the next connects to an amqps:// URI. Without this
+ * call, an amqps:// broker's certificate is verified against the system's
+ * CA store and its host name checked; a plain amqp:// URI given with these
+ * settings is refused (RPCD_EINVAL at connect).
+ *
+ * Host names are matched against the certificate's DNS names only, also
+ * when the URI names an IP address: connect by a name the certificate
+ * lists (e.g. localhost), or give the certificate a DNS:127.0.0.1 entry.
+ * Connections use TLS 1.2 or later. Over TLS, requests are written frame
+ * by frame through the TLS socket, without the batching of plain
+ * connections.
+ *
+ * \param ca_file    PEM file of the CAs to trust; NULL: the system's store
+ * \param cert_file  PEM client certificate for mutual TLS, or NULL
+ * \param key_file   its unencrypted PEM key; NULL: in cert_file
+ * \param flags      0, or RPCD_TLS_INSECURE: no verification at all (anyone
+ *                   on the path can read and change the traffic; for tests
+ *                   only; the SDK prints nothing, the application should
+ *                   warn), RPCD_TLS_EXTERNAL: log in with SASL EXTERNAL as
+ *                   the certificate's user (its subject's common name,
+ *                   which requests then carry as user_id) instead of the
+ *                   URI's user and password
+ * eturn RPCD_OK; RPCD_EINVAL when a file cannot be read or used (the key
+ *         does not match the certificate, EXTERNAL without a certificate),
+ *         with the detail in rpcd_client_last_error(); RPCD_ENOMEM. The
+ *         paths are copied; the files are read again at every connect.
+ * \since 0.2
+ */
+RPCD_EXPORT int rpcd_client_set_tls(rpcd_client *client, const char *ca_file,
+                                    const char *cert_file, const char *key_file,
+                                    unsigned flags);
+
 /**
  * Connect to the broker and get ready to receive replies through RabbitMQ's
  * direct reply-to. A connected client may be connected again after a
@@ -168,7 +206,8 @@ RPCD_EXPORT int rpcd_client_set_max_reply(rpcd_client *client, size_t bytes);
  * Every request then carries the URI's user as its AMQP user_id, which the
  * broker checks against the login and a server with --acl goes by.
  *
- * \param uri  "amqp://user:pass@host:port[/vhost]" (copied). Note that a
+ * \param uri  "amqp://user:pass@host:port[/vhost]", or amqps:// for TLS
+ *             (see rpcd_client_set_tls()) (copied). Note that a
  *             trailing "/" names the empty vhost; leave it out for "/".
  * \return RPCD_OK, RPCD_EINVAL for a bad URI, RPCD_ECONNECT when the broker
  *         cannot be reached, refuses the login or does not finish within
