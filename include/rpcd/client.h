@@ -151,10 +151,11 @@ RPCD_EXPORT int rpcd_client_set_heartbeat(rpcd_client *client,
  */
 RPCD_EXPORT int rpcd_client_set_max_reply(rpcd_client *client, size_t bytes);
 
-/** rpcd_client_set_tls() flags. */
-#define RPCD_TLS_INSECURE 0x1u /**< verify neither certificate nor host name   \
-                                */
-#define RPCD_TLS_EXTERNAL 0x2u /**< log in as the certificate's user */
+/* rpcd_client_set_tls() flags. */
+/** Verify neither the broker's certificate nor its host name. */
+#define RPCD_TLS_INSECURE 0x1u
+/** Log in as the client certificate's user (SASL EXTERNAL). */
+#define RPCD_TLS_EXTERNAL 0x2u
 
 /**
  * TLS settings for the next connects to an amqps:// URI. Without this
@@ -179,7 +180,7 @@ RPCD_EXPORT int rpcd_client_set_max_reply(rpcd_client *client, size_t bytes);
  *                   the certificate's user (its subject's common name,
  *                   which requests then carry as user_id) instead of the
  *                   URI's user and password
- * eturn RPCD_OK; RPCD_EINVAL when a file cannot be read or used (the key
+ * \return RPCD_OK; RPCD_EINVAL when a file cannot be read or used (the key
  *         does not match the certificate, EXTERNAL without a certificate),
  *         with the detail in rpcd_client_last_error(); RPCD_ENOMEM. The
  *         paths are copied; the files are read again at every connect.
