@@ -13,6 +13,7 @@
 
 #include <rpcd/plugin.h>
 
+#include "method_pattern.h"
 #include "rpcd_proto.h"
 #include "text_escape.h"
 
@@ -47,49 +48,6 @@ void rpcd__acl_free(rpcd_acl *acl)
 static bool is_blank(char c)
 {
   return c == ' ' || c == '\t' || c == '\r';
-}
-
-static bool is_name_char(char c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-}
-
-/* Why `p` (`len` bytes) is no pattern, or NULL when it is one. */
-static const char *pattern_error(const char *p, size_t len, char *why,
-                                 size_t whylen)
-{
-  size_t i;
-
-  if (len > RPCD_MAX_METHOD_LEN) {
-    snprintf(why, whylen, "pattern \"%.*s...\" is longer than %d characters",
-             20, p, RPCD_MAX_METHOD_LEN);
-    return why;
-  }
-  for (i = 0; i < len; i++) {
-    if (p[i] == '*' && i + 1 == len)
-      break;
-    if (p[i] == '*') {
-      snprintf(why, whylen,
-               "pattern \"%.*s\": '*' may only end a pattern (\"kv.*\")",
-               (int)len, p);
-      return why;
-    }
-    if (!is_name_char(p[i])) {
-      if ((unsigned char)p[i] >= 0x20 && (unsigned char)p[i] < 0x7f)
-        snprintf(why, whylen,
-                 "pattern \"%.*s\": invalid character '%c' (method names are "
-                 "[A-Za-z0-9_.-])",
-                 (int)len, p, p[i]);
-      else
-        snprintf(why, whylen,
-                 "pattern: invalid byte 0x%02x (method names are "
-                 "[A-Za-z0-9_.-])",
-                 (unsigned char)p[i]);
-      return why;
-    }
-  }
-  return NULL;
 }
 
 static int add_rule(rpcd_acl *acl, const char *user, size_t user_len,
@@ -163,7 +121,7 @@ static int parse_line(rpcd_acl *acl, const char *p, const char *end, char *why,
     return RPCD_EINVAL;
   }
   do {
-    if (pattern_error(word, len, why, whylen))
+    if (rpcd__method_pattern_error(word, len, why, whylen))
       return RPCD_EINVAL;
     rc = add_rule(acl, user, user_len, word, len);
     if (rc != RPCD_OK)
@@ -249,15 +207,6 @@ int rpcd__acl_load(const char *path, rpcd_acl **out, char *err, size_t errlen)
   return rc;
 }
 
-static bool pattern_matches(const char *pat, const char *m, size_t len)
-{
-  size_t plen = strlen(pat);
-
-  if (plen > 0 && pat[plen - 1] == '*')
-    return len >= plen - 1 && memcmp(pat, m, plen - 1) == 0;
-  return len == plen && memcmp(pat, m, len) == 0;
-}
-
 bool rpcd__acl_allows(const rpcd_acl *acl, const char *user, size_t user_len,
                       const char *method, size_t method_len)
 {
@@ -273,7 +222,7 @@ bool rpcd__acl_allows(const rpcd_acl *acl, const char *user, size_t user_len,
     if (strcmp(r->user, "*") != 0 &&
         (strlen(r->user) != user_len || memcmp(r->user, user, user_len) != 0))
       continue;
-    if (pattern_matches(r->pattern, method, method_len))
+    if (rpcd__method_pattern_matches(r->pattern, method, method_len))
       return true;
   }
   return false;

@@ -15,11 +15,15 @@
 
 typedef struct rpcd_acl rpcd_acl;
 
-/* Who makes a call, for the access check and for rpc.list/rpc.describe. */
+struct rpcd_gate;
+
+/* Who makes a call and what admits it: the access check, the in-flight
+ * limits, and what rpc.list/rpc.describe show. */
 typedef struct rpcd_caller {
   const rpcd_acl *acl; /* NULL: no --acl, everything allowed */
   const char *user;    /* the broker user, not NUL-terminated; NULL: none */
   size_t user_len;
+  const struct rpcd_gate *gate; /* --max-in-flight (inflight.h); NULL: none */
 } rpcd_caller;
 
 /* The user name a request without user_id has in rules and messages. */

@@ -218,6 +218,29 @@ static int apply(rpcd_config *cfg, enum flag f, const char *v, char *err,
   case FLAG_HANDLER_TIMEOUT:
     return apply_uint(f, v, 0, MAX_HANDLER_TIMEOUT_MS, &cfg->handler_timeout_ms,
                       err, errlen);
+  case FLAG_MAX_IN_FLIGHT: {
+    rpcd_inflight_rule *more;
+
+    if (cfg->n_in_flight == RPCD_MAX_INFLIGHT_RULES) {
+      rpcd__set_err(err, errlen, "--max-in-flight: at most %d rules",
+                    RPCD_MAX_INFLIGHT_RULES);
+      return RPCD_EINVAL;
+    }
+    more = realloc(cfg->in_flight, (cfg->n_in_flight + 1) * sizeof(*more));
+    if (!more)
+      return RPCD_ENOMEM;
+    cfg->in_flight = more;
+    rc = rpcd__inflight_rule_parse(v, &more[cfg->n_in_flight], err, errlen);
+    if (rc != RPCD_OK) {
+      char why[400];
+
+      snprintf(why, sizeof(why), "--max-in-flight: %s", err);
+      rpcd__set_err(err, errlen, "%s", why);
+      return rc;
+    }
+    cfg->n_in_flight++;
+    break;
+  }
   case FLAG_MAX_DELIVERIES:
     return apply_uint(f, v, 1, MAX_DELIVERIES, &cfg->max_deliveries, err,
                       errlen);
@@ -384,6 +407,9 @@ void rpcd__config_destroy(rpcd_config *cfg)
   free(cfg->plugins);
   cfg->plugins = NULL;
   cfg->n_plugins = 0;
+  free(cfg->in_flight);
+  cfg->in_flight = NULL;
+  cfg->n_in_flight = 0;
 }
 
 /* --help, generated from the table. */
@@ -496,22 +522,17 @@ static void build_usage(text *t)
    *        rpcd --help | --version */
   puts_(t, usage);
   t->indent = sizeof(usage);
+  /* Every flag but the two that end the parse, which go on a line of
+   * their own. */
   for (f = 0; f < FLAG_COUNT; f++) {
-    if (long_options[f].has_arg == no_argument)
+    if (f == FLAG_HELP || f == FLAG_VERSION)
       continue;
     n = label(item + 1, sizeof(item) - 2, (enum flag)f);
     item[0] = '[';
     item[n + 1] = ']';
     word(t, item, n + 2);
   }
-  puts_(t, "\n       rpcd");
-  for (f = 0, i = 0; f < FLAG_COUNT; f++) {
-    if (long_options[f].has_arg != no_argument)
-      continue;
-    puts_(t, i++ ? " | --" : " --");
-    puts_(t, long_options[f].name);
-  }
-  puts_(t, "\n\n");
+  puts_(t, "\n       rpcd --help | --version\n\n");
   wrap(t, usage_about, 0);
   puts_(t, "\n\n");
 

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "inflight.h"
 #include "transport_tls.h"
 
 /*
@@ -75,6 +76,10 @@
   X(HANDLER_TIMEOUT, "handler-timeout", 0, required_argument, "MS",            \
     "longest a handler call may run, 0-86400000, 0 for no limit "              \
     "(default: 0)")                                                            \
+  X(MAX_IN_FLIGHT, "max-in-flight", 0, required_argument, "PATTERN=N",         \
+    "at most N calls of the methods PATTERN names (fib, kv.* or *) run at "    \
+    "once across all workers; more are answered -32002 overloaded; may be "    \
+    "repeated, the first match applies")                                       \
   X(MAX_DELIVERIES, "max-deliveries", 0, required_argument, "N",               \
     "deliveries of a request before it is dropped as poison, 1-1000; "         \
     "quorum queues only (default: 3)")                                         \
@@ -104,6 +109,9 @@ typedef struct rpcd_config {
   const char *acl;        /* --acl, or NULL */
   /* --tls-ca, --tls-cert, --tls-key, --tls-insecure, --auth-external */
   rpcd_tls_options tls;
+  /* --max-in-flight, in order (malloc'd array) */
+  rpcd_inflight_rule *in_flight;
+  size_t n_in_flight;
   unsigned prefetch;       /* --prefetch, 1..65535, default 1 */
   const char *text_method; /* --text-method, or NULL */
   int log_level;           /* --log-level, an RPCD_LOG_* level */

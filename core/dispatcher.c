@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "host_api.h"
+#include "inflight.h"
 #include "param_check.h"
 #include "plugin_loader.h"
 #include "rpcd_proto.h"
@@ -52,6 +53,7 @@ void rpcd__dispatch_into(const rpcd_registry *reg, const rpcd_caller *caller,
   msgpack_object args[RPCD_MAX_PARAMS];
   uint64_t given = 0;
   msgpack_packer pk;
+  const rpcd_gate *gate;
   rpcd_call call;
   char detail[128];
   int rc;
@@ -84,6 +86,17 @@ void rpcd__dispatch_into(const rpcd_registry *reg, const rpcd_caller *caller,
     }
   }
 
+  gate = caller ? caller->gate : NULL;
+  if (gate) {
+    char why[400];
+    int code = rpcd__gate_enter(gate, method, method_len, why, sizeof(why));
+
+    if (code != 0) {
+      set_result_error(out, code, "%s", why);
+      return;
+    }
+  }
+
   rpcd__call_begin(&call, reg, entry, cid, cid_len, stop_at_ms);
   call.caller = caller;
   msgpack_packer_init(&pk, into, msgpack_sbuffer_write);
@@ -107,6 +120,7 @@ void rpcd__dispatch_into(const rpcd_registry *reg, const rpcd_caller *caller,
     rc = entry->fn(entry->state, &call, params, &pk);
   }
   rpcd__plugin_set_current(NULL);
+  rpcd__gate_leave(gate);
 
   written = into->size - start;
   if (call.error_code != 0) {

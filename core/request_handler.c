@@ -215,7 +215,7 @@ static void dispatch_to_reply(const rpcd_handler_config *cfg,
                               const rpcd_request *req, rpcd_message_out *out,
                               rpcd_dispatch_result *res)
 {
-  rpcd_caller caller = {cfg->acl, in->user.ptr, in->user.len};
+  rpcd_caller caller = {cfg->acl, in->user.ptr, in->user.len, cfg->gate};
   static const char room[RPCD_REPLY_HEAD_MAX];
   unsigned char head[RPCD_REPLY_HEAD_MAX];
   size_t head_len;

@@ -16,6 +16,7 @@
 #include <msgpack.h>
 
 #include "acl.h"
+#include "inflight.h"
 #include "registry.h"
 
 /* A byte string that need not be NUL-terminated; ptr NULL when absent. */
@@ -87,6 +88,7 @@ typedef struct rpcd_handler_config {
   const char *text_method;     /* --text-method, or NULL */
   unsigned handler_timeout_ms; /* --handler-timeout; 0: none */
   const rpcd_acl *acl;         /* --acl, borrowed; NULL: all allowed */
+  const rpcd_gate *gate;       /* --max-in-flight, borrowed; NULL: none */
   /* Called right before a registered method's handler runs (plugin code
    * from here on),
    * with what answering the request without the handler needs: its msgid

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "inflight.h"
+
 #define RPCD_SLOT_TEXT 256 /* method, correlation id, reply_to: bytes kept */
 /* Keys of the last requests a slot's worker answered: at least as many as
  * it may hold answered and not yet acked (its ack batch). */
@@ -60,6 +62,9 @@ typedef struct rpcd_slot {
    * written by the worker after the reply, before the ack. */
   _Atomic uint32_t n_answered; /* keys written so far */
   _Atomic uint64_t answered[RPCD_SLOT_ANSWERED];
+  /* The --max-in-flight rule the running call holds, or -1 (inflight.h):
+   * given back by the supervisor if the worker dies in the call. */
+  _Atomic int inflight_rule;
 } rpcd_slot;
 
 enum rpcd_tomb_state {
@@ -95,6 +100,8 @@ typedef struct rpcd_scoreboard {
   unsigned n_tombs;
   _Atomic unsigned next_tomb; /* ring position */
   rpcd_server_counters server;
+  /* Calls in flight per --max-in-flight rule, across all workers. */
+  _Atomic unsigned inflight[RPCD_MAX_INFLIGHT_RULES];
   rpcd_slot *slots;      /* n_slots, inside the mapping */
   rpcd_tombstone *tombs; /* n_tombs, inside the mapping */
   size_t map_size;

@@ -410,6 +410,9 @@ static void reap(supervisor *s)
               (long)pid, w->generation,
               describe_status(status, desc, sizeof(desc)));
     served = atomic_load(&s->sb->slots[w->slot].calls) > 0;
+    /* Before its caller hears of the crash, who may call again at once. */
+    rpcd__inflight_release(s->sb->inflight,
+                           &s->sb->slots[w->slot].inflight_rule);
     if (atomic_load_explicit(&s->sb->slots[w->slot].state,
                              memory_order_acquire) == RPCD_SLOT_RUNNING) {
       served = true;

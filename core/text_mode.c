@@ -102,7 +102,7 @@ static int format_result(const void *data, size_t len, msgpack_sbuffer *out)
 void rpcd__handle_text(const rpcd_handler_config *cfg,
                        const rpcd_message_in *in, rpcd_message_out *out)
 {
-  rpcd_caller caller = {cfg->acl, in->user.ptr, in->user.len};
+  rpcd_caller caller = {cfg->acl, in->user.ptr, in->user.len, cfg->gate};
   const char *s = in->body;
   size_t len = in->body_len;
   msgpack_sbuffer params;

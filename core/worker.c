@@ -153,6 +153,7 @@ struct worker {
   job *spare;           /* finished jobs, kept for the next deliveries */
   unsigned n_spare;
   rpcd_ack_batch acks; /* answered, ack not sent yet */
+  rpcd_gate gate;      /* --max-in-flight, on the scoreboard's counters */
   bool draining;
   rpcd_consumer_stats stats;
 };
@@ -921,6 +922,12 @@ void rpcd__worker_main(const rpcd_worker_args *args)
   w.hcfg.text_method = cfg->text_method;
   w.hcfg.handler_timeout_ms = cfg->handler_timeout_ms;
   w.hcfg.acl = args->acl;
+  w.gate.rules = cfg->in_flight;
+  w.gate.n_rules = cfg->n_in_flight;
+  w.gate.counts = args->sb->inflight;
+  w.gate.held = &w.slot->inflight_rule;
+  if (w.gate.n_rules > 0)
+    w.hcfg.gate = &w.gate;
   w.hcfg.before_dispatch = before_dispatch;
   w.hcfg.ctx = &w;
   w.ccfg.uri = cfg->uri;

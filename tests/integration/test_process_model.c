@@ -928,6 +928,66 @@ static void test_sighup_reload_under_load(void **state)
   assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * --max-in-flight crash.*=1 across two workers: while one crash.sleep
+ * runs, a crash.ok is answered -32002 overloaded and does not run, fib is
+ * not limited; the place is free again once the sleep returns, and also
+ * after a worker died holding it.
+ */
+static void test_max_in_flight(void **state)
+{
+  static const char *const more[] = {"--max-in-flight", "crash.*=1",
+                                     "--prefetch", "1", NULL};
+  char queue[128];
+  char token[64];
+  char busy[64];
+  rpcd_call_id slow;
+  rpcd_call_id id;
+  rpcd_reply *r = NULL;
+  rpcd_client *c;
+  pid_t server;
+
+  (void)state;
+  h_unique_queue(queue, sizeof(queue));
+  server = start_server(queue, more);
+  c = client_for(queue);
+
+  unique_token(token, sizeof(token), "slow");
+  slow = send_token(c, "crash.sleep", token, 600);
+  sleep_ms(200); /* running in one worker; the other is free */
+  unique_token(busy, sizeof(busy), "busy");
+  id = send_token(c, "crash.ok", busy, -1);
+  assert_int_equal(rpcd_client_wait(c, id, &r), RPCD_EREMOTE);
+  assert_int_equal(rpcd_reply_error_code(r), RPCD_ERR_OVERLOADED);
+  assert_non_null(strstr(rpcd_reply_error_message(r), "crash.*=1"));
+  rpcd_reply_free(r);
+  r = NULL;
+  expect_fib20(c, send_fib(c, 20));
+  assert_int_equal(rpcd_client_wait(c, slow, &r), RPCD_OK);
+  rpcd_reply_free(r);
+  r = NULL;
+  assert_int_equal(runs("crash.ok", busy, NULL), 0);
+
+  /* Free again after the sleep... */
+  unique_token(token, sizeof(token), "after");
+  assert_int_equal(
+      rpcd_client_wait(c, send_token(c, "crash.ok", token, -1), &r), RPCD_OK);
+  rpcd_reply_free(r);
+  r = NULL;
+  assert_int_equal(runs("crash.ok", token, NULL), 1);
+  /* ...and after a worker died in a call that held the place. */
+  unique_token(token, sizeof(token), "segv");
+  expect_error(c, send_token(c, "crash.segv", token, -1),
+               RPCD_ERR_HANDLER_CRASHED, "SIGSEGV", "crash.segv");
+  unique_token(token, sizeof(token), "after-crash");
+  assert_int_equal(
+      rpcd_client_wait(c, send_token(c, "crash.ok", token, -1), &r), RPCD_OK);
+  rpcd_reply_free(r);
+  assert_int_equal(runs("crash.ok", token, NULL), 1);
+  rpcd_client_free(c);
+  assert_int_equal(h_rpcd_stop(server), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -943,6 +1003,7 @@ int main(void)
       cmocka_unit_test(test_crash_loop_backs_off),
       cmocka_unit_test(test_sighup_burst),
       cmocka_unit_test(test_long_handler_keeps_connection),
+      cmocka_unit_test(test_max_in_flight),
   };
 
   /* Under a sanitizer a segfault would become its report and an exit

@@ -117,9 +117,9 @@ static void test_users(void **state)
 static void test_caller(void **state)
 {
   rpcd_acl *acl = parse_ok("allow bob fib\n");
-  rpcd_caller bob = {acl, "bob", 3};
-  rpcd_caller anon = {acl, NULL, 0};
-  rpcd_caller open = {NULL, "bob", 3};
+  rpcd_caller bob = {acl, "bob", 3, NULL};
+  rpcd_caller anon = {acl, NULL, 0, NULL};
+  rpcd_caller open = {NULL, "bob", 3, NULL};
   char buf[32];
 
   (void)state;

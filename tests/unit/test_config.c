@@ -528,6 +528,37 @@ static void test_max_deliveries(void **state)
                 "--max-deliveries", "0");
 }
 
+static void test_max_in_flight_and_tls(void **state)
+{
+  rpcd_config cfg;
+  char err[512];
+
+  (void)state;
+  assert_int_equal(PARSE(&cfg, NULL, err, "--uri", URI, "--plugin", "a.so",
+                         "--max-in-flight", "kv.*=4", "--max-in-flight=fib=1",
+                         "--tls-ca", "ca.pem", "--tls-cert=c.pem", "--tls-key",
+                         "c.key", "--tls-insecure", "--auth-external"),
+                   RPCD_OK);
+  assert_int_equal(cfg.n_in_flight, 2);
+  assert_string_equal(cfg.in_flight[0].pattern, "kv.*");
+  assert_int_equal(cfg.in_flight[0].max, 4);
+  assert_string_equal(cfg.in_flight[1].pattern, "fib");
+  assert_int_equal(cfg.in_flight[1].max, 1);
+  assert_string_equal(cfg.tls.ca_file, "ca.pem");
+  assert_string_equal(cfg.tls.cert_file, "c.pem");
+  assert_string_equal(cfg.tls.key_file, "c.key");
+  assert_true(cfg.tls.insecure);
+  assert_true(cfg.tls.external);
+  rpcd__config_destroy(&cfg);
+
+  EXPECT_EINVAL("--max-in-flight: ", "expected PATTERN=N", "--uri", URI,
+                "--plugin", "a.so", "--max-in-flight", "fib");
+  EXPECT_EINVAL("--max-in-flight: ", "from 1 to 65535", "--uri", URI,
+                "--plugin", "a.so", "--max-in-flight", "fib=0");
+  EXPECT_EINVAL("--tls-ca", "must not be empty", "--uri", URI, "--plugin",
+                "a.so", "--tls-ca", "");
+}
+
 static void test_bad_log_level(void **state)
 {
   (void)state;
@@ -941,6 +972,7 @@ int main(void)
       cmocka_unit_test(test_handler_timeout),
       cmocka_unit_test(test_queue_type),
       cmocka_unit_test(test_max_deliveries),
+      cmocka_unit_test(test_max_in_flight_and_tls),
       cmocka_unit_test(test_bad_log_level),
       cmocka_unit_test(test_bad_queue),
       cmocka_unit_test(test_bad_text_method),

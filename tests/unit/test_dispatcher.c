@@ -688,8 +688,8 @@ static void test_describe_unknown(void **state)
 static void test_access(void **state)
 {
   static const char rules[] = "allow bob fib rpc.*\n";
-  rpcd_caller bob = {NULL, "bob", 3};
-  rpcd_caller anon = {NULL, NULL, 0};
+  rpcd_caller bob = {NULL, "bob", 3, NULL};
+  rpcd_caller anon = {NULL, NULL, 0, NULL};
   rpcd_acl *acl;
   char err[128];
   const msgpack_object *list;
