@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <rpcd/status.h>
 #include <rpcd/version.h>
@@ -288,6 +290,23 @@ out_destroy:
 out_free_uri:
   free(uri_copy);
   return rc;
+}
+
+void rpcd__amqp_forget_inherited(amqp_connection_state_t conn)
+{
+  int fd = conn ? amqp_get_sockfd(conn) : -1;
+  int null_fd;
+
+  if (!conn)
+    return;
+  if (fd >= 0) {
+    null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd >= 0) {
+      dup2(null_fd, fd);
+      close(null_fd);
+    }
+  }
+  amqp_destroy_connection(conn);
 }
 
 void rpcd__amqp_close(amqp_connection_state_t conn, int channels)

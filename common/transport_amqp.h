@@ -61,6 +61,14 @@ int rpcd__amqp_uri_check(const char *uri, const rpcd_tls_options *tls,
 int rpcd__amqp_uri_user(const char *uri, char *user, size_t userlen, char *err,
                         size_t errlen);
 
+/*
+ * Free a connection that a forked child inherited and must leave alone:
+ * the parent still uses the socket. Destroying it the usual way would
+ * write on that shared socket (a TLS close_notify ends the parent's
+ * connection), so the child's descriptor is first pointed at /dev/null.
+ */
+void rpcd__amqp_forget_inherited(amqp_connection_state_t conn);
+
 /* Close channels 1..channels and the connection politely, then destroy it.
  * NULL ok. Safe on a connection that already failed. Pass only channels
  * still open: closing one the broker already closed is a protocol error. */

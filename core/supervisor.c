@@ -228,7 +228,7 @@ static void start_worker(supervisor *s, worker_rec *w)
   }
   if (pid == 0) {
     if (s->conn) /* the worker opens its own; this one is not its to use */
-      amqp_destroy_connection(s->conn);
+      rpcd__amqp_forget_inherited(s->conn);
     args.cfg = s->cfg;
     args.index = w->index;
     args.generation = w->generation;
