@@ -5,23 +5,33 @@
 # name, its own free AMQP, distribution and epmd ports, and its own data and log
 # directory, so it never touches (or collides with) a system broker.
 #
-#   tools/broker.sh start [DIR]   start a node in DIR (default: build/broker),
+#   tools/broker.sh start [DIR] [--tls CERTDIR]
+#                                 start a node in DIR (default: build/broker),
 #                                 wait until it accepts AMQP, print its URI
 #                                 (also written to DIR/uri); a node already
 #                                 running there is reused
 #   tools/broker.sh stop  [DIR]   stop the node started in DIR and its epmd
 #   tools/broker.sh uri   [DIR]   print the URI of the running node
+#   tools/broker.sh tls-uri [DIR] print the amqps URI of its TLS listener
 #   tools/broker.sh status [DIR]  exit 0 when the node accepts AMQP
 #   tools/broker.sh ctl DIR ARGS  run rabbitmqctl ARGS against that node
 #
+# --tls CERTDIR (made by tools/tls-certs.sh) adds a TLS listener on another
+# loopback port (in DIR/tls-port) with CERTDIR's server.pem: a client
+# certificate is asked for but not required, and one that is sent must verify
+# against CERTDIR/ca.pem; SASL EXTERNAL logs in as its CN. start then also
+# waits for a verified TLS handshake. A running node is reused only if its TLS
+# certificate verifies against CERTDIR/ca.pem, else it is restarted afresh.
+#
 # The URI has no trailing "/": rabbitmq-c reads "amqp://h:p/" as the empty vhost.
+# The amqps URI names localhost, the only name in the server certificate.
 set -euo pipefail
 
 RABBITMQ_BIN=${RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}
 START_TIMEOUT=${RPCD_BROKER_START_TIMEOUT:-120}
 
 usage() {
-  sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '4,27p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -53,6 +63,19 @@ amqp_ready() {
   byte=$(timeout 2 head -c 1 <&3 | od -An -tx1 | tr -d ' \n') || true
   exec 3<&- 3>&- || true
   [ "$byte" = "01" ]
+}
+
+# True when the TLS port completes a handshake whose certificate verifies
+# against the CA file for the name localhost.
+tls_ready() {
+  local port=$1 ca=$2
+  timeout 5 openssl s_client -connect "127.0.0.1:$port" -CAfile "$ca" \
+    -verify_hostname localhost -verify_return_error </dev/null >/dev/null 2>&1
+}
+
+# The TLS port of the node in DIR; empty when it has none.
+tls_port() {
+  sed -n 's/^TLS_PORT=//p' "$1/ports.env" 2>/dev/null || true
 }
 
 # The environment every rabbitmq command of this node runs with.
@@ -89,6 +112,14 @@ cmd_uri() {
   echo "amqp://guest:guest@127.0.0.1:$AMQP_PORT"
 }
 
+cmd_tls_uri() {
+  local dir=$1 port
+  [ -f "$dir/ports.env" ] || die "no broker in $dir"
+  port=$(tls_port "$dir")
+  [ -n "$port" ] || die "the broker in $dir has no TLS listener (start it with --tls)"
+  echo "amqps://guest:guest@localhost:$port"
+}
+
 cmd_status() {
   local dir=$1
   [ -f "$dir/ports.env" ] || return 1
@@ -98,25 +129,41 @@ cmd_status() {
 }
 
 cmd_start() {
-  local dir=$1 pid i
+  local dir=$1 certs=$2 pid deadline f
   [ -x "$RABBITMQ_BIN/rabbitmq-server" ] ||
     die "rabbitmq-server not found in $RABBITMQ_BIN (run tools/install-deps.sh)"
+  for f in ${certs:+ca.pem server.pem server.key}; do
+    [ -r "$certs/$f" ] || die "no $certs/$f (make CERTDIR with tools/tls-certs.sh)"
+  done
   if cmd_status "$dir" 2>/dev/null; then
-    cmd_uri "$dir" | tee "$dir/uri"
-    return 0
+    local port
+    port=$(tls_port "$dir")
+    if [ -z "$certs" ] || { [ -n "$port" ] && tls_ready "$port" "$certs/ca.pem"; }; then
+      cmd_uri "$dir" | tee "$dir/uri"
+      return 0
+    fi
   fi
   if [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] && [ ! -f "$dir/ports.env" ]; then
     die "refusing to use $dir: not empty and not a broker directory"
   fi
-  [ -f "$dir/ports.env" ] && cmd_stop "$dir" >/dev/null 2>&1 || true
+  if [ -f "$dir/ports.env" ]; then
+    cmd_stop "$dir" >/dev/null 2>&1 || true
+  fi
   rm -rf "$dir"
   mkdir -p "$dir/log" "$dir/mnesia"
-  local amqp dist epmd
+  local amqp dist epmd tls=
   amqp=$(free_port)
   dist=$(free_port)
   epmd=$(free_port)
-  [ "$amqp" != "$dist" ] && [ "$dist" != "$epmd" ] && [ "$amqp" != "$epmd" ] ||
+  if [ "$amqp" = "$dist" ] || [ "$dist" = "$epmd" ] || [ "$amqp" = "$epmd" ]; then
     die "port collision, try again"
+  fi
+  if [ -n "$certs" ]; then
+    tls=$(free_port)
+    case $tls in
+    "$amqp" | "$dist" | "$epmd") die "port collision, try again" ;;
+    esac
+  fi
   cat >"$dir/ports.env" <<EOF
 AMQP_PORT=$amqp
 DIST_PORT=$dist
@@ -133,6 +180,24 @@ disk_free_limit.absolute = 1MB
 log.file.level = warning
 log.console = false
 EOF
+  if [ -n "$certs" ]; then
+    echo "TLS_PORT=$tls" >>"$dir/ports.env"
+    echo "$tls" >"$dir/tls-port"
+    # SASL EXTERNAL comes with this plugin.
+    echo "[rabbitmq_auth_mechanism_ssl]." >"$dir/enabled_plugins"
+    cat >>"$dir/rabbitmq.conf" <<EOF
+listeners.ssl.default = 127.0.0.1:$tls
+ssl_options.cacertfile = $certs/ca.pem
+ssl_options.certfile = $certs/server.pem
+ssl_options.keyfile = $certs/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+auth_mechanisms.1 = PLAIN
+auth_mechanisms.2 = AMQPLAIN
+auth_mechanisms.3 = EXTERNAL
+ssl_cert_login_from = common_name
+EOF
+  fi
   head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/.erlang.cookie"
   chmod 400 "$dir/.erlang.cookie"
 
@@ -144,8 +209,9 @@ EOF
   pid=$!
   echo "$pid" >"$dir/server.pid"
 
-  for ((i = 0; i < START_TIMEOUT * 5; i++)); do
-    if amqp_ready "$amqp"; then
+  deadline=$((SECONDS + START_TIMEOUT))
+  while ((SECONDS < deadline)); do
+    if amqp_ready "$amqp" && { [ -z "$certs" ] || tls_ready "$tls" "$certs/ca.pem"; }; then
       cmd_uri "$dir" | tee "$dir/uri"
       return 0
     fi
@@ -157,7 +223,7 @@ EOF
   done
   tail -n 30 "$dir/log/startup.log" >&2 || true
   cmd_stop "$dir" >/dev/null 2>&1 || true
-  die "broker did not accept AMQP within ${START_TIMEOUT}s; logs in $dir/log"
+  die "broker did not accept AMQP${certs:+ and TLS} within ${START_TIMEOUT}s; logs in $dir/log"
 }
 
 cmd_stop() {
@@ -194,17 +260,33 @@ cmd_ctl() {
 }
 
 action=${1:-}
-dir=${2:-${RPCD_BROKER_DIR:-build/broker}}
+[ $# = 0 ] || shift
+dir=${RPCD_BROKER_DIR:-build/broker}
+if [ $# -gt 0 ] && [[ $1 != --* ]]; then
+  dir=${1:-$dir}
+  shift
+fi
+certs=
+if [ "$action" = start ]; then
+  while [ $# -gt 0 ]; do
+    case $1 in
+    --tls)
+      [ $# -ge 2 ] || usage
+      certs=$(cd "$2" 2>/dev/null && pwd) || die "no directory $2"
+      shift 2
+      ;;
+    *) usage ;;
+    esac
+  done
+fi
 mkdir -p "$(dirname "$dir")"
 dir=$(cd "$(dirname "$dir")" && pwd)/$(basename "$dir")
 case "$action" in
-start) cmd_start "$dir" ;;
+start) cmd_start "$dir" "$certs" ;;
 stop) cmd_stop "$dir" ;;
 uri) cmd_uri "$dir" ;;
+tls-uri) cmd_tls_uri "$dir" ;;
 status) cmd_status "$dir" ;;
-ctl)
-  shift 2
-  cmd_ctl "$dir" "$@"
-  ;;
+ctl) cmd_ctl "$dir" "$@" ;;
 *) usage ;;
 esac
