@@ -138,6 +138,10 @@ static const rpcd_method_desc builtins[] = {
                 RPCD_METHOD_IDEMPOTENT,
                 "Calls, errors and state of each worker, and the server's "
                 "counters"),
+    RPCD_METHOD("rpc.health", rpcd__health_handler, NULL, RPCD_TYPE_STR,
+                RPCD_METHOD_IDEMPOTENT,
+                "\"SERVING\", or \"NOT_SERVING\" while the server drains "
+                "or has no worker consuming"),
     RPCD_METHODS_END,
 };
 
@@ -177,5 +181,9 @@ int rpcd__builtins_add(rpcd_registry *reg, char *err, size_t errlen)
 int rpcd__builtins_add_stats(rpcd_registry *reg, const rpcd_scoreboard *sb,
                              char *err, size_t errlen)
 {
-  return add(reg, "rpc.stats", (void *)sb, err, errlen);
+  int rc = add(reg, "rpc.stats", (void *)sb, err, errlen);
+
+  if (rc == RPCD_OK)
+    rc = add(reg, "rpc.health", (void *)sb, err, errlen);
+  return rc;
 }

@@ -52,6 +52,7 @@ int rpcd__slot_take(rpcd_scoreboard *sb, unsigned generation)
     atomic_store(&s->ready, false);
     atomic_store(&s->n_answered, 0);
     atomic_store(&s->inflight_rule, -1);
+    atomic_store(&s->metrics_ix, -1);
     atomic_store(&s->state, RPCD_SLOT_IDLE);
     return (int)i;
   }

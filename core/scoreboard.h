@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "inflight.h"
+#include "metrics.h"
 
 #define RPCD_SLOT_TEXT 256 /* method, correlation id, reply_to: bytes kept */
 /* Keys of the last requests a slot's worker answered: at least as many as
@@ -65,6 +66,9 @@ typedef struct rpcd_slot {
   /* The --max-in-flight rule the running call holds, or -1 (inflight.h):
    * given back by the supervisor if the worker dies in the call. */
   _Atomic int inflight_rule;
+  /* The metrics entry of the method its handler is in, or -1: the
+   * supervisor counts the call if the worker dies in it. */
+  _Atomic int metrics_ix;
 } rpcd_slot;
 
 enum rpcd_tomb_state {
@@ -88,6 +92,8 @@ typedef struct rpcd_tombstone {
 
 /* Server-wide counters, summed over all workers. */
 typedef struct rpcd_server_counters {
+  _Atomic uint64_t calls;  /* requests answered or run, by every worker */
+  _Atomic uint64_t errors; /* of those, answered with an error */
   _Atomic uint64_t crashes;
   _Atomic uint64_t poison;
   _Atomic uint64_t timeouts;
@@ -100,6 +106,9 @@ typedef struct rpcd_scoreboard {
   unsigned n_tombs;
   _Atomic unsigned next_tomb; /* ring position */
   rpcd_server_counters server;
+  /* Draining (SIGTERM): rpc.health and /healthz say NOT_SERVING. */
+  _Atomic bool draining;
+  rpcd_metrics metrics;
   /* Calls in flight per --max-in-flight rule, across all workers. */
   _Atomic unsigned inflight[RPCD_MAX_INFLIGHT_RULES];
   rpcd_slot *slots;      /* n_slots, inside the mapping */

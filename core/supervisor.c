@@ -391,6 +391,31 @@ static void keep_broker_alive(supervisor *s)
   }
 }
 
+/* A worker that died in a handler: its call counts as answered "handler
+ * crashed", unless a stop cut it short and it goes back to the queue. */
+static void count_death(supervisor *s, worker_rec *w, int status)
+{
+  rpcd_slot *slot = &s->sb->slots[w->slot];
+  int ix = atomic_exchange(&slot->metrics_ix, -1);
+  char msg[96];
+  char cause[32];
+
+  if (ix < 0)
+    return;
+  if (s->cut_short) {
+    rpcd__metrics_abort(&s->sb->metrics, ix, 0, NULL);
+    return;
+  }
+  if (WIFSIGNALED(status))
+    signal_name(WTERMSIG(status), cause, sizeof(cause));
+  else
+    snprintf(cause, sizeof(cause), "exit %d", WEXITSTATUS(status));
+  snprintf(msg, sizeof(msg), "handler crashed: %s", cause);
+  atomic_fetch_add(&s->sb->server.calls, 1);
+  atomic_fetch_add(&s->sb->server.errors, 1);
+  rpcd__metrics_abort(&s->sb->metrics, ix, RPCD_ERR_HANDLER_CRASHED, msg);
+}
+
 static void reap(supervisor *s)
 {
   int64_t now = rpcd__now_mono_ms();
@@ -413,6 +438,7 @@ static void reap(supervisor *s)
     /* Before its caller hears of the crash, who may call again at once. */
     rpcd__inflight_release(s->sb->inflight,
                            &s->sb->slots[w->slot].inflight_rule);
+    count_death(s, w, status);
     if (atomic_load_explicit(&s->sb->slots[w->slot].state,
                              memory_order_acquire) == RPCD_SLOT_RUNNING) {
       served = true;
@@ -492,6 +518,7 @@ static void begin_stop(supervisor *s, int sig)
     return;
   }
   s->stopping = true;
+  atomic_store(&s->sb->draining, true);
   s->stop_deadline = rpcd__now_mono_ms() + s->cfg->drain_timeout_ms;
   rpcd__log(RPCD_LOG_INFO, "%s: draining %zu workers (at most %u ms)",
             signal_name(sig, name, sizeof(name)), running(s),

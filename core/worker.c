@@ -152,8 +152,10 @@ struct worker {
   rpcd_message_out out; /* the running job's; its buffer is reused */
   job *spare;           /* finished jobs, kept for the next deliveries */
   unsigned n_spare;
-  rpcd_ack_batch acks; /* answered, ack not sent yet */
-  rpcd_gate gate;      /* --max-in-flight, on the scoreboard's counters */
+  rpcd_ack_batch acks;    /* answered, ack not sent yet */
+  rpcd_gate gate;         /* --max-in-flight, on the scoreboard's counters */
+  int metrics_ix;         /* the running method's metrics entry, or -1 */
+  uint64_t dispatched_us; /* when its handler was called */
   bool draining;
   rpcd_consumer_stats stats;
 };
@@ -270,6 +272,14 @@ static void copy_text(char *dst, size_t cap, const char *s, size_t n)
   dst[n] = '\0';
 }
 
+static uint64_t now_us(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* Right before plugin code runs: from here until the ack the request is
  * the slot's, and a death answers it (supervisor.c). */
 static void before_dispatch(void *ctx, const char *method, size_t method_len,
@@ -286,8 +296,35 @@ static void before_dispatch(void *ctx, const char *method, size_t method_len,
     reply_content_type = RPCD_CONTENT_TYPE;
   copy_text(r->content_type, sizeof(r->content_type), reply_content_type,
             strlen(reply_content_type));
+  w->metrics_ix =
+      rpcd__metrics_entry(&w->args->sb->metrics, method, method_len);
+  w->dispatched_us = now_us();
+  rpcd__metrics_begin(&w->args->sb->metrics, w->metrics_ix);
+  atomic_store(&w->slot->metrics_ix, w->metrics_ix);
   atomic_store_explicit(&w->slot->state, RPCD_SLOT_RUNNING,
                         memory_order_release);
+}
+
+/* The request done by finish_running() or kill_overrun() goes into the
+ * metrics: its method's, or the server's for one no method ran. */
+static void record(worker *w, const rpcd_message_out *out, int status,
+                   const char *error)
+{
+  rpcd_metrics *m = &w->args->sb->metrics;
+
+  atomic_fetch_add(&w->args->sb->server.calls, 1);
+  if (status != 0)
+    atomic_fetch_add(&w->args->sb->server.errors, 1);
+  if (w->metrics_ix >= 0) {
+    atomic_store(&w->slot->metrics_ix, -1);
+    rpcd__metrics_end(m, w->metrics_ix, status, now_us() - w->dispatched_us,
+                      error);
+    w->metrics_ix = -1;
+  } else if (out && out->outcome == RPCD_OUTCOME_EXPIRED) {
+    atomic_fetch_add(&m->expired, 1);
+  } else {
+    atomic_fetch_add(&m->rejected[rpcd__metric_code(status)], 1);
+  }
 }
 
 /* What the slot needs before the handler runs. */
@@ -544,11 +581,19 @@ static int finish_running(worker *w, char *err, size_t errlen)
   atomic_fetch_add(&w->slot->calls, 1);
   if (w->out.outcome == RPCD_OUTCOME_ERROR)
     atomic_fetch_add(&w->slot->errors, 1);
+  record(w, &w->out,
+         w->out.outcome == RPCD_OUTCOME_ERROR ||
+                 w->out.outcome == RPCD_OUTCOME_POISON
+             ? w->out.status
+             : 0,
+         w->out.error);
   if (w->out.send_reply) {
     rc = rpcd__consumer_reply(w->conn, &j->env, &w->out);
-    if (rc != RPCD_OK)
+    if (rc != RPCD_OK) {
+      atomic_fetch_add(&w->args->sb->metrics.dropped_replies, 1);
       rpcd__set_err(err, errlen, "could not publish the reply: %s",
                     rpcd_strerror(rc));
+    }
   }
   if (rc == RPCD_OK && w->out.outcome == RPCD_OUTCOME_POISON) {
     rpcd_dead_letter why = {"poison", "", w->out.method, rpcd__now_unix_ms()};
@@ -587,19 +632,23 @@ static void kill_overrun(worker *w, int64_t ran_ms)
   rpcd_message_out out;
   rpcd_dead_letter why;
   char msg[400];
+  bool running;
 
   /* What the main thread published when the handler started (release
    * store of RUNNING); before that, nothing of it may be read. */
   /* The answered requests' acks first: this worker ends below. */
   flush_acks(w, msg, sizeof(msg));
   memset(&r, 0, sizeof(r));
-  if (atomic_load_explicit(&w->slot->state, memory_order_acquire) ==
-      RPCD_SLOT_RUNNING)
+  running = atomic_load_explicit(&w->slot->state, memory_order_acquire) ==
+            RPCD_SLOT_RUNNING;
+  if (running)
     r = w->slot->req;
   snprintf(msg, sizeof(msg),
            "handler of %.255s still running after %lld ms: stopped (its "
            "worker is replaced)",
            r.method[0] ? r.method : "?", (long long)ran_ms);
+  if (running)
+    record(w, NULL, RPCD_ERR_DEADLINE_EXCEEDED, msg);
   rpcd__log(RPCD_LOG_ERROR, "cid=%s: %s", j->cid, msg);
   memset(&out, 0, sizeof(out));
   msgpack_sbuffer_init(&out.body);
@@ -908,6 +957,7 @@ void rpcd__worker_main(const rpcd_worker_args *args)
   w.args = args;
   w.cfg = cfg;
   w.slot = &args->sb->slots[args->slot];
+  w.metrics_ix = -1;
   atomic_store(&w.slot->pid, getpid());
 
   rpcd__registry_init(&reg);

@@ -15,6 +15,7 @@ set -euo pipefail
 packages=(
   gcc make libc6-dev cmake pkg-config
   librabbitmq-dev libssl-dev libmsgpack-dev uuid-dev libjansson-dev
+  libmicrohttpd-dev
   libcmocka-dev openssl
   rabbitmq-server
 )

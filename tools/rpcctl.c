@@ -753,13 +753,16 @@ static int print_rows(const msgpack_object *list, const char *const *fields,
  * worker process. */
 static int print_stats_table(const rpcd_reply *reply)
 {
-  static const char *const server_fields[] = {"workers", "calls",   "errors",
-                                              "crashes", "poison",  "timeouts",
-                                              "reloads", "restarts"};
+  static const char *const server_fields[] = {
+      "workers",  "calls",   "errors",   "crashes", "poison",
+      "timeouts", "reloads", "restarts", "expired", "dropped_replies"};
+  static const char *const method_fields[] = {"name", "calls", "errors",
+                                              "in_flight", "time_us"};
   static const char *const worker_fields[] = {"pid",   "generation", "state",
                                               "calls", "errors",     "started"};
   const msgpack_object *server = NULL;
   const msgpack_object *workers = NULL;
+  const msgpack_object *methods = NULL;
   const void *data;
   size_t len;
   rpcd_mp_doc doc;
@@ -780,6 +783,8 @@ static int print_stats_table(const rpcd_reply *reply)
       server = &kv->val;
     else if (rpcd__mp_str_eq(&kv->key, "workers"))
       workers = &kv->val;
+    else if (rpcd__mp_str_eq(&kv->key, "methods"))
+      methods = &kv->val;
   }
   if (!server || server->type != MSGPACK_OBJECT_MAP || !workers ||
       workers->type != MSGPACK_OBJECT_ARRAY) {
@@ -796,6 +801,20 @@ static int print_stats_table(const rpcd_reply *reply)
     print_field(server, server_fields[f]);
   }
   fputs("\n\n", stdout);
+  /* Servers before per-method metrics have no "methods". */
+  if (methods && methods->type == MSGPACK_OBJECT_ARRAY) {
+    for (f = 0; f < sizeof(method_fields) / sizeof(method_fields[0]); f++)
+      printf("%s%s", f ? "\t" : "", f ? method_fields[f] : "method");
+    fputc('\n', stdout);
+    rc = print_rows(methods, method_fields,
+                    sizeof(method_fields) / sizeof(method_fields[0]),
+                    "a method of rpc.stats is not a map");
+    if (rc != 0) {
+      rpcd__mp_doc_destroy(&doc);
+      return rc;
+    }
+    fputc('\n', stdout);
+  }
   for (f = 0; f < sizeof(worker_fields) / sizeof(worker_fields[0]); f++)
     printf("%s%s", f ? "\t" : "", worker_fields[f]);
   fputc('\n', stdout);

@@ -73,7 +73,7 @@ expect "bob may call fib" 0 '^55$' -- "${as_bob[@]}" call fib 10
 expect_err "an unknown method is still -32601 for bob" 1 "error -32601" -- \
   "${as_bob[@]}" call nope
 expect "bob's rpc.list: fib and rpc.* only" 0 \
-  '^fib rpc\.describe rpc\.list rpc\.ping rpc\.stats $' -- \
+  '^fib rpc\.describe rpc\.health rpc\.list rpc\.ping rpc\.stats $' -- \
   bash -c '"$@" call rpc.list | grep -o "\"name\":\"[^\"]*\"" |
     cut -d\" -f4 | tr "\n" " "' _ "${as_bob[@]}"
 expect "alice's rpc.list has kv" 0 'kv\.set' -- \

@@ -133,8 +133,8 @@ else
   echo "FAIL refused ARGs are not sent: $((after - before)) calls of fib" \
     "logged (want 1, the --no-check one)"
 fi
-expect "stats: server counters and one line per worker" 0 \
-  $'^workers\tcalls\terrors\tcrashes\tpoison\ttimeouts\treloads\trestarts\n2\t[0-9]+\t[0-9]+\t0\t0\t0\t0\t0\n\npid\tgeneration\tstate\tcalls\terrors\tstarted\n[0-9]+\t1\t(idle|running)\t' \
+expect "stats: server counters, one line per method and per worker" 0 \
+  $'^workers\tcalls\terrors\tcrashes\tpoison\ttimeouts\treloads\trestarts\texpired\tdropped_replies\n2\t[0-9]+\t[0-9]+\t0\t0\t0\t0\t0\t0\t0\n\nmethod\tcalls\terrors\tin_flight\ttime_us\n.*\nfib\t[0-9]+\t.*\npid\tgeneration\tstate\tcalls\terrors\tstarted\n[0-9]+\t1\t(idle|running)\t' \
   -- "${ctl[@]}" stats
 expect "bench: counts, percentiles and a histogram" 0 \
   'calls: 200.*errors: 0.*calls_per_s: .*p999_ms: .*histogram:' -- \
