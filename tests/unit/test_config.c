@@ -4,8 +4,10 @@
  * "--flag value" and "--flag=value", repeated flags, $RPCD_URI, every bad
  * value of every flag (the message must name the flag), unknown flags,
  * abbreviations, positional arguments, missing values and the required
- * flags, --help and --version, re-entrancy, and a --help text that covers
- * every flag of the RPCD_FLAGS table.
+ * flags, --help and --version, re-entrancy, every problem of a command line
+ * reported at once, --metrics-listen and --log, and a --help text that
+ * covers every flag of the RPCD_FLAGS table. The --config file has its own
+ * tests (test_config_file.c).
  */
 #include <getopt.h> /* no_argument, required_argument in RPCD_FLAGS */
 #include <stdarg.h>
@@ -117,11 +119,17 @@ static void test_defaults(void **state)
   assert_int_equal(cfg.handler_timeout_ms, 0);
   assert_int_equal(cfg.queue_type, RPCD_QUEUE_CLASSIC);
   assert_int_equal(cfg.max_deliveries, 3);
+  assert_null(cfg.metrics_host);
+  assert_int_equal(cfg.metrics_port, 0);
+  assert_int_equal(cfg.log_target, RPCD_LOG_TO_STDERR);
+  assert_null(cfg.config_file);
+  assert_false(cfg.check_config);
   assert_false(cfg.help);
   assert_false(cfg.version);
   rpcd__config_destroy(&cfg);
   assert_null(cfg.plugins);
   assert_int_equal(cfg.n_plugins, 0);
+  assert_null(cfg.mem);
 }
 
 static void check_all_set(const rpcd_config *cfg)
@@ -141,6 +149,10 @@ static void check_all_set(const rpcd_config *cfg)
   assert_int_equal(cfg->handler_timeout_ms, 2500);
   assert_int_equal(cfg->queue_type, RPCD_QUEUE_QUORUM);
   assert_int_equal(cfg->max_deliveries, 7);
+  assert_string_equal(cfg->metrics_host, "127.0.0.1");
+  assert_int_equal(cfg->metrics_port, 9187);
+  assert_int_equal(cfg->log_target, RPCD_LOG_TO_SYSLOG);
+  assert_true(cfg->check_config);
 }
 
 static void test_every_flag_both_forms(void **state)
@@ -155,19 +167,21 @@ static void test_every_flag_both_forms(void **state)
             "16", "--text-method", "fib", "--log-level", "debug", "--max-body",
             "4096", "--heartbeat", "0", "--workers", "5", "--drain-timeout",
             "1500", "--handler-timeout", "2500", "--queue-type", "quorum",
-            "--max-deliveries", "7"),
+            "--max-deliveries", "7", "--metrics-listen", "127.0.0.1:9187",
+            "--log", "syslog", "--check-config"),
       RPCD_OK);
   check_all_set(&cfg);
   rpcd__config_destroy(&cfg);
 
-  assert_int_equal(PARSE(&cfg, NULL, err, "--uri=amqp://u:p@h:1/v",
-                         "--queue=jobs", "--plugin=/x/fib.so",
-                         "--plugin-dir=/plugins", "--prefetch=16",
-                         "--text-method=fib", "--log-level=debug",
-                         "--max-body=4096", "--heartbeat=0", "--workers=5",
-                         "--drain-timeout=1500", "--handler-timeout=2500",
-                         "--queue-type=quorum", "--max-deliveries=7"),
-                   RPCD_OK);
+  assert_int_equal(
+      PARSE(&cfg, NULL, err, "--uri=amqp://u:p@h:1/v", "--queue=jobs",
+            "--plugin=/x/fib.so", "--plugin-dir=/plugins", "--prefetch=16",
+            "--text-method=fib", "--log-level=debug", "--max-body=4096",
+            "--heartbeat=0", "--workers=5", "--drain-timeout=1500",
+            "--handler-timeout=2500", "--queue-type=quorum",
+            "--max-deliveries=7", "--metrics-listen=127.0.0.1:9187",
+            "--log=syslog", "--check-config"),
+      RPCD_OK);
   check_all_set(&cfg);
   rpcd__config_destroy(&cfg);
 }
@@ -868,16 +882,247 @@ static void test_usage_text(void **state)
   }
   assert_non_null(
       strstr(usage, "Exit status: 0 clean stop, 1 failure (broker, plugin), 2 "
-                    "usage error.\n"));
+                    "usage error; with\n--check-config, 0 when all is well "
+                    "and 1 when not.\n"));
   assert_int_equal(usage[strlen(usage) - 1], '\n');
 
   /* The process model's paragraph. */
-  assert_non_null(strstr(usage, "SIGHUP: reload the plugins."));
+  assert_non_null(strstr(usage, "SIGHUP: reload the plugins, the --acl file "
+                                "and the --config file;"));
+  /* What a reload changes, and what takes a restart. */
+  assert_true(has_word(usage, "max-in-flight,"));
+  assert_true(has_word(usage, "restart."));
+  /* How the command line and the file go together. */
+  assert_non_null(strstr(usage, "examples/rpcd.conf"));
+  assert_true(has_word(usage, "replaces"));
   assert_true(has_word(usage, "--drain-timeout."));
   assert_true(has_word(usage, "SIGTERM:"));
   /* Handlers have their own thread: the heartbeat no longer bounds them. */
   assert_null(strstr(usage, "twice"));
   assert_non_null(strstr(usage, "AMQP heartbeat, 0 to disable (default: 60)"));
+}
+
+/* --metrics-listen HOST:PORT: an IPv4 address or localhost, a port 1..65535;
+ * the host is a copy the configuration owns. */
+static void test_metrics_listen(void **state)
+{
+  char value[] = "10.1.2.3:8080";
+  rpcd_config cfg;
+  char err[512];
+
+  (void)state;
+  cfg = parse_one("--metrics-listen", "127.0.0.1:9187");
+  assert_string_equal(cfg.metrics_host, "127.0.0.1");
+  assert_int_equal(cfg.metrics_port, 9187);
+  rpcd__config_destroy(&cfg);
+  assert_null(cfg.metrics_host);
+  cfg = parse_one("--metrics-listen", "localhost:1");
+  assert_string_equal(cfg.metrics_host, "localhost");
+  assert_int_equal(cfg.metrics_port, 1);
+  rpcd__config_destroy(&cfg);
+  cfg = parse_one("--metrics-listen=0.0.0.0:65535", "--queue=q");
+  assert_string_equal(cfg.metrics_host, "0.0.0.0");
+  assert_int_equal(cfg.metrics_port, 65535);
+  rpcd__config_destroy(&cfg);
+
+  /* A copy, not a pointer into argv; the later flag wins (and the earlier
+   * copy is freed: LeakSanitizer). */
+  assert_int_equal(PARSE(&cfg, NULL, err, "--uri", URI, "--plugin", "a.so",
+                         "--metrics-listen", "127.0.0.1:1", "--metrics-listen",
+                         value),
+                   RPCD_OK);
+  assert_true(cfg.metrics_host < value ||
+              cfg.metrics_host >= value + sizeof(value));
+  assert_string_equal(cfg.metrics_host, "10.1.2.3");
+  assert_int_equal(cfg.metrics_port, 8080);
+  rpcd__config_destroy(&cfg);
+
+  EXPECT_EINVAL("--metrics-listen", "\"9187\"", "--uri", URI, "--plugin",
+                "a.so", "--metrics-listen", "9187");
+  EXPECT_EINVAL("--metrics-listen", "\":9187\"", "--uri", URI, "--plugin",
+                "a.so", "--metrics-listen", ":9187");
+  EXPECT_EINVAL("--metrics-listen", "\"127.0.0.1:\"", "--uri", URI, "--plugin",
+                "a.so", "--metrics-listen", "127.0.0.1:");
+  EXPECT_EINVAL("--metrics-listen", "\"127.0.0.1:0\"", "--uri", URI, "--plugin",
+                "a.so", "--metrics-listen", "127.0.0.1:0");
+  EXPECT_EINVAL("--metrics-listen", "\"127.0.0.1:65536\"", "--uri", URI,
+                "--plugin", "a.so", "--metrics-listen", "127.0.0.1:65536");
+  EXPECT_EINVAL("--metrics-listen", "\"127.0.0.1:+80\"", "--uri", URI,
+                "--plugin", "a.so", "--metrics-listen", "127.0.0.1:+80");
+  EXPECT_EINVAL("--metrics-listen", "\"localhost:http\"", "--uri", URI,
+                "--plugin", "a.so", "--metrics-listen", "localhost:http");
+  EXPECT_EINVAL("--metrics-listen", "\"example.com:80\"", "--uri", URI,
+                "--plugin", "a.so", "--metrics-listen", "example.com:80");
+  EXPECT_EINVAL("--metrics-listen", "\"[::1]:80\"", "--uri", URI, "--plugin",
+                "a.so", "--metrics-listen", "[::1]:80");
+  EXPECT_EINVAL("--metrics-listen", "\"1.2.3:80\"", "--uri", URI, "--plugin",
+                "a.so", "--metrics-listen", "1.2.3:80");
+  EXPECT_EINVAL("--metrics-listen", "\"256.1.1.1:80\"", "--uri", URI,
+                "--plugin", "a.so", "--metrics-listen", "256.1.1.1:80");
+  EXPECT_EINVAL("--metrics-listen", "\" 127.0.0.1:80\"", "--uri", URI,
+                "--plugin", "a.so", "--metrics-listen", " 127.0.0.1:80");
+  EXPECT_EINVAL("--metrics-listen", "\"LOCALHOST:80\"", "--uri", URI,
+                "--plugin", "a.so", "--metrics-listen", "LOCALHOST:80");
+  EXPECT_EINVAL("--metrics-listen", "\"\"", "--uri", URI, "--plugin", "a.so",
+                "--metrics-listen=");
+  /* The message says what is allowed. */
+  EXPECT_EINVAL("HOST an IPv4 address or localhost", "PORT from 1 to 65535",
+                "--uri", URI, "--plugin", "a.so", "--metrics-listen", "x");
+}
+
+/* --log TARGET */
+static void test_log_target(void **state)
+{
+  rpcd_config cfg;
+
+  (void)state;
+  cfg = parse_one("--log", "journald");
+  assert_int_equal(cfg.log_target, RPCD_LOG_TO_JOURNALD);
+  rpcd__config_destroy(&cfg);
+  cfg = parse_one("--log", "syslog");
+  assert_int_equal(cfg.log_target, RPCD_LOG_TO_SYSLOG);
+  rpcd__config_destroy(&cfg);
+  cfg = parse_one("--log=syslog", "--log=stderr");
+  assert_int_equal(cfg.log_target, RPCD_LOG_TO_STDERR);
+  rpcd__config_destroy(&cfg);
+
+  EXPECT_EINVAL("--log", "\"file\"", "--uri", URI, "--plugin", "a.so", "--log",
+                "file");
+  EXPECT_EINVAL("--log", "\"Syslog\"", "--uri", URI, "--plugin", "a.so",
+                "--log", "Syslog");
+  EXPECT_EINVAL("--log", "\"\"", "--uri", URI, "--plugin", "a.so", "--log=");
+  EXPECT_EINVAL("stderr, journald, syslog", NULL, "--uri", URI, "--plugin",
+                "a.so", "--log", "console");
+  /* --log is not --log-level, nor the other way round. */
+  EXPECT_EINVAL("--log-level", "\"syslog\"", "--uri", URI, "--plugin", "a.so",
+                "--log-level", "syslog");
+  EXPECT_EINVAL("--log:", "\"debug\"", "--uri", URI, "--plugin", "a.so",
+                "--log", "debug");
+}
+
+/* Count the lines of a list of problems. */
+static size_t lines_of(const char *s)
+{
+  size_t n = *s ? 1 : 0;
+
+  for (; *s; s++)
+    n += *s == '\n';
+  return n;
+}
+
+/* Every problem of the command line is reported, each on a line of its
+ * own, in order; a good value after a bad one still counts. */
+static void test_every_problem(void **state)
+{
+  rpcd_config cfg;
+  char err[2048];
+
+  (void)state;
+  assert_int_equal(PARSE(&cfg, NULL, err, "--prefetch", "0", "--uri", URI,
+                         "--workers", "0", "--queue", "jobs", "--log", "x",
+                         "--plugin", "a.so", "--tls-insecure=1"),
+                   RPCD_EINVAL);
+  assert_int_equal(lines_of(err), 4);
+  assert_non_null(strstr(err, "--prefetch: \"0\""));
+  assert_non_null(strstr(err, "\n--workers: \"0\""));
+  assert_non_null(strstr(err, "\n--log: \"x\""));
+  assert_non_null(strstr(err, "\n--tls-insecure takes no value"));
+  assert_true(strstr(err, "--prefetch") < strstr(err, "--workers"));
+  /* The good values were taken; nothing is missing. */
+  assert_string_equal(cfg.queue, "jobs");
+  assert_string_equal(cfg.uri, URI);
+  assert_null(strstr(err, "no broker"));
+  rpcd__config_destroy(&cfg);
+
+  /* A value missing at the end is a problem, and "no plugins" another. */
+  assert_int_equal(PARSE(&cfg, NULL, err, "--uri", URI, "--queue"),
+                   RPCD_EINVAL);
+  assert_int_equal(lines_of(err), 2);
+  assert_non_null(strstr(err, "--queue needs a value"));
+  assert_non_null(strstr(err, "\nno plugins given"));
+  rpcd__config_destroy(&cfg);
+
+  /* A refused value is not also reported as missing. */
+  assert_int_equal(PARSE(&cfg, NULL, err, "--uri", "", "--plugin", ""),
+                   RPCD_EINVAL);
+  assert_int_equal(lines_of(err), 2);
+  assert_null(strstr(err, "no broker"));
+  assert_null(strstr(err, "no plugins"));
+  rpcd__config_destroy(&cfg);
+
+  /* An unknown argument ends the parse: what follows may be its value. */
+  assert_int_equal(PARSE(&cfg, NULL, err, "--prefetch", "0", "--bogus", "value",
+                         "--workers", "0"),
+                   RPCD_EINVAL);
+  assert_int_equal(lines_of(err), 2);
+  assert_non_null(strstr(err, "\nunknown argument \"--bogus\""));
+  assert_null(strstr(err, "value"));
+  assert_null(strstr(err, "--workers"));
+  assert_null(strstr(err, "no broker"));
+  rpcd__config_destroy(&cfg);
+
+  /* --help after a problem is not --help. */
+  assert_int_equal(PARSE(&cfg, NULL, err, "--workers", "0", "--help"),
+                   RPCD_EINVAL);
+  assert_false(cfg.help);
+  assert_int_equal(lines_of(err), 3); /* and no broker, no plugins */
+  rpcd__config_destroy(&cfg);
+
+  /* --check-config is kept with the problems, for main() to report. */
+  assert_int_equal(PARSE(&cfg, NULL, err, "--check-config", "--workers", "0"),
+                   RPCD_EINVAL);
+  assert_true(cfg.check_config);
+  rpcd__config_destroy(&cfg);
+}
+
+/* What a reload changes, by the flags' names. */
+static void test_reloadable(void **state)
+{
+  static const char *const yes[] = {
+      "plugin",      "plugin-dir",   "skip-bad-plugins", "acl",
+      "text-method", "max-body",     "handler-timeout",  "max-in-flight",
+      "log-level",   "drain-timeout"};
+  static const char *const no[] = {
+      "uri",        "uri-file",     "queue",
+      "queue-type", "tls-ca",       "tls-cert",
+      "tls-key",    "tls-insecure", "auth-external",
+      "workers",    "prefetch",     "max-deliveries",
+      "heartbeat",  "log",          "metrics-listen",
+      "config",     "check-config", "help",
+      "version",    "bogus",        ""};
+  size_t i;
+
+  (void)state;
+  for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+    if (!rpcd__config_reloadable(yes[i]))
+      fail_msg("%s should be reloadable", yes[i]);
+  for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+    if (rpcd__config_reloadable(no[i]))
+      fail_msg("%s should take a restart", no[i]);
+  /* Every flag of the table is one or the other. */
+  assert_int_equal(
+      sizeof(yes) / sizeof(yes[0]) + sizeof(no) / sizeof(no[0]) - 2, N_FLAGS);
+}
+
+/* Where a setting came from, for messages. */
+static void test_origin(void **state)
+{
+  rpcd_config cfg;
+  char where[128];
+  char err[256];
+
+  (void)state;
+  assert_int_equal(PARSE(&cfg, NULL, err, "--uri", URI, "--plugin", "a.so"),
+                   RPCD_OK);
+  assert_string_equal(rpcd__config_origin(&cfg, "uri", where, sizeof(where)),
+                      "--uri");
+  assert_string_equal(rpcd__config_origin(&cfg, "queue", where, sizeof(where)),
+                      "--queue");
+  rpcd__config_destroy(&cfg);
+  assert_int_equal(PARSE(&cfg, "amqp://env", err, "--plugin", "a.so"), RPCD_OK);
+  assert_string_equal(rpcd__config_origin(&cfg, "uri", where, sizeof(where)),
+                      "RPCD_URI");
+  rpcd__config_destroy(&cfg);
 }
 
 /* A failed parse may leave plugins allocated; destroy frees them. */
@@ -984,6 +1229,11 @@ int main(void)
       cmocka_unit_test(test_no_args),
       cmocka_unit_test(test_help_and_version),
       cmocka_unit_test(test_usage_text),
+      cmocka_unit_test(test_metrics_listen),
+      cmocka_unit_test(test_log_target),
+      cmocka_unit_test(test_every_problem),
+      cmocka_unit_test(test_reloadable),
+      cmocka_unit_test(test_origin),
       cmocka_unit_test(test_destroy_after_failure),
       cmocka_unit_test(test_reentrant),
   };
