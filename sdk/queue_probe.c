@@ -141,10 +141,13 @@ int rpcd__probe_frame(rpcd_client *c, const amqp_frame_t *f)
       rpcd__set_err(detail, sizeof(detail),
                     "queue \"%s\" has no consumer (no server is running)",
                     q->name);
-      if (q->n_published > 0 && q->fail_at_ms == 0) {
-        /* A server that stops answers the request in hand before it
-         * cancels its consumer, but the reply may reach us after the
-         * probe's answer: give replies already on their way a moment. */
+      /* Published calls fail only while requests wait in the queue with
+       * nobody to take them. With none waiting, ours are in a server's
+       * hands: a draining rpcd cancels its consumer first and then
+       * finishes the request in hand, however long it takes; their own
+       * timeouts bound them. The grace gives replies already on their
+       * way a moment to arrive. */
+      if (q->n_published > 0 && q->fail_at_ms == 0 && ok->message_count > 0) {
         q->fail_at_ms = rpcd__now_mono_ms() + DRAIN_GRACE_MS;
         q->fail_status = RPCD_ENOCONSUMER;
         rpcd__set_err(q->fail_detail, sizeof(q->fail_detail), "%s", detail);
