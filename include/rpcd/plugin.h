@@ -188,7 +188,7 @@ typedef struct rpcd_param {
  * \param result  packer for the result; write exactly one msgpack object
  *                (nothing written means nil)
  *
-eturn as rpcd_method_fn
+ * \return as rpcd_method_fn
  */
 typedef int (*rpcd_handler_fn)(rpcd_ctx *ctx, msgpack_packer *result);
 
