@@ -59,15 +59,17 @@ const char *rpcd__host_plugin_name(const rpcd_plugin *plugin)
 static void log_as(const char *plugin, const rpcd_call *call, int level,
                    const char *fmt, va_list ap)
 {
-  char prefix[384];
+  char cid[256]; /* correlation ids are shortstrs: at most 255 bytes */
+  rpcd_log_field fields[3] = {
+      {"plugin", plugin}, {"method", NULL}, {"cid", NULL}};
 
-  if (call && call->method)
-    snprintf(prefix, sizeof(prefix),
-             "plugin \"%s\": method %s cid=%.*s: ", plugin, call->method->name,
-             (int)call->cid_len, call->cid ? call->cid : "");
-  else
-    snprintf(prefix, sizeof(prefix), "plugin \"%s\": ", plugin);
-  rpcd__log_vwrite(level, prefix, fmt, ap);
+  if (call && call->method) {
+    fields[1].value = call->method->name;
+    snprintf(cid, sizeof(cid), "%.*s", (int)call->cid_len,
+             call->cid ? call->cid : "");
+    fields[2].value = cid;
+  }
+  rpcd__log_vwrite(level, fields, 3, fmt, ap);
 }
 
 /* 1.0 log() has no plugin argument: the loader and the dispatcher mark
@@ -77,7 +79,7 @@ static void host_log(rpcd_call *call, int level, const char *fmt, ...)
   const rpcd_plugin *p = rpcd__plugin_current();
   va_list ap;
 
-  if (level > rpcd__log_level)
+  if (!rpcd__log_on(level))
     return;
   va_start(ap, fmt);
   log_as(p ? p->name : "?", call, level, fmt, ap);
@@ -89,7 +91,7 @@ static void host_ctx_log(const rpcd_ctx *ctx, int level, const char *fmt, ...)
 {
   va_list ap;
 
-  if (!ctx || level > rpcd__log_level)
+  if (!ctx || !rpcd__log_on(level))
     return;
   va_start(ap, fmt);
   log_as(rpcd__host_plugin_name(ctx->host), ctx->call, level, fmt, ap);

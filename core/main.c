@@ -6,13 +6,10 @@
  * what is wrong.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rpcd/version.h>
@@ -20,7 +17,6 @@
 #include "acl.h"
 #include "config.h"
 #include "log.h"
-#include "registry.h"
 #include "supervisor.h"
 #include "transport_amqp.h"
 #include "uri_file.h"
@@ -103,84 +99,6 @@ static bool uri_ok(const rpcd_config *cfg, const char *uri)
 }
 
 /*
- * The plugin set loads, checked as the supervisor checks it before it
- * starts or reloads: in a throwaway child, so that no plugin code runs in
- * this process, with the child's reason sent back through a pipe.
- *
- * TODO: this is the supervisor's static plugin_set_loads(); use it (and
- * drop this copy) once supervisor.h exports it.
- */
-static bool plugin_set_loads(const rpcd_config *cfg, char *why, size_t whylen)
-{
-  struct timespec tick = {0, 10 * 1000000L};
-  int waited_ms = 0;
-  int status = 0;
-  int fds[2];
-  ssize_t n;
-  pid_t pid;
-  pid_t r;
-
-  why[0] = '\0';
-  if (pipe(fds) != 0) {
-    snprintf(why, whylen, "pipe: %s", strerror(errno));
-    return false;
-  }
-  fflush(NULL); /* nothing buffered may be written twice */
-  pid = fork();
-  if (pid < 0) {
-    snprintf(why, whylen, "fork: %s", strerror(errno));
-    close(fds[0]);
-    close(fds[1]);
-    return false;
-  }
-  if (pid == 0) {
-    rpcd_registry reg;
-    char err[1024];
-    int rc;
-
-    close(fds[0]);
-    rpcd__registry_init(&reg);
-    rc = rpcd__load_plugin_set(&reg, cfg, err, sizeof(err));
-    if (rc == RPCD_OK)
-      rpcd__registry_destroy(&reg);
-    else if (write(fds[1], err, strlen(err)) < 0)
-      rc = RPCD_EPLUGIN; /* the exit status still says it */
-    _exit(rc == RPCD_OK ? 0 : 1);
-  }
-  close(fds[1]);
-  while ((r = waitpid(pid, &status, WNOHANG)) == 0 &&
-         waited_ms < PLUGIN_CHECK_TIMEOUT_MS) {
-    nanosleep(&tick, NULL);
-    waited_ms += 10;
-  }
-  if (r != pid) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    close(fds[0]);
-    snprintf(why, whylen,
-             "loading the plugins did not finish within %d ms (an init that "
-             "hangs?)",
-             PLUGIN_CHECK_TIMEOUT_MS);
-    return false;
-  }
-  /* The child has exited: the pipe holds all it wrote, and EOF. */
-  n = read(fds[0], why, whylen - 1);
-  why[n > 0 ? n : 0] = '\0';
-  close(fds[0]);
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-    return true;
-  if (!why[0] || !WIFEXITED(status)) {
-    if (WIFSIGNALED(status))
-      snprintf(why, whylen, "loading the plugins crashed: killed by signal %d",
-               WTERMSIG(status));
-    else
-      snprintf(why, whylen, "loading the plugins failed: exit status %d",
-               WEXITSTATUS(status));
-  }
-  return false;
-}
-
-/*
  * The plugins: a missing --plugin file or --plugin-dir is named here, each
  * on its own line; what is there is loaded in a child. What is missing is
  * left out of that check, so that it is not reported twice, and so is
@@ -221,7 +139,7 @@ static unsigned check_plugins(const rpcd_config *cfg)
   }
   if (problems)
     check.text_method = NULL;
-  if (!plugin_set_loads(&check, why, sizeof(why))) {
+  if (!rpcd__plugin_set_loads(&check, why, sizeof(why))) {
     fprintf(stderr, "rpcd: %s\n", why);
     problems++;
   }

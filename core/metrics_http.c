@@ -3,8 +3,10 @@
 #include "metrics_http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +15,14 @@
 
 #include <rpcd/status.h>
 
+#include "log.h"
 #include "rpcd_proto.h"
 #include "stats.h"
 
-struct rpcd_metrics_http {
+typedef struct rpcd_metrics_http {
   struct MHD_Daemon *daemon;
   const rpcd_scoreboard *sb;
-};
+} rpcd_metrics_http;
 
 /* HELP and TYPE lines of one metric family. */
 static void family(FILE *f, const char *name, const char *type,
@@ -209,14 +212,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                  MHD_RESPMEM_MUST_FREE);
 }
 
-int rpcd__metrics_http_start(const char *host, unsigned port,
-                             const rpcd_scoreboard *sb, rpcd_metrics_http **out,
-                             char *err, size_t errlen)
+int rpcd__metrics_listen(const char *host, unsigned port, int *fd, char *err,
+                         size_t errlen)
 {
   struct sockaddr_in addr;
-  rpcd_metrics_http *h;
+  int one = 1;
+  int s;
 
-  *out = NULL;
+  *fd = -1;
   memset(&addr, 0, sizeof(addr));
   addr.sin_family = AF_INET;
   addr.sin_port = htons((uint16_t)port);
@@ -227,43 +230,42 @@ int rpcd__metrics_http_start(const char *host, unsigned port,
                   "--metrics-listen: \"%s\" is not an IPv4 address", host);
     return RPCD_EINVAL;
   }
-  h = calloc(1, sizeof(*h));
-  if (!h)
-    return RPCD_ENOMEM;
-  h->sb = sb;
-  /* Few, short connections: a scraper and a probe. */
-  h->daemon = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, (uint16_t)port, NULL,
-      NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned)16, MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned)10, MHD_OPTION_END);
-  if (!h->daemon) {
-    rpcd__set_err(err, errlen,
-                  "--metrics-listen %s:%u: could not listen (is the port "
-                  "taken?)",
-                  host, port);
-    free(h);
+  s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0 ||
+      setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      bind(s, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+      listen(s, 16) != 0) {
+    rpcd__set_err(err, errlen, "--metrics-listen %s:%u: %s", host, port,
+                  strerror(errno));
+    if (s >= 0)
+      close(s);
     return RPCD_ECONNECT;
   }
-  *out = h;
+  *fd = s;
   return RPCD_OK;
 }
 
-void rpcd__metrics_http_stop(rpcd_metrics_http *h)
+int rpcd__metrics_serve(int fd, const rpcd_scoreboard *sb)
 {
-  if (!h)
-    return;
-  MHD_stop_daemon(h->daemon);
-  free(h);
-}
+  rpcd_metrics_http h = {NULL, sb};
+  sigset_t stop;
+  int sig;
 
-void rpcd__metrics_http_forget(rpcd_metrics_http *h)
-{
-  const union MHD_DaemonInfo *info;
-
-  if (!h)
-    return;
-  info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_LISTEN_FD);
-  if (info)
-    close(info->listen_fd);
+  /* Few, short connections: a scraper and a probe. */
+  h.daemon = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL, on_request,
+      &h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+      (unsigned)16, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+      MHD_OPTION_END);
+  if (!h.daemon) {
+    rpcd__log(RPCD_LOG_ERROR, "the metrics listener could not start");
+    return 1;
+  }
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  while (sigwait(&stop, &sig) != 0)
+    ;
+  MHD_stop_daemon(h.daemon);
+  return 0;
 }

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The supervisor's HTTP listener (--metrics-listen HOST:PORT), on
- * libmicrohttpd's own thread: GET /metrics, the scoreboard's counters in
- * Prometheus's text exposition format, and GET /healthz, 200 SERVING or
- * 503 NOT_SERVING (rpc.health's meaning) for container probes. The thread
- * only reads the scoreboard (atomics). Ownership: the listener borrows the
- * scoreboard; rpcd__metrics_http_stop() frees the listener.
+ * The metrics listener (--metrics-listen HOST:PORT): GET /metrics, the
+ * scoreboard's counters in Prometheus's text exposition format, and GET
+ * /healthz, 200 SERVING or 503 NOT_SERVING (rpc.health's meaning) for
+ * container probes.
+ *
+ * It runs in a process of its own, which the supervisor forks and
+ * restarts like a worker: libmicrohttpd serves from a thread, and the
+ * supervisor must stay single-threaded, since it forks workers (a fork of
+ * a threaded process copies locks other threads may hold). The supervisor
+ * binds the socket itself first, so that a taken port stops startup with
+ * a clear message. The listener only reads the scoreboard (atomics).
  */
 #ifndef RPCD_METRICS_HTTP_H
 #define RPCD_METRICS_HTTP_H
@@ -14,23 +19,20 @@
 
 #include "scoreboard.h"
 
-typedef struct rpcd_metrics_http rpcd_metrics_http;
+/*
+ * Bind and listen on host:port (an IPv4 address or "localhost").
+ * \return RPCD_OK with the socket in *fd, or RPCD_EINVAL / RPCD_ECONNECT
+ *         (the port is taken...) with a message in err
+ */
+int rpcd__metrics_listen(const char *host, unsigned port, int *fd, char *err,
+                         size_t errlen);
 
 /*
- * Listen on host:port (an IPv4 address or "localhost").
- * \return RPCD_OK, or RPCD_EINVAL / RPCD_ECONNECT (the port is taken...)
- *         with a message in err
+ * Serve HTTP on the listening socket `fd` until SIGTERM or SIGINT (the
+ * caller has them blocked). The metrics process's whole life.
+ * \return 0, or 1 when the server could not start (logged)
  */
-int rpcd__metrics_http_start(const char *host, unsigned port,
-                             const rpcd_scoreboard *sb,
-                             rpcd_metrics_http **out, char *err,
-                             size_t errlen);
-
-void rpcd__metrics_http_stop(rpcd_metrics_http *h);
-
-/* In a forked child: close the listening socket without touching the
- * parent's listener (the child has no server thread). */
-void rpcd__metrics_http_forget(rpcd_metrics_http *h);
+int rpcd__metrics_serve(int fd, const rpcd_scoreboard *sb);
 
 /*
  * The exposition text of the scoreboard, NUL-terminated, in *out (free()

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include "log.h"
 #include "registry.h"
 #include "rpcd_proto.h"
+#include "metrics_http.h"
 #include "scoreboard.h"
 #include "transport_amqp.h"
 #include "worker.h"
@@ -52,7 +54,7 @@ typedef struct worker_rec {
 } worker_rec;
 
 typedef struct supervisor {
-  const rpcd_config *cfg;
+  rpcd_config *cfg; /* a reload commits its new values into it */
   pid_t self;
   unsigned generation;
   worker_rec *workers; /* current generation: [0, cfg->workers) */
@@ -68,6 +70,11 @@ typedef struct supervisor {
   unsigned reloads;
   amqp_connection_state_t conn; /* for what a dead worker cannot publish */
   rpcd_scoreboard *sb;
+  /* --metrics-listen: the socket (bound here), the process serving it,
+   * and when to start that again after it died. */
+  int metrics_fd;
+  pid_t metrics_pid;
+  int64_t metrics_restart_at;
   rpcd_queue_spec queue;
   int64_t retired_at;  /* monotonic, when the last reload retired workers */
   bool warned_unready; /* the new generation is slow to consume: said so */
@@ -144,7 +151,7 @@ static bool wait_child(pid_t pid, int64_t timeout_ms, int *status)
  * the supervisor reports it, at startup as today's message and on reload
  * in the log.
  */
-static bool plugin_set_loads(const rpcd_config *cfg, char *why, size_t whylen)
+bool rpcd__plugin_set_loads(const rpcd_config *cfg, char *why, size_t whylen)
 {
   char desc[64];
   int status;
@@ -229,6 +236,8 @@ static void start_worker(supervisor *s, worker_rec *w)
   if (pid == 0) {
     if (s->conn) /* the worker opens its own; this one is not its to use */
       rpcd__amqp_forget_inherited(s->conn);
+    if (s->metrics_fd >= 0)
+      close(s->metrics_fd);
     args.cfg = s->cfg;
     args.index = w->index;
     args.generation = w->generation;
@@ -416,6 +425,57 @@ static void count_death(supervisor *s, worker_rec *w, int status)
   rpcd__metrics_abort(&s->sb->metrics, ix, RPCD_ERR_HANDLER_CRASHED, msg);
 }
 
+/*
+ * Fork the process that serves --metrics-listen on the socket bound at
+ * startup. It dies with the supervisor and stops on SIGTERM.
+ */
+static void start_metrics(supervisor *s)
+{
+  sigset_t stop;
+  pid_t pid;
+
+  if (s->metrics_fd < 0 || s->metrics_pid)
+    return;
+  pid = fork();
+  if (pid < 0) {
+    rpcd__log(RPCD_LOG_ERROR, "fork of the metrics process: %s",
+              strerror(errno));
+    s->metrics_restart_at = rpcd__now_mono_ms() + 1000;
+    return;
+  }
+  if (pid > 0) {
+    s->metrics_pid = pid;
+    rpcd__log(RPCD_LOG_INFO,
+              "metrics process started (pid %ld): http://%s:%u/metrics and "
+              "/healthz",
+              (long)pid, s->cfg->metrics_host, s->cfg->metrics_port);
+    return;
+  }
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != s->self)
+    _exit(1);
+  if (s->conn)
+    rpcd__amqp_forget_inherited(s->conn);
+  /* SIGTERM and SIGINT stay blocked: the server waits for them. */
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  sigprocmask(SIG_SETMASK, &stop, NULL);
+  _exit(rpcd__metrics_serve(s->metrics_fd, s->sb));
+}
+
+static void stop_metrics(supervisor *s)
+{
+  if (s->metrics_pid) {
+    kill(s->metrics_pid, SIGTERM);
+    waitpid(s->metrics_pid, NULL, 0);
+    s->metrics_pid = 0;
+  }
+  if (s->metrics_fd >= 0)
+    close(s->metrics_fd);
+  s->metrics_fd = -1;
+}
+
 static void reap(supervisor *s)
 {
   int64_t now = rpcd__now_mono_ms();
@@ -428,6 +488,17 @@ static void reap(supervisor *s)
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     bool served;
 
+    if (pid == s->metrics_pid) {
+      s->metrics_pid = 0;
+      if (!s->stopping) {
+        rpcd__log(RPCD_LOG_WARN,
+                  "the metrics process (pid %ld) exited: %s; starting it "
+                  "again in 1000 ms",
+                  (long)pid, describe_status(status, desc, sizeof(desc)));
+        s->metrics_restart_at = now + 1000;
+      }
+      continue;
+    }
     if (!w)
       continue; /* a plugin-check child reaped late */
     rpcd__log(clean ? RPCD_LOG_INFO : RPCD_LOG_WARN,
@@ -502,6 +573,17 @@ static void signal_all(supervisor *s, int sig)
     if (s->old[i].pid)
       kill(s->old[i].pid, sig);
   }
+}
+
+/* SIGUSR1 raises the log level, SIGUSR2 lowers it: here, in every worker,
+ * and (by fork) in the workers started later. */
+static void change_log_level(supervisor *s, int sig)
+{
+  rpcd__log_adjust(sig == SIGUSR1 ? 1 : -1);
+  signal_all(s, sig);
+  rpcd__log(RPCD_LOG_ERROR, "log level now %s (%s)",
+            rpcd__log_level_name(atomic_load(&rpcd__log_level)),
+            sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
 }
 
 static void begin_stop(supervisor *s, int sig)
@@ -634,33 +716,49 @@ static void compact_old(supervisor *s)
 static void reload(supervisor *s)
 {
   worker_rec *next;
+  rpcd_config cfg; /* the flags and the --config file, read again */
   rpcd_acl *acl = NULL;
-  char why[1024];
+  char why[2048];
   size_t i;
 
   rpcd__log(RPCD_LOG_INFO, "SIGHUP: reloading the plugins (generation %u)",
             s->generation + 1);
-  if (s->cfg->acl &&
-      rpcd__acl_load(s->cfg->acl, &acl, why, sizeof(why)) != RPCD_OK) {
+  if (rpcd__config_reload(s->cfg, &cfg, why, sizeof(why)) != RPCD_OK) {
+    rpcd__log(RPCD_LOG_ERROR, "reload refused: %s; generation %u keeps serving",
+              why, s->generation);
+    rpcd__config_destroy(&cfg);
+    return;
+  }
+  if (why[0]) /* settings that changed but take a restart */
+    rpcd__log(RPCD_LOG_WARN, "reload: %s", why);
+  if (cfg.acl && rpcd__acl_load(cfg.acl, &acl, why, sizeof(why)) != RPCD_OK) {
     rpcd__log(RPCD_LOG_ERROR,
               "reload refused: %s; generation %u keeps serving with its "
               "rules",
               why, s->generation);
+    rpcd__config_destroy(&cfg);
     return;
   }
-  if (!plugin_set_loads(s->cfg, why, sizeof(why))) {
+  if (!rpcd__plugin_set_loads(&cfg, why, sizeof(why))) {
     rpcd__log(RPCD_LOG_ERROR, "reload refused: %s; generation %u keeps serving",
               why, s->generation);
     rpcd__acl_free(acl);
+    rpcd__config_destroy(&cfg);
     return;
   }
   next = calloc(s->cfg->workers, sizeof(*next));
   if (!next || !retire_generation(s)) {
     free(next);
     rpcd__acl_free(acl);
+    rpcd__config_destroy(&cfg);
     rpcd__log(RPCD_LOG_ERROR, "reload refused: out of memory");
     return;
   }
+  /* From here on the new generation's: its workers are forked with it. A
+   * --log-level that did not change leaves a SIGUSR1/SIGUSR2 change be. */
+  if (cfg.log_level != s->cfg->log_level)
+    rpcd__log_level = cfg.log_level;
+  rpcd__config_commit(s->cfg, &cfg);
   free(s->workers);
   s->workers = next;
   /* Workers of older generations hold their own copy (fork). */
@@ -729,7 +827,7 @@ static int connect_broker(supervisor *s)
   return 0;
 }
 
-int rpcd__supervise(const rpcd_config *cfg)
+int rpcd__supervise(rpcd_config *cfg)
 {
   supervisor s;
   sigset_t set;
@@ -739,6 +837,7 @@ int rpcd__supervise(const rpcd_config *cfg)
 
   memset(&s, 0, sizeof(s));
   s.cfg = cfg;
+  s.metrics_fd = -1;
   s.self = getpid();
   s.generation = 1;
   s.queue.name = cfg->queue;
@@ -752,15 +851,22 @@ int rpcd__supervise(const rpcd_config *cfg)
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGUSR2);
   sigprocmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+  if (rpcd__log_open(cfg->log_target) != 0) {
+    fprintf(stderr, "rpcd: --log journald: this rpcd was built without "
+                    "libsystemd\n");
+    return 1;
+  }
   if (cfg->acl &&
       rpcd__acl_load(cfg->acl, &s.acl, why, sizeof(why)) != RPCD_OK) {
     fprintf(stderr, "rpcd: %s\n", why);
     return 1;
   }
-  if (!plugin_set_loads(cfg, why, sizeof(why))) {
+  if (!rpcd__plugin_set_loads(cfg, why, sizeof(why))) {
     fprintf(stderr, "rpcd: %s\n", why);
     rpcd__acl_free(s.acl);
     return 1;
@@ -780,9 +886,21 @@ int rpcd__supervise(const rpcd_config *cfg)
     return 1;
   }
 
+  if (cfg->metrics_host &&
+      rpcd__metrics_listen(cfg->metrics_host, cfg->metrics_port, &s.metrics_fd,
+                           why, sizeof(why)) != RPCD_OK) {
+    fprintf(stderr, "rpcd: %s\n", why);
+    rpcd__scoreboard_destroy(s.sb);
+    rpcd__amqp_close(s.conn, 1);
+    rpcd__acl_free(s.acl);
+    return 1;
+  }
+  start_metrics(&s);
+
   s.workers = calloc(cfg->workers, sizeof(*s.workers));
   if (!s.workers) {
     fprintf(stderr, "rpcd: out of memory\n");
+    stop_metrics(&s);
     rpcd__amqp_close(s.conn, 1);
     rpcd__acl_free(s.acl);
     return 1;
@@ -806,6 +924,8 @@ int rpcd__supervise(const rpcd_config *cfg)
       reap(&s);
     else if (sig == SIGTERM || sig == SIGINT)
       begin_stop(&s, sig);
+    else if (sig == SIGUSR1 || sig == SIGUSR2)
+      change_log_level(&s, sig);
     else if (sig == SIGHUP && !s.stopping)
       request_reload(&s);
     reap(&s); /* SIGCHLDs coalesce: never rely on one per child */
@@ -831,6 +951,9 @@ int rpcd__supervise(const rpcd_config *cfg)
       continue;
     }
     start_due_workers(&s);
+    if (!s.stopping && s.metrics_fd >= 0 && !s.metrics_pid &&
+        rpcd__now_mono_ms() >= s.metrics_restart_at)
+      start_metrics(&s);
     drain_retired(&s);
     if (s.reload_pending && !retired_waiting(&s)) {
       s.reload_pending = false;
@@ -840,6 +963,9 @@ int rpcd__supervise(const rpcd_config *cfg)
   rpcd__log(RPCD_LOG_INFO, "stopped%s: %u worker restarts, %u reloads",
             status ? " after the drain timeout" : "", s.restarts, s.reloads);
   rpcd__amqp_close(s.conn, 1);
+  /* It answered NOT_SERVING through the drain; it reads the scoreboard,
+   * so it goes first. */
+  stop_metrics(&s);
   rpcd__scoreboard_destroy(s.sb);
   free(s.workers);
   free(s.old);

@@ -56,6 +56,12 @@ static worker *signal_worker;
 
 static void on_signal(int sig);
 
+/* The supervisor forwards SIGUSR1 (more) and SIGUSR2 (less log). */
+static void on_log_signal(int sig)
+{
+  rpcd__log_adjust(sig == SIGUSR1 ? 1 : -1);
+}
+
 static void install_signals(void)
 {
   struct sigaction sa;
@@ -67,6 +73,9 @@ static void install_signals(void)
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGALRM, &sa, NULL);
+  sa.sa_handler = on_log_signal;
+  sigaction(SIGUSR1, &sa, NULL);
+  sigaction(SIGUSR2, &sa, NULL);
   sa.sa_handler = SIG_IGN;
   /* A reply to a vanished peer must not kill the worker; SIGHUP is the
    * supervisor's (a terminal hang-up reaches the whole group). */
@@ -552,22 +561,33 @@ static int run_jobs(worker *w, char *err, size_t errlen)
   return flush_acks(w, err, errlen);
 }
 
+/* Every request at debug, every error at info (logfmt fields: method,
+ * cid, ms, code). */
 static void log_outcome(const job *j, const rpcd_message_out *out)
 {
-  if (out->outcome == RPCD_OUTCOME_ERROR)
-    rpcd__log(RPCD_LOG_INFO, "call %s cid=%s failed with %d: %s",
-              out->method[0] ? out->method : "?", j->cid, out->status,
-              out->error);
-  else if (out->outcome == RPCD_OUTCOME_POISON)
-    rpcd__log(RPCD_LOG_WARN, "call %s cid=%s: %s; dead-lettered", out->method,
-              j->cid, out->error);
-  else if (out->outcome == RPCD_OUTCOME_EXPIRED)
-    rpcd__log(RPCD_LOG_INFO,
-              "cid=%s: deadline passed before it started, dropped", j->cid);
-  else
-    rpcd__log(RPCD_LOG_DEBUG, "call %s cid=%s took %lld ms%s", out->method,
-              j->cid, (long long)(rpcd__now_mono_ms() - j->started_ms),
-              j->in.has_reply_to ? "" : " (no reply_to)");
+  char ms[24];
+  char code[16];
+  rpcd_log_field f[4] = {{"method", out->method[0] ? out->method : NULL},
+                         {"cid", j->cid},
+                         {"ms", ms},
+                         {"code", NULL}};
+
+  snprintf(ms, sizeof(ms), "%lld",
+           (long long)(rpcd__now_mono_ms() - j->started_ms));
+  snprintf(code, sizeof(code), "%d", out->status);
+  if (out->outcome == RPCD_OUTCOME_ERROR) {
+    f[3].value = code;
+    rpcd__log_kv(RPCD_LOG_INFO, f, 4, "call failed: %s", out->error);
+  } else if (out->outcome == RPCD_OUTCOME_POISON) {
+    f[3].value = code;
+    rpcd__log_kv(RPCD_LOG_WARN, f, 4, "call dead-lettered: %s", out->error);
+  } else if (out->outcome == RPCD_OUTCOME_EXPIRED) {
+    rpcd__log_kv(RPCD_LOG_INFO, f, 2,
+                 "deadline passed before it started: dropped");
+  } else {
+    rpcd__log_kv(RPCD_LOG_DEBUG, f, 3, "call done%s",
+                 j->in.has_reply_to ? "" : " (no reply_to)");
+  }
 }
 
 /* The running job is done: answer, note it answered, and ack it with its

@@ -98,11 +98,11 @@ grep -q 'forbidden\|-32007' "$log" || fail "the log does not show a denial"
 printf 'allow * *\nallow %s kv.*x\n' "$bob" >"$acl"
 kill -HUP "$server"
 for _ in $(seq 1 50); do
-  grep -q 'reload refused: .*:2: pattern "kv\.\*x"' "$log" && break
+  grep -q 'reload refused: .*:2: pattern \\"kv\.\*x\\"' "$log" && break
   sleep 0.1
 done
 expect "reload refused, with the line and reason" 0 '.' -- \
-  grep 'reload refused: .*\.acl:2: pattern "kv\.\*x": .\*. may only end' "$log"
+  grep 'reload refused: .*\.acl:2: pattern \\"kv\.\*x\\": .\*. may only end' "$log"
 expect_err "bob still may not call kv.set" 1 "error -32007" -- \
   "${as_bob[@]}" call kv.set '"b"' 2
 

@@ -13,7 +13,7 @@
 #   test_config_file.sh RPCCTL RPCD FIB_SO BROKER_DIR WORK_DIR
 set -uo pipefail
 
-rpcctl=$1 rpcd=$2 fib=$3 broker_dir=$4 work=$5
+rpcctl=$1 rpcd=$2 fib=$3 broker_dir=$4 work=$5 kv=$6
 uri=$(cat "$broker_dir/uri")
 queue="rpcd-test-config-$$-$RANDOM"
 log="$work/rpcd-$queue.log"
@@ -107,6 +107,33 @@ expect "fib 30 through the file's configuration" 0 '^832040$' -- \
   "${ctl[@]}" call fib 30
 expect "on the flag's queue, with the file's one worker" 0 "$queue" -- \
   grep -F "supervising 1 workers on queue" "$log"
+
+# SIGHUP rereads the file: a plugin line added loads in the new generation,
+# a changed queue is logged as taking a restart (the flag's stays anyway),
+# a changed workers too; a broken file is refused, the generation serves on.
+sed -i -e "s|^plugin = .*|&\nplugin = $kv|" -e 's|^workers = 1|workers = 2|' \
+  "$conf"
+kill -HUP "$server"
+for _ in $(seq 1 100); do
+  grep -q 'reload done: generation 2' "$log" && break
+  sleep 0.1
+done
+expect_err "reload: the file's new plugin is loaded" 1 'not found: key' -- \
+  "${ctl[@]}" call kv.get '"a"'
+expect "reload: workers takes a restart" 0 . -- \
+  grep -F "$conf:6: workers changed; it takes a restart" "$log"
+expect "reload: the flag's queue, not the file's, no note" 1 '^$' -- \
+  grep -F "queue changed" "$log"
+printf 'bogus = 1\n' >>"$conf"
+kill -HUP "$server"
+for _ in $(seq 1 50); do
+  grep -q 'reload refused' "$log" && break
+  sleep 0.1
+done
+expect "reload: a broken file is refused" 0 . -- \
+  grep -F "reload refused: $conf:12: unknown key \\\"bogus\\\"" "$log"
+expect "reload: generation 2 serves on" 0 '^832040$' -- \
+  "${ctl[@]}" call fib 30
 stop_rpcd
 
 rm -f "$conf" "$conf".* "$work/$queue.uri" "$work/$queue.acl"

@@ -229,7 +229,8 @@ static void test_nul_in_correlation_id_logged(void **state)
   f = fopen(path, "r");
   assert_non_null(f);
   while (fgets(line, sizeof(line), f))
-    found = found || strstr(line, "cid=abc\\x00def") != NULL;
+    /* Made printable by the worker, then quoted by the log. */
+    found = found || strstr(line, "cid=\"abc\\\\x00def\"") != NULL;
   fclose(f);
   assert_true(found);
 }

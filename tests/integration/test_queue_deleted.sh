@@ -43,9 +43,9 @@ for round in 1 2; do
     fail "round $round: no answer after the delete"
 done
 
-grep -q "cancelled the consumer of queue \"$queue\"" "$log" ||
+grep -qF "cancelled the consumer of queue \\\"$queue\\\"" "$log" ||
   fail "the log does not say the consumer was cancelled"
-[ "$(grep -c "consuming queue \"$queue\" again" "$log")" = 2 ] ||
+[ "$(grep -cF "consuming queue \\\"$queue\\\" again" "$log")" = 2 ] ||
   fail "the log does not say rpcd consumes again, twice"
 grep -q "connection lost" "$log" &&
   fail "rpcd dropped its connection instead of declaring the queue again"

@@ -115,7 +115,7 @@ done
 # Nothing is sent for a refused ARG: the server logs every failed call
 # (its debug log every call); a refused "call fib 94" adds no line, and the
 # --no-check one after it adds exactly one.
-fib_calls() { grep -c 'call fib cid=' "$log"; }
+fib_calls() { grep -c ' method=fib cid=' "$log"; }
 before=$(fib_calls)
 "${ctl[@]}" call fib 94 >/dev/null 2>&1
 "${ctl[@]}" call fib x >/dev/null 2>&1

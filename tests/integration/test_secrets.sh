@@ -75,7 +75,7 @@ check_secret() {
   fi
   stop_rpcd
   trap cleanup EXIT
-  if grep -qF "call fib" "$log" && ! grep -qF -- "$pass" "$log"; then
+  if grep -qF "method=fib" "$log" && ! grep -qF -- "$pass" "$log"; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1))

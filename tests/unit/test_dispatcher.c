@@ -1006,21 +1006,24 @@ static void test_log(void **state)
 
   (void)state;
   text = run_log_method("log", RPCD_LOG_INFO);
-  /* Prefixed with the plugin, the method and the correlation id. */
-  assert_contains(text, "error: plugin \"ok\": method log cid=cid-123: "
-                        "error line 1\n");
-  assert_contains(text, "warn: plugin \"ok\": method log cid=cid-123: "
-                        "warn line 2\n");
-  assert_contains(text, "info: plugin \"ok\": method log cid=cid-123: "
-                        "info line 3\n");
-  assert_contains(text, "info: plugin \"ok\": line without a call\n");
+  /* With the plugin, the method and the correlation id as fields. */
+  assert_contains(text, "level=error pid=");
+  assert_contains(text, "msg=\"error line 1\" plugin=ok method=log "
+                        "cid=cid-123\n");
+  assert_contains(text, "level=warn pid=");
+  assert_contains(text, "msg=\"warn line 2\" plugin=ok method=log "
+                        "cid=cid-123\n");
+  assert_contains(text, "msg=\"info line 3\" plugin=ok method=log "
+                        "cid=cid-123\n");
+  assert_contains(text, "msg=\"line without a call\" plugin=ok\n");
   /* Below the level: not written. */
   assert_null(strstr(text, "debug line"));
   free(text);
 
   text = run_log_method("log", RPCD_LOG_DEBUG);
-  assert_contains(text, "debug: plugin \"ok\": method log cid=cid-123: "
-                        "debug line 4\n");
+  assert_contains(text, "level=debug pid=");
+  assert_contains(text, "msg=\"debug line 4\" plugin=ok method=log "
+                        "cid=cid-123\n");
   free(text);
 
   text = run_log_method("log", RPCD_LOG_ERROR);
@@ -1038,8 +1041,9 @@ static void test_ctx_log(void **state)
 
   (void)state;
   text = run_log_method("typed.log", RPCD_LOG_INFO);
-  assert_contains(text, "warn: plugin \"typed\": method typed.log "
-                        "cid=cid-123: typed line 1\n");
+  assert_contains(text, "level=warn pid=");
+  assert_contains(text, "msg=\"typed line 1\" plugin=typed "
+                        "method=typed.log cid=cid-123\n");
   free(text);
   text = run_log_method("typed.log", RPCD_LOG_ERROR);
   assert_null(strstr(text, "typed line"));

@@ -376,8 +376,8 @@ static void test_load_ok(void **state)
 
   /* The init's log line carries the plugin's name (it was "current"), and
    * the loader says what it loaded. */
-  assert_contains(log, "plugin \"ok\": init with host api 1.2");
-  assert_contains(log, "loaded plugin \"ok\" 2.3.4");
+  assert_contains(log, "msg=\"init with host api 1.2\" plugin=ok\n");
+  assert_contains(log, "loaded plugin \\\"ok\\\" 2.3.4");
   assert_contains(log, real);
   free(log);
 
@@ -437,7 +437,7 @@ static void test_load_typed(void **state)
       rpcd__plugin_load(&f->reg, PLUGIN("typed"), err, sizeof(err)), RPCD_OK);
   log = capture_stop();
   /* ctx_log in open(): the plugin's name, no method. */
-  assert_contains(log, "plugin \"typed\": opened with host api 1.2");
+  assert_contains(log, "msg=\"opened with host api 1.2\" plugin=typed\n");
   free(log);
   now = read_counters("typed");
   assert_int_equal(now.init, before.init + 1);
