@@ -9,7 +9,9 @@
 #   tools/install-deps.sh --test   also what the test suite uses: clang and
 #                                  its sanitizer/libFuzzer runtime,
 #                                  clang-format, valgrind, libuv (the SDK's
-#                                  libuv adapter example is run)
+#                                  libuv adapter example is run), man and
+#                                  groff (man pages), systemd-analyze (the
+#                                  unit), dpkg-dev (the .deb)
 #
 # Prints one line on stderr: "all dependencies present", or "installed: PKG..."
 # once apt-get is done. apt-get's own output goes to build/install-deps.log
@@ -28,7 +30,8 @@ packages=(
   rabbitmq-server
 )
 if [ "${1:-}" = "--test" ]; then
-  packages+=(clang libclang-rt-14-dev clang-format valgrind libuv1-dev)
+  packages+=(clang libclang-rt-14-dev clang-format valgrind libuv1-dev
+    man-db groff-base systemd dpkg-dev)
 elif [ -n "${1:-}" ]; then
   echo "usage: $0 [--test]" >&2
   exit 2
