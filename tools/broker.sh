@@ -5,7 +5,7 @@
 # name, its own free AMQP, distribution and epmd ports, and its own data and log
 # directory, so it never touches (or collides with) a system broker.
 #
-#   tools/broker.sh start [DIR] [--tls CERTDIR]
+#   tools/broker.sh start [DIR] [--tls CERTDIR] [--management]
 #                                 start a node in DIR (default: build/broker),
 #                                 wait until it accepts AMQP, print its URI
 #                                 (also written to DIR/uri); a node already
@@ -13,6 +13,8 @@
 #   tools/broker.sh stop  [DIR]   stop the node started in DIR and its epmd
 #   tools/broker.sh uri   [DIR]   print the URI of the running node
 #   tools/broker.sh tls-uri [DIR] print the amqps URI of its TLS listener
+#   tools/broker.sh management-url [DIR]
+#                                 print the URL of its management UI
 #   tools/broker.sh status [DIR]  exit 0 when the node accepts AMQP
 #   tools/broker.sh ctl DIR ARGS  run rabbitmqctl ARGS against that node
 #
@@ -23,6 +25,13 @@
 # waits for a verified TLS handshake. A running node is reused only if its TLS
 # certificate verifies against CERTDIR/ca.pem, else it is restarted afresh.
 #
+# --management enables the rabbitmq_management plugin with its HTTP listener
+# on another loopback port (in DIR/management-port): the web UI and the HTTP
+# API at http://127.0.0.1:PORT/, where guest/guest logs in (from loopback
+# only). start then also waits until the API answers; the plugin adds a few
+# seconds to the start, so only with the option. A running node is reused
+# only if its management API answers, else it is restarted afresh.
+#
 # The URI has no trailing "/": rabbitmq-c reads "amqp://h:p/" as the empty vhost.
 # The amqps URI names localhost, the only name in the server certificate.
 set -euo pipefail
@@ -31,7 +40,7 @@ RABBITMQ_BIN=${RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}
 START_TIMEOUT=${RPCD_BROKER_START_TIMEOUT:-120}
 
 usage() {
-  sed -n '4,27p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '4,36p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -78,6 +87,23 @@ tls_port() {
   sed -n 's/^TLS_PORT=//p' "$1/ports.env" 2>/dev/null || true
 }
 
+# The management port of the node in DIR; empty when it has none.
+mgmt_port() {
+  sed -n 's/^MGMT_PORT=//p' "$1/ports.env" 2>/dev/null || true
+}
+
+# True when the management API on the port answers GET /api/overview with
+# 200 for guest/guest (plain bash: curl need not be installed).
+mgmt_ready() {
+  local port=$1 status
+  { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
+  printf 'GET /api/overview HTTP/1.0\r\nHost: 127.0.0.1:%s\r\nAuthorization: Basic %s\r\n\r\n' \
+    "$port" "$(printf guest:guest | base64)" >&3
+  status=$(timeout 5 head -n 1 <&3) || true
+  exec 3<&- 3>&- || true
+  [[ $status == "HTTP/1."[01]" 200"* ]]
+}
+
 # The environment every rabbitmq command of this node runs with.
 node_env() {
   local dir=$1
@@ -120,6 +146,14 @@ cmd_tls_uri() {
   echo "amqps://guest:guest@localhost:$port"
 }
 
+cmd_management_url() {
+  local dir=$1 port
+  [ -f "$dir/ports.env" ] || die "no broker in $dir"
+  port=$(mgmt_port "$dir")
+  [ -n "$port" ] || die "the broker in $dir has no management UI (start it with --management)"
+  echo "http://127.0.0.1:$port/"
+}
+
 cmd_status() {
   local dir=$1
   [ -f "$dir/ports.env" ] || return 1
@@ -129,7 +163,7 @@ cmd_status() {
 }
 
 cmd_start() {
-  local dir=$1 certs=$2 pid deadline f
+  local dir=$1 certs=$2 mgmt=$3 pid deadline f
   [ -x "$RABBITMQ_BIN/rabbitmq-server" ] ||
     die "rabbitmq-server not found in $RABBITMQ_BIN (run tools/install-deps.sh)"
   for f in ${certs:+ca.pem server.pem server.key}; do
@@ -138,7 +172,8 @@ cmd_start() {
   if cmd_status "$dir" 2>/dev/null; then
     local port
     port=$(tls_port "$dir")
-    if [ -z "$certs" ] || { [ -n "$port" ] && tls_ready "$port" "$certs/ca.pem"; }; then
+    if { [ -z "$certs" ] || { [ -n "$port" ] && tls_ready "$port" "$certs/ca.pem"; }; } &&
+      { [ -z "$mgmt" ] || { port=$(mgmt_port "$dir") && [ -n "$port" ] && mgmt_ready "$port"; }; }; then
       cmd_uri "$dir" | tee "$dir/uri"
       return 0
     fi
@@ -151,7 +186,7 @@ cmd_start() {
   fi
   rm -rf "$dir"
   mkdir -p "$dir/log" "$dir/mnesia"
-  local amqp dist epmd tls=
+  local amqp dist epmd http='' plugins='' tls=
   amqp=$(free_port)
   dist=$(free_port)
   epmd=$(free_port)
@@ -162,6 +197,12 @@ cmd_start() {
     tls=$(free_port)
     case $tls in
     "$amqp" | "$dist" | "$epmd") die "port collision, try again" ;;
+    esac
+  fi
+  if [ -n "$mgmt" ]; then
+    http=$(free_port)
+    case $http in
+    "$amqp" | "$dist" | "$epmd" | "$tls") die "port collision, try again" ;;
     esac
   fi
   cat >"$dir/ports.env" <<EOF
@@ -184,7 +225,8 @@ EOF
     echo "TLS_PORT=$tls" >>"$dir/ports.env"
     echo "$tls" >"$dir/tls-port"
     # SASL EXTERNAL comes with this plugin.
-    echo "[rabbitmq_auth_mechanism_ssl]." >"$dir/enabled_plugins"
+    plugins=rabbitmq_auth_mechanism_ssl
+    echo "[$plugins]." >"$dir/enabled_plugins"
     cat >>"$dir/rabbitmq.conf" <<EOF
 listeners.ssl.default = 127.0.0.1:$tls
 ssl_options.cacertfile = $certs/ca.pem
@@ -196,6 +238,16 @@ auth_mechanisms.1 = PLAIN
 auth_mechanisms.2 = AMQPLAIN
 auth_mechanisms.3 = EXTERNAL
 ssl_cert_login_from = common_name
+EOF
+  fi
+  if [ -n "$mgmt" ]; then
+    echo "MGMT_PORT=$http" >>"$dir/ports.env"
+    echo "$http" >"$dir/management-port"
+    plugins=${plugins:+$plugins,}rabbitmq_management
+    echo "[$plugins]." >"$dir/enabled_plugins"
+    cat >>"$dir/rabbitmq.conf" <<EOF
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $http
 EOF
   fi
   head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/.erlang.cookie"
@@ -211,7 +263,8 @@ EOF
 
   deadline=$((SECONDS + START_TIMEOUT))
   while ((SECONDS < deadline)); do
-    if amqp_ready "$amqp" && { [ -z "$certs" ] || tls_ready "$tls" "$certs/ca.pem"; }; then
+    if amqp_ready "$amqp" && { [ -z "$certs" ] || tls_ready "$tls" "$certs/ca.pem"; } &&
+      { [ -z "$mgmt" ] || mgmt_ready "$http"; }; then
       cmd_uri "$dir" | tee "$dir/uri"
       return 0
     fi
@@ -223,7 +276,7 @@ EOF
   done
   tail -n 30 "$dir/log/startup.log" >&2 || true
   cmd_stop "$dir" >/dev/null 2>&1 || true
-  die "broker did not accept AMQP${certs:+ and TLS} within ${START_TIMEOUT}s; logs in $dir/log"
+  die "broker did not accept AMQP${certs:+ and TLS}${mgmt:+ and HTTP} within ${START_TIMEOUT}s; logs in $dir/log"
 }
 
 cmd_stop() {
@@ -267,6 +320,7 @@ if [ $# -gt 0 ] && [[ $1 != --* ]]; then
   shift
 fi
 certs=
+mgmt=
 if [ "$action" = start ]; then
   while [ $# -gt 0 ]; do
     case $1 in
@@ -275,6 +329,10 @@ if [ "$action" = start ]; then
       certs=$(cd "$2" 2>/dev/null && pwd) || die "no directory $2"
       shift 2
       ;;
+    --management)
+      mgmt=1
+      shift
+      ;;
     *) usage ;;
     esac
   done
@@ -282,10 +340,11 @@ fi
 mkdir -p "$(dirname "$dir")"
 dir=$(cd "$(dirname "$dir")" && pwd)/$(basename "$dir")
 case "$action" in
-start) cmd_start "$dir" "$certs" ;;
+start) cmd_start "$dir" "$certs" "$mgmt" ;;
 stop) cmd_stop "$dir" ;;
 uri) cmd_uri "$dir" ;;
 tls-uri) cmd_tls_uri "$dir" ;;
+management-url) cmd_management_url "$dir" ;;
 status) cmd_status "$dir" ;;
 ctl) cmd_ctl "$dir" "$@" ;;
 *) usage ;;
