@@ -989,16 +989,20 @@ static const char usage_about[] =
     "supervisor and its worker processes. Give at least one --plugin or "
     "--plugin-dir.";
 
+/* Each entry in parentheses: clang's -Wstring-concatenation takes a
+ * literal split over lines for a missing comma otherwise. */
 static const char *const usage_tail[] = {
-    "SIGINT or SIGTERM: workers stop consuming, hand back requests they have "
-    "not started, finish the ones they have, exit; exit 0, or 1 after "
-    "--drain-timeout.",
-    "SIGHUP: reload the plugins, the --acl file and the --config file; of "
-    "its keys, plugin, plugin-dir, skip-bad-plugins, acl, text-method, "
-    "max-body, handler-timeout, max-in-flight, log-level and drain-timeout "
-    "take their new values, the others take a restart.",
-    "Exit status: 0 clean stop, 1 failure (broker, plugin), 2 usage error; "
-    "with --check-config, 0 when all is well and 1 when not.",
+    ("SIGINT or SIGTERM: workers stop consuming, hand back requests they have "
+     "not started, finish the ones they have, exit; exit 0, or 1 after "
+     "--drain-timeout."),
+    ("SIGHUP: reload the plugins, the --acl file and the --config file; of "
+     "its keys, plugin, plugin-dir, skip-bad-plugins, acl, text-method, "
+     "max-body, handler-timeout, max-in-flight, log-level and drain-timeout "
+     "take their new values, the others take a restart."),
+    ("SIGUSR1 and SIGUSR2: raise and lower the log level, in the supervisor "
+     "and every worker."),
+    ("Exit status: 0 clean stop, 1 failure (broker, plugin), 2 usage error; "
+     "with --check-config, 0 when all is well and 1 when not."),
 };
 
 /* A text being built in a fixed buffer; it truncates rather than overflow

@@ -52,9 +52,11 @@ case "$installed_rpcd" in
 esac
 [[ "$exec_start" == *" --plugin-dir /"*"/rpcd/plugins "* ]] ||
   fail "ExecStart= does not load an absolute LIBDIR/rpcd/plugins: $exec_start"
-# Options the unit passes must be rpcd's.
+# Options the unit passes must be rpcd's. The help is read once: piped
+# into grep -q, rpcd could die of SIGPIPE and fail the pipeline.
+help=$("$rpcd" --help)
 for flag in $(grep -oE -- '--[a-z][a-z0-9-]*' <<<"$exec_start"); do
-  "$rpcd" --help | grep -qE -- "(^|[ [])$flag([] =]|$)" ||
+  grep -qE -- "(^|[ [])$flag([] =]|$)" <<<"$help" ||
     fail "ExecStart= passes $flag, which rpcd --help does not list"
 done
 for want in \
@@ -78,7 +80,7 @@ for want in \
 done
 # rpcd kills its workers itself after --drain-timeout; systemd must not
 # SIGKILL them first.
-drain_ms=$("$rpcd" --help | tr '\n' ' ' |
+drain_ms=$(tr '\n' ' ' <<<"$help" |
   sed -nE 's/.*--drain-timeout MS +[^(]*\(default: ([0-9]+)\).*/\1/p')
 stop=$(sed -n 's/^TimeoutStopSec=//p' "$unit")
 case "$stop" in
