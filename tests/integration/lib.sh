@@ -12,13 +12,18 @@ fail() {
   exit 1
 }
 
+# at_exit: what a test must undo however it ends (its own broker, users);
+# define it after sourcing this file. start_rpcd and stop_rpcd keep it in
+# the EXIT trap.
+at_exit() { :; }
+
 # start_rpcd ARGS...: run rpcd in the background with its output in $log,
 # set `server`, stop it on exit, and wait (up to TRIES tenths of a second,
 # default 100) until it answers rpc.ping.
 start_rpcd() {
   "$@" >"$log" 2>&1 &
   server=$!
-  trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+  trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; at_exit' EXIT
   for _ in $(seq 1 "${TRIES:-100}"); do
     "${ctl[@]}" ping >/dev/null 2>&1 && return 0
     sleep 0.1
@@ -32,7 +37,7 @@ stop_rpcd() {
   kill -TERM "$server"
   wait "$server"
   status=$?
-  trap - EXIT
+  trap at_exit EXIT
   [ "$status" = 0 ] || fail "exit status $status after SIGTERM"
 }
 

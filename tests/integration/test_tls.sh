@@ -26,14 +26,14 @@ s_server=
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-cleanup() {
+at_exit() {
   [ -n "${server:-}" ] && kill -TERM "$server" 2>/dev/null &&
     wait "$server" 2>/dev/null
   [ -n "$s_server" ] && kill "$s_server" 2>/dev/null
   "$broker_sh" stop "$node" >/dev/null 2>&1
   rm -rf "$work/tls-$$"
 }
-trap cleanup EXIT
+trap at_exit EXIT
 touch "$log"
 
 "$tls_certs" "$certs" >/dev/null || fail "could not make the certificates"
