@@ -572,6 +572,13 @@ static void log_outcome(const job *j, const rpcd_message_out *out)
                          {"ms", ms},
                          {"code", NULL}};
 
+  /* Formatted only for a line that is written: a call that succeeds is
+   * logged at debug, which is usually off. */
+  if (!rpcd__log_on(out->outcome == RPCD_OUTCOME_OK ||
+                            out->outcome == RPCD_OUTCOME_NOTIFIED
+                        ? RPCD_LOG_DEBUG
+                        : RPCD_LOG_INFO))
+    return;
   snprintf(ms, sizeof(ms), "%lld",
            (long long)(rpcd__now_mono_ms() - j->started_ms));
   snprintf(code, sizeof(code), "%d", out->status);
