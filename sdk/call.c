@@ -88,22 +88,6 @@ static void request_buffer_done(rpcd_client *c)
   }
 }
 
-/* Write n in decimal, NUL-terminated, as "%u" does. */
-static void put_uint(char out[12], unsigned n)
-{
-  char tmp[12];
-  size_t i = 0;
-  size_t j = 0;
-
-  do {
-    tmp[i++] = (char)('0' + n % 10);
-    n /= 10;
-  } while (n);
-  while (i)
-    out[j++] = tmp[--i];
-  out[j] = '\0';
-}
-
 /*
  * Publish a request body on the call channel. `p` is the call, or NULL for
  * a notification, which is published without correlation and message id,
@@ -118,8 +102,6 @@ static int publish(rpcd_client *c, const char *queue, const void *body,
 {
   amqp_basic_properties_t props;
   amqp_table_entry_t deadline;
-  char message_id[RPCD_CID_LEN + 1];
-  char expiration[12];
   char detail[256];
   int64_t now_unix = rpcd__now_unix_ms();
   bool first;
@@ -127,15 +109,15 @@ static int publish(rpcd_client *c, const char *queue, const void *body,
 
   memset(&props, 0, sizeof(props));
   memset(&deadline, 0, sizeof(deadline));
-  /* Only what a request needs: x-rpc-v 1 and x-rpc-method are what their
-   * absence means, and every header costs the broker and the server a
-   * decode (measured: about 2% of the calls/s at 64 in flight). */
-  props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
-                 AMQP_BASIC_TIMESTAMP_FLAG | AMQP_BASIC_APP_ID_FLAG;
+  /* Only what a request needs, since every property costs the broker a
+   * decode: x-rpc-v 1 and x-rpc-method are what their absence means, a
+   * missing delivery_mode is transient, x-rpc-deadline alone carries the
+   * deadline (the server does not start an expired request; an expiration
+   * as well cost about 4% of the calls/s at 64 in flight, and a classic
+   * queue drops expired messages only at its head anyway), and message_id,
+   * timestamp and app_id were diagnostics nobody read (about 2% more). */
+  props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG;
   props.content_type = amqp_cstring_bytes(RPCD_CONTENT_TYPE);
-  props.delivery_mode = 1; /* transient: a reply is worth nothing later */
-  props.timestamp = (uint64_t)(now_unix / 1000);
-  props.app_id = amqp_cstring_bytes(APP_ID);
   /* Exactly the login user, or the broker closes the channel: it names
    * the caller to the server's access control. */
   if (c->user[0]) {
@@ -149,15 +131,10 @@ static int publish(rpcd_client *c, const char *queue, const void *body,
     deadline.value.value.i64 = now_unix + (int64_t)timeout_ms;
     props.headers.entries = &deadline;
     props.headers.num_entries = 1;
-    put_uint(expiration, timeout_ms);
     props._flags |= AMQP_BASIC_HEADERS_FLAG | AMQP_BASIC_CORRELATION_ID_FLAG |
-                    AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_REPLY_TO_FLAG |
-                    AMQP_BASIC_EXPIRATION_FLAG;
-    rpcd__pending_message_id(&c->pending, p, message_id);
+                    AMQP_BASIC_REPLY_TO_FLAG;
     props.correlation_id = amqp_cstring_bytes(p->cid);
-    props.message_id = amqp_cstring_bytes(message_id);
     props.reply_to = amqp_cstring_bytes(RPCD_DIRECT_REPLY_TO);
-    props.expiration = amqp_cstring_bytes(expiration);
   }
 
   first = c->out_len == 0;

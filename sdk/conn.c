@@ -193,7 +193,6 @@ int rpcd_client_new(rpcd_client **out)
   /* The only random ids the client needs: correlation and message ids are
    * made from these (pending.h), not drawn per call. */
   uuid_generate(seed);
-  uuid_generate(seed + 16);
   rc = rpcd__pending_init(&c->pending, seed, rpcd_reply_free);
   if (rc != RPCD_OK)
     goto out_free;

@@ -166,7 +166,6 @@ int rpcd__pending_init(rpcd_pending_table *t, const unsigned char *seed,
   t->cap = MIN_CAP;
   t->reply_free = reply_free;
   uuid_base(seed, t->cid_head, &t->cid_tail);
-  uuid_base(seed + 16, t->mid_head, &t->mid_tail);
   return RPCD_OK;
 }
 
@@ -219,12 +218,6 @@ int rpcd__pending_insert(rpcd_pending_table *t, uint32_t msgid,
   if (out)
     *out = p;
   return RPCD_OK;
-}
-
-void rpcd__pending_message_id(const rpcd_pending_table *t,
-                              const rpcd_pending *p, char out[RPCD_CID_LEN + 1])
-{
-  uuid_format(t->mid_head, t->mid_tail, p->id, out);
 }
 
 rpcd_pending *rpcd__pending_find_cid(const rpcd_pending_table *t,

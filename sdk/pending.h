@@ -25,7 +25,7 @@ extern "C" {
 /* A lowercase UUID as uuid_unparse_lower() writes it, without the NUL. */
 #define RPCD_CID_LEN 36
 /* The random bytes a table makes its ids from (rpcd__pending_init()). */
-#define RPCD_PENDING_SEED_LEN 32
+#define RPCD_PENDING_SEED_LEN 16
 /* A UUID's text up to its 4th group: "xxxxxxxx-xxxx-4xxx-". */
 #define RPCD_UUID_HEAD_LEN 19
 
@@ -78,12 +78,10 @@ typedef struct rpcd_pending_table {
   size_t cap;
   size_t count;
   rpcd_call_id last_id;
-  /* The random UUIDs correlation and message ids vary: their first 19
-   * characters (up to the 4th group) and their last 64 bits. */
+  /* The random UUID correlation ids vary: its first 19 characters (up to
+   * the 4th group) and its last 64 bits. */
   char cid_head[RPCD_UUID_HEAD_LEN];
   uint64_t cid_tail;
-  char mid_head[RPCD_UUID_HEAD_LEN];
-  uint64_t mid_tail;
   rpcd_pending_reply_free_fn reply_free; /* frees entry replies; may be NULL */
 } rpcd_pending_table;
 
@@ -91,7 +89,7 @@ typedef struct rpcd_pending_table {
  * Initialise an empty table in storage the caller owns.
  *
  * \param seed        RPCD_PENDING_SEED_LEN random bytes (copied), what makes
- *                    its correlation and message ids unique across clients
+ *                    its correlation ids unique across clients
  * \param reply_free  called on the reply of an entry that is removed or
  *                    destroyed while it still owns one (NULL: never freed)
  * \return RPCD_OK or RPCD_ENOMEM
@@ -112,12 +110,6 @@ void rpcd__pending_destroy(rpcd_pending_table *t);
 int rpcd__pending_insert(rpcd_pending_table *t, uint32_t msgid,
                          uint32_t queue_ix, int64_t deadline_ms,
                          rpcd_pending **out);
-
-/* Write the message id of call `p` (a UUID, the same every time for one
- * call) into out, NUL-terminated. */
-void rpcd__pending_message_id(const rpcd_pending_table *t,
-                              const rpcd_pending *p,
-                              char out[RPCD_CID_LEN + 1]);
 
 /* The entry with this correlation id (bytes, not NUL-terminated), or NULL:
  * the call id is read back from it, and the entry's whole id compared. */

@@ -254,8 +254,9 @@ RPCD_EXPORT const char *rpcd_client_last_error(const rpcd_client *client);
  * \param params      msgpack array or map (borrowed for the call only);
  *                    NULL with params_len 0 sends an empty array
  * \param timeout_ms  how long to wait; 0 means the client's default. The
- *                    request carries it as its expiration and deadline, so
- *                    a server does not start it after the caller gave up.
+ *                    request carries it as its deadline (x-rpc-deadline),
+ *                    so a server does not start it after the caller gave
+ *                    up.
  * \param reply       out: on RPCD_OK and RPCD_EREMOTE the reply, owned by
  *                    the caller (free with rpcd_reply_free()); NULL on other
  *                    failures

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the SDK's correlation table (sdk/pending.c): inserting many
- * calls, finding them by correlation id and by call id, the correlation and
- * message ids it makes (UUIDs, distinct per call and per seed), ids that
+ * calls, finding them by correlation id and by call id, the correlation
+ * ids it makes (UUIDs, distinct per call and per seed), ids that
  * are not its own, growth, removal (including a randomised run checked
  * against a plain array), stale ids, outcomes and the ownership of the
  * replies they carry.
@@ -207,8 +207,6 @@ static void test_ids_by_seed(void **state)
   rpcd_pending_table *t = *state;
   rpcd_pending_table same;
   rpcd_pending_table other;
-  char mid[RPCD_CID_LEN + 1];
-  char mid2[RPCD_CID_LEN + 1];
   rpcd_pending *a = insert(t, 1);
   rpcd_pending *b = insert(t, 2);
   rpcd_pending *s;
@@ -227,18 +225,6 @@ static void test_ids_by_seed(void **state)
   /* Calls differ in their last groups only. */
   assert_string_not_equal(a->cid, b->cid);
   assert_memory_equal(a->cid, b->cid, RPCD_UUID_HEAD_LEN);
-
-  /* Message ids: UUIDs of their own, the same each time for a call. */
-  rpcd__pending_message_id(t, a, mid);
-  assert_uuid_v4(mid);
-  assert_string_not_equal(mid, a->cid);
-  rpcd__pending_message_id(t, a, mid2);
-  assert_string_equal(mid, mid2);
-  rpcd__pending_message_id(t, b, mid2);
-  assert_string_not_equal(mid, mid2);
-  assert_null(rpcd__pending_find_cid(t, mid, RPCD_CID_LEN));
-  rpcd__pending_message_id(&other, o, mid2);
-  assert_string_not_equal(mid, mid2);
 
   rpcd__pending_destroy(&same);
   rpcd__pending_destroy(&other);
