@@ -57,7 +57,7 @@ check() {
   else
     failed=$((failed + 1))
     echo "FAIL $1: no line matches /$2/ in:"
-    cat "$out" 2>/dev/null | head -20
+    head -20 "$out" 2>/dev/null
   fi
 }
 # <30> is daemon.info (3 * 8 + 6), <27> daemon.err, <28> daemon.warning.
