@@ -136,7 +136,7 @@ static bool to_journal(int level, const char *msg, const rpcd_log_field *fields,
 {
   static const int priorities[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
   char items[12][600];
-  struct iovec iov[12];
+  struct iovec iov[13];
   size_t k = 0;
   size_t i;
   size_t j;
@@ -151,6 +151,10 @@ static bool to_journal(int level, const char *msg, const rpcd_log_field *fields,
   w = snprintf(items[k], sizeof(items[k]), "PRIORITY=%d", priorities[level]);
   iov[k].iov_base = items[k];
   iov[k].iov_len = (size_t)w;
+  k++;
+  /* journalctl -t rpcd */
+  iov[k].iov_base = (void *)"SYSLOG_IDENTIFIER=rpcd";
+  iov[k].iov_len = strlen("SYSLOG_IDENTIFIER=rpcd");
   k++;
   for (i = 0; i < n && k < 12; i++) {
     char key[40];
